@@ -1,0 +1,38 @@
+# triage — make targets. `make help` lists them.
+GO        ?= go
+PKGS      ?= ./...
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
+export TEST_REDIS_URL
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/triage
+	$(GO) build -o bin/triage ./cmd/triage
+
+.PHONY: test
+test: ## Run every test with the race detector (starts a throwaway Redis if none answers)
+	./scripts/with-redis.sh $(GO) test -race -count=1 $(PKGS)
+
+.PHONY: bench
+bench: ## Run the benchmarks, each beside its baseline
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 20s)
+	./scripts/fuzz.sh $${FUZZTIME:-20s}
+
+.PHONY: eval
+eval: ## Score the classifier on the dev corpus and the project's own labeled tickets
+	$(GO) run ./cmd/triage eval --corpus ../shared/corpus/dev.jsonl
+	$(GO) run ./cmd/triage eval --corpus testdata/corpus/handwritten.jsonl
+	$(GO) run ./cmd/triage eval --corpus testdata/corpus/languages.jsonl
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
