@@ -75,6 +75,7 @@ type matcher struct {
 	classIdx  map[string]int32
 
 	markers textMarkers
+	signals []string // signal ids, in order
 }
 
 const maxAtomsPerSlot = 20000
@@ -175,7 +176,8 @@ func newMatcher(rs *Rules) (*matcher, error) {
 			return nil, err
 		}
 	}
-	for _, id := range signalIDs() {
+	m.signals = signalIDs()
+	for _, id := range m.signals {
 		if err := addClass(kindSignal, id, rs.Signals[id]); err != nil {
 			return nil, err
 		}

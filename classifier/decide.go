@@ -125,6 +125,7 @@ const maxComments = 200
 // scratch holds the buffers of one decision, reused through a pool.
 type scratch struct {
 	raw, text, tmp []byte
+	in             []byte
 	echo           []byte
 	tallies        [3]tally
 	echoes         []uint64
@@ -180,7 +181,7 @@ func (c *Classifier) decideTicket(t Ticket, trace bool) Verdict {
 		case AuthorBot:
 			lastBot = i
 		}
-		sc.raw = stripMarkup(sc.raw[:0], clip(cm.Body))
+		sc.raw = stripMarkup(sc.raw[:0], sc.clip(cm.Body))
 		sc.echo, sc.tmp = fold(sc.echo[:0], sc.tmp[:0], sc.raw)
 		for rest := sc.echo; len(rest) > 0; {
 			line := rest
@@ -196,13 +197,13 @@ func (c *Classifier) decideTicket(t Ticket, trace bool) Verdict {
 	}
 
 	// The first message: summary and description.
-	forward := m.isForwardSubject(t.Summary)
+	forward := m.isForwardSubject(sc, t.Summary)
 	base := len(sc.text)
-	sc.raw = stripMarkup(sc.raw[:0], clip(t.Summary))
+	sc.raw = stripMarkup(sc.raw[:0], sc.clip(t.Summary))
 	sc.text, sc.tmp = fold(sc.text, sc.tmp[:0], sc.raw)
 	sc.text = append(sc.text, '\n', '\n')
 	descStart := int32(len(sc.text))
-	sc.raw = stripMarkup(sc.raw[:0], clip(t.Description))
+	sc.raw = stripMarkup(sc.raw[:0], sc.clip(t.Description))
 	sc.text, sc.tmp = fold(sc.text, sc.tmp[:0], sc.raw)
 	c.analyse(sc, segment{where: "description", descStart: descStart}, base, cleanOpts{forward: forward, echoes: sc.echoes})
 
@@ -216,7 +217,7 @@ func (c *Classifier) decideTicket(t Ticket, trace bool) Verdict {
 			firstAfter = len(sc.segs)
 		}
 		base := len(sc.text)
-		sc.raw = stripMarkup(sc.raw[:0], clip(cm.Body))
+		sc.raw = stripMarkup(sc.raw[:0], sc.clip(cm.Body))
 		sc.text, sc.tmp = fold(sc.text, sc.tmp[:0], sc.raw)
 		c.analyse(sc, segment{where: "comment", comment: offset + i + 1}, base, cleanOpts{comment: true, forward: forward, echoes: sc.echoes})
 	}
@@ -224,11 +225,13 @@ func (c *Classifier) decideTicket(t Ticket, trace bool) Verdict {
 	return c.decide(sc, t, agent, lastBot, firstAfter, trace)
 }
 
-func clip(s string) []byte {
+// clip copies at most maxTextBytes of s into the scratch input buffer.
+func (sc *scratch) clip(s string) []byte {
 	if len(s) > maxTextBytes {
 		s = s[:maxTextBytes]
 	}
-	return []byte(s)
+	sc.in = append(sc.in[:0], s...)
+	return sc.in
 }
 
 // analyse cleans, tokenises and matches the text from base to the end of
@@ -256,13 +259,14 @@ func (c *Classifier) analyse(sc *scratch, seg segment, base int, opt cleanOpts) 
 	sc.segs = append(sc.segs, seg)
 }
 
-func (m *matcher) isForwardSubject(summary string) bool {
+func (m *matcher) isForwardSubject(sc *scratch, summary string) bool {
 	s := summary
 	if len(s) > 20 {
 		s = s[:20]
 	}
-	var buf [64]byte
-	f, _ := fold(buf[:0], nil, []byte(s))
+	var f []byte
+	f, sc.tmp = fold(sc.raw[:0], sc.tmp[:0], sc.clip(s))
+	sc.raw = f
 	f = bytes.TrimSpace(f)
 	for _, p := range m.markers.forwardSubjects {
 		if bytes.HasPrefix(f, p) && len(f) > len(p) && f[len(p)] == ':' {
@@ -397,10 +401,15 @@ func (c *Classifier) decide(sc *scratch, t Ticket, agent bool, lastBot, firstAft
 		Categories: append(make([]string, 0, len(cats)), cats...),
 		Platform:   c.platform(all),
 	}
-	for _, id := range signalIDs() {
+	var sigBuf [16]string
+	sigs := sigBuf[:0]
+	for _, id := range c.m.signals {
 		if c.holds(all, id) {
-			v.Signals = append(v.Signals, id)
+			sigs = append(sigs, id)
 		}
+	}
+	if len(sigs) > 0 {
+		v.Signals = append(make([]string, 0, len(sigs)), sigs...)
 	}
 
 	var use usedSet // signals and categories the decision relied on
@@ -521,7 +530,8 @@ func (c *Classifier) decideAfterBot(v *Verdict, before, after tally, replied []s
 
 // reply sets a reply with the categories not yet replied to.
 func (c *Classifier) reply(v *Verdict, t tally, cats, replied []string, use *usedSet) {
-	var reply []string
+	var buf [6]string
+	reply := buf[:0]
 	conf := 1.0
 	for _, id := range cats {
 		if contains(replied, id) {
@@ -530,6 +540,11 @@ func (c *Classifier) reply(v *Verdict, t tally, cats, replied []string, use *use
 		reply = append(reply, id)
 		use.add(id)
 		conf = min(conf, c.strength(t, id))
+	}
+	if len(reply) > 0 {
+		reply = append(make([]string, 0, len(reply)), reply...)
+	} else {
+		reply = nil
 	}
 	v.Action, v.Reply = ActionReply, reply
 	v.Confidence, v.Reason = conf, "matched the reporter's problem"

@@ -1,0 +1,89 @@
+// Package templates renders the comments the triage worker posts on a Jira
+// ticket: the troubleshooting replies (one section per category, steps from the
+// knowledge-base article), the notices that a ticket was escalated, the internal
+// evidence note for admins, the "glad it worked" acknowledgement and the "MFA
+// reset done" instructions. Each comes out in both of Jira's body formats: wiki
+// markup (REST API v2) and Atlassian Document Format (REST API v3).
+//
+// # Design
+//
+// The texts are text/template files (text/*.tmpl, embedded with go:embed), one
+// template per file, named after the file. They are written in a small,
+// line-based subset of Jira wiki markup (the intermediate markup):
+//
+//	h1. Title … h6. Title   a heading (the whole line)
+//	# text                  an item of a numbered list; consecutive items are one list
+//	* text                  an item of a bulleted list
+//	(empty line)            ends a paragraph or a list
+//	text                    a paragraph; consecutive lines are one paragraph with line breaks
+//	*bold*  _italic_        inline; must close on the same line; may nest
+//	\*  \_  \\              a literal *, _ or \
+//
+// Rendering a document is three steps:
+//
+//  1. The template is executed with the data. Every value an action prints is
+//     cleaned (control characters and line breaks become spaces, length is
+//     capped) and wrapped in two reserved private-use characters.
+//  2. The output is parsed into blocks (paragraphs, headings, lists) of text
+//     spans with marks. A wrapped value is plain text there: it can never start a
+//     list or a heading, open bold text or end the line.
+//  3. The blocks are printed twice: as wiki markup, where all text is escaped
+//     (so "*{code}[x|http://evil]" in a reporter's name shows as typed), and as
+//     an ADF document built with encoding/json (so no value can change its
+//     structure). Both outputs therefore always have the same content.
+//
+// The escaping is not left to the template authors: when a template is loaded,
+// the escaping function is appended to the pipeline of every action that prints
+// (as html/template does), so "{{.ReporterName}}" is always escaped. Text from a
+// ticket only ever travels as data; it is never parsed as a template, and
+// "{{.TicketKey}}" typed by a reporter is shown literally.
+//
+// # Documents
+//
+// [Set.Reply] renders the reply for the categories of [Data.Categories] as one
+// comment: the greeting, one section per category (under an "h3." title when
+// there is more than one), the footer. [Set.Render] renders one document by
+// name: a category id, or [EscalationMFA], [EscalationPassword], [EvidenceNote],
+// [Resolved] or [MFAResetDone].
+//
+// The passkey setup steps come in an iOS and an Android variant (the partials
+// passkey-steps-ios and passkey-steps-android); both are shown, under their own
+// headings, when the platform is unknown. passkey-setup, passkey-invalid,
+// new-device and mfa-reset-done carry them; in a reply with several of these
+// categories only the first section shows the steps and the others refer to it.
+//
+// # Overrides
+//
+// [Load] with a directory replaces each embedded template by the file of the
+// same name in it ("passkey-setup.tmpl", "footer.tmpl", …). The partials are
+// overridable too: reply (the layout of a reply), greeting, footer,
+// passkey-steps-ios, passkey-steps-android. A file that is not named after a
+// template is an error; names starting with "." are ignored. Load parses every
+// template, checks it and test-renders every document with sample data, so a
+// broken override fails at start-up with a message naming the file.
+//
+// What a template may use:
+//
+//   - Fields of ".": TicketKey, ReporterName, Platform ("ios", "android" or
+//     "unknown"), Categories, Reason, Evidence (each with Label, Phrase, Where),
+//     StepsSent (each with Category, Title, At: a time already formatted as
+//     "2006-01-02 15:04 UTC"), ReporterReplies (excerpts of at most 200
+//     characters); ShowIOS and ShowAndroid (which platform steps to show).
+//     While a reply is rendered: Category, Multi (more than one section),
+//     StepsAbove and StepsSection (an earlier section, of that title, already
+//     shows the passkey setup steps); in the reply layout: Sections (each with
+//     Category, Title, Body).
+//   - Functions: title (the heading of a category id), and, or, not, len,
+//     index, eq, ne, lt, le, gt, ge. printf and the other built-ins are not
+//     available.
+//   - {{template "name" .}} of any template; a template may not include itself,
+//     directly or not. {{define}} and {{block}} are not allowed.
+//   - {{range}} over lists only (not over numbers; no list is longer than 50
+//     items), nested at most 3 deep. A template that could take too long to
+//     render (counting what it includes) is refused at load.
+//
+// # Determinism
+//
+// The same data always gives the same bytes: no map is iterated, times are
+// formatted in UTC to the minute, and the JSON is encoded from structs.
+package templates

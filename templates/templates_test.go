@@ -1,0 +1,546 @@
+package templates
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+var sentAt = time.Date(2024, 5, 14, 9, 31, 0, 0, time.UTC)
+
+// fullData has every field set.
+func fullData(platform string) Data {
+	return Data{
+		TicketKey:    "HD-1042",
+		ReporterName: "Hannah",
+		Platform:     platform,
+		Reason:       ReasonMFAReset,
+		Evidence: []Evidence{
+			{Label: PasskeyInvalid, Phrase: "passkey can no longer be used", Where: "description"},
+			{Label: "escalate-mfa", Phrase: "did all that, still fails", Where: "comment 2"},
+		},
+		StepsSent: []Sent{
+			{Category: PasskeyInvalid, At: sentAt},
+			// A time in another zone is shown in UTC.
+			{Category: PasskeySetup, At: time.Date(2024, 5, 15, 8, 0, 0, 0, time.FixedZone("CEST", 2*3600))},
+		},
+		ReporterReplies: []string{
+			"I removed the passkey and set up a new one. Defender still says the passkey can no longer be used.",
+			"Sent from my iPhone",
+		},
+	}
+}
+
+type goldenCase struct {
+	name  string // golden file base name
+	doc   string // document name for Render; "" means Reply
+	data  Data
+	cover []string // templates this case shows (for the coverage check)
+}
+
+func goldenCases() []goldenCase {
+	var cases []goldenCase
+	add := func(name, doc string, d Data, cover ...string) {
+		cases = append(cases, goldenCase{name: name, doc: doc, data: d, cover: append(cover, doc)})
+	}
+	for _, p := range []string{PlatformIOS, PlatformAndroid, PlatformUnknown} {
+		d := fullData(p)
+		add(PasskeySetup+"-"+p, PasskeySetup, d, partialReply, partialGreeting, partialFooter, partialPasskeyIOS, partialPasskeyAndroid)
+		add(PasskeyInvalid+"-"+p, PasskeyInvalid, d)
+		add(NewDevice+"-"+p, NewDevice, d)
+		add(MFAResetDone+"-"+p, MFAResetDone, d)
+		add(AuthenticatorIncomplete+"-"+p, AuthenticatorIncomplete, d)
+	}
+	add(AuthenticatorSignIn, AuthenticatorSignIn, fullData(PlatformAndroid))
+	add(PasswordForgotten, PasswordForgotten, fullData(PlatformUnknown))
+
+	all := fullData(PlatformUnknown)
+	all.Categories = categoryIDs()
+	add("reply-all-categories", "", all)
+	rev := fullData(PlatformAndroid)
+	rev.Categories = []string{NewDevice, AuthenticatorIncomplete, PasskeySetup, NewDevice}
+	add("reply-new-device-first", "", rev)
+
+	for _, r := range []string{ReasonMFAReset, ReasonFollowupTimeout, ReasonRequested} {
+		d := fullData(PlatformIOS)
+		d.Reason = r
+		add(EscalationMFA+"-"+r, EscalationMFA, d)
+	}
+	pw := fullData(PlatformUnknown)
+	pw.Reason = ReasonPasswordReset
+	pw.Categories = []string{PasswordForgotten}
+	add(EscalationPassword, EscalationPassword, pw)
+
+	note := fullData(PlatformIOS)
+	note.Categories = []string{PasskeyInvalid, PasskeySetup}
+	add(EvidenceNote+"-mfa-reset", EvidenceNote, note)
+	add(EvidenceNote+"-password-reset", EvidenceNote, pw)
+	add(EvidenceNote+"-empty", EvidenceNote, Data{Reason: ReasonFollowupTimeout})
+
+	add(Resolved, Resolved, fullData(PlatformIOS))
+	add(Resolved+"-no-name", Resolved, Data{TicketKey: "HD-9"})
+
+	hostile := fullData(PlatformUnknown)
+	hostile.ReporterName = `*{code}[x|http://evil]{code} {{.TicketKey}} <script>alert(1)</script>`
+	hostile.Categories = []string{AuthenticatorSignIn}
+	add("hostile-reply", "", hostile)
+	hostile.Evidence = append(hostile.Evidence, Evidence{Label: "h1. label", Phrase: "{{template \"x\"}} [~admin] !img.png!", Where: "# where"})
+	hostile.ReporterReplies = []string{"line one\nh1. line two\n* line three", `C:\Users\me \\ done`}
+	add("hostile-evidence-note", EvidenceNote, hostile)
+	return cases
+}
+
+func (c goldenCase) render(s *Set) (Rendered, error) {
+	if c.doc == "" {
+		return s.Reply(c.data)
+	}
+	return s.Render(c.doc, c.data)
+}
+
+// TestGolden compares every document, in both formats, with testdata/golden.
+// Regenerate with: go test ./templates/ -run TestGolden -update
+func TestGolden(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t)
+	for _, c := range goldenCases() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := c.render(s)
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			checkADF(t, r.ADF)
+			compareGolden(t, c.name+".wiki", r.Wiki+"\n")
+			compareGolden(t, c.name+".adf.json", prettyADF(t, r.ADF))
+		})
+	}
+}
+
+func compareGolden(t *testing.T, file, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", file)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./templates/ -run TestGolden -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", file, diff)
+	}
+}
+
+// TestGoldenCoverage makes sure every template appears in some golden case.
+func TestGoldenCoverage(t *testing.T) {
+	t.Parallel()
+	covered := map[string]bool{}
+	for _, c := range goldenCases() {
+		for _, n := range c.cover {
+			covered[n] = true
+		}
+		if c.doc == "" {
+			covered[partialReply] = true
+		}
+	}
+	for _, n := range allNames() {
+		if !covered[n] {
+			t.Errorf("template %q has no golden case", n)
+		}
+	}
+	// And no stale golden files are left behind.
+	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*"))
+	want := map[string]bool{}
+	for _, c := range goldenCases() {
+		want[c.name+".wiki"] = true
+		want[c.name+".adf.json"] = true
+	}
+	for _, f := range files {
+		if !want[filepath.Base(f)] {
+			t.Errorf("stale golden file %s", f)
+		}
+	}
+}
+
+func TestGreeting(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t)
+	tests := []struct {
+		name     string
+		reporter string
+		wantWiki string
+		wantText string
+	}{
+		{"named", "Hannah", "Hi Hannah,", "Hi Hannah,"},
+		{"empty", "", "Hi,", "Hi,"},
+		{"blank", " \t\n ", "Hi,", "Hi,"},
+		{"trimmed and collapsed", "  Anne-Marie \n O'Neil ", "Hi Anne-Marie O'Neil,", "Hi Anne-Marie O'Neil,"},
+		{"markup", "*Bob* _x_", `Hi \*Bob\* \_x\_,`, "Hi *Bob* _x_,"},
+		{"list marker mid-line", "# 1", "Hi # 1,", "Hi # 1,"},
+		{"template syntax", "{{.TicketKey}}", `Hi \{\{.TicketKey\}\},`, "Hi {{.TicketKey}},"},
+		{"backslash", `a\b`, `Hi a&#92;b,`, `Hi a\b,`},
+		{"reserved characters stripped", "A\uE000l\uE001i", "Hi Ali,", "Hi Ali,"},
+		{"bidi override stripped", "Eve\u202Egnp.exe", "Hi Evegnp.exe,", "Hi Evegnp.exe,"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := s.Render(Resolved, Data{ReporterName: tt.reporter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotWiki, _, _ := strings.Cut(r.Wiki, "\n")
+			if diff := cmp.Diff(tt.wantWiki, gotWiki); diff != "" {
+				t.Errorf("wiki greeting (-want +got):\n%s", diff)
+			}
+			gotText, _, _ := strings.Cut(adfText(t, r.ADF), "\n")
+			if diff := cmp.Diff(tt.wantText, gotText); diff != "" {
+				t.Errorf("ADF greeting (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestTicketTextIsNeverExecuted puts template syntax, wiki markup and HTML in
+// every string of the data and checks that they come out as text.
+func TestTicketTextIsNeverExecuted(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t)
+	hostile := []string{
+		`{{.TicketKey}}`,
+		`{{template "footer" .}}`,
+		`{{define "x"}}boom{{end}}{{template "x"}}`,
+		`*{code}[x|http://evil]{code}`,
+		`h1. Big`,
+		`[~admin] !http://evil/x.png! {color:red}red{color} {html}<b>x</b>{html}`,
+		`<script>alert(1)</script><a href="http://evil">click</a>`,
+		"two\nlines\r\n# and a list",
+	}
+	for _, h := range hostile {
+		d := Data{
+			TicketKey:       "SECRET-1",
+			ReporterName:    h,
+			Platform:        h,
+			Categories:      []string{PasskeySetup},
+			Reason:          h,
+			Evidence:        []Evidence{{Label: h, Phrase: h, Where: h}},
+			StepsSent:       []Sent{{Category: h, At: sentAt}},
+			ReporterReplies: []string{h},
+		}
+		want := clean(h)
+		for _, name := range slices.Concat(categoryIDs(), documentNames()) {
+			r, err := s.Render(name, d)
+			if err != nil {
+				t.Fatalf("Render(%s) with %q: %v", name, h, err)
+			}
+			checkADF(t, r.ADF)
+			text := adfText(t, r.ADF)
+			if strings.Contains(strings.ReplaceAll(text, want, ""), "boom") {
+				t.Errorf("%s: ticket text was executed as a template:\n%s", name, text)
+			}
+			if name == Resolved || name == EvidenceNote {
+				if !strings.Contains(text, want) {
+					t.Errorf("%s: ADF does not show %q literally:\n%s", name, want, text)
+				}
+			}
+			for _, bad := range []string{"{code}", "[x|", "{html}", "{color", "[~admin]", "!http", "\nh1. Big", "{{"} {
+				if containsUnescaped(r.Wiki, bad) {
+					t.Errorf("%s: wiki holds unescaped %q:\n%s", name, bad, r.Wiki)
+				}
+			}
+		}
+	}
+}
+
+// containsUnescaped reports whether s holds sub not preceded by a backslash.
+func containsUnescaped(s, sub string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], sub)
+		if j < 0 {
+			return false
+		}
+		if i+j == 0 || s[i+j-1] != '\\' {
+			return true
+		}
+		i += j + 1
+	}
+}
+
+// TestADFShape checks every document rendered with several data sets.
+func TestADFShape(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t)
+	for _, d := range sampleData() {
+		for _, name := range slices.Concat(categoryIDs(), documentNames()) {
+			r, err := s.Render(name, d)
+			if err != nil {
+				t.Fatalf("Render(%s): %v", name, err)
+			}
+			checkADF(t, r.ADF)
+			var doc struct {
+				Type    string            `json:"type"`
+				Version int               `json:"version"`
+				Content []json.RawMessage `json:"content"`
+			}
+			if err := json.Unmarshal(r.ADF, &doc); err != nil || doc.Type != "doc" || doc.Version != 1 || len(doc.Content) == 0 {
+				t.Errorf("Render(%s): not a doc/version 1 document with content: %v %s", name, err, r.ADF)
+			}
+			if strings.Contains(string(r.ADF), `"text":""`) {
+				t.Errorf("Render(%s): empty text node", name)
+			}
+		}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	t.Parallel()
+	a, b := mustLoad(t), mustLoad(t)
+	d := fullData(PlatformUnknown)
+	d.Categories = categoryIDs()
+	for range 3 {
+		ra, err1 := a.Reply(d)
+		rb, err2 := b.Reply(d)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if diff := cmp.Diff(ra, rb); diff != "" {
+			t.Fatalf("two renders differ (-first +second):\n%s", diff)
+		}
+	}
+	r, err := a.Render(EvidenceNote, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Wiki, "2024-05-15 06:00 UTC") {
+		t.Errorf("time not shown in UTC:\n%s", r.Wiki)
+	}
+}
+
+func TestReplySections(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t)
+	tests := []struct {
+		name       string
+		categories []string
+		platform   string
+		want       []string // headings (h3 and h4) in order
+	}{
+		{"single: no section heading", []string{PasskeySetup}, PlatformIOS, []string{"h4. iPhone / iPad (iOS)"}},
+		{"unknown platform: both", []string{PasskeySetup}, PlatformUnknown, []string{"h4. iPhone / iPad (iOS)", "h4. Android"}},
+		{"android only", []string{PasskeyInvalid}, "Android", []string{"h4. Android"}},
+		{"steps shown once", []string{PasskeyInvalid, NewDevice}, PlatformUnknown, []string{
+			"h3. Passkey can no longer be used", "h4. iPhone / iPad (iOS)", "h4. Android", "h3. New phone",
+		}},
+		{"duplicates dropped, order kept", []string{AuthenticatorSignIn, AuthenticatorIncomplete, AuthenticatorSignIn}, PlatformIOS, []string{
+			"h3. Sign in with Microsoft Authenticator", "h3. Finish the sign-in in Authenticator",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := s.Reply(Data{Categories: tt.categories, Platform: tt.platform})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range strings.Split(r.Wiki, "\n") {
+				if strings.HasPrefix(l, "h3. ") || strings.HasPrefix(l, "h4. ") {
+					got = append(got, l)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("headings (-want +got):\n%s", diff)
+			}
+			if !strings.HasSuffix(r.Wiki, "a colleague will take over._") {
+				t.Errorf("reply does not end with the footer:\n%s", r.Wiki)
+			}
+		})
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t)
+	tests := []struct {
+		name string
+		run  func() error
+		want string
+	}{
+		{"unknown document", func() error { _, err := s.Render("nope", Data{}); return err }, `no document named "nope"`},
+		{"partial is not a document", func() error { _, err := s.Render(partialGreeting, Data{}); return err }, "no document named"},
+		{"reply without categories", func() error { _, err := s.Reply(Data{}); return err }, "at least one category"},
+		{"unknown category", func() error { _, err := s.Reply(Data{Categories: []string{"x\ny"}}); return err }, `unknown category "x y"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.run()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// writeOverrides creates a directory with the given files.
+func writeOverrides(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestLoadOverride(t *testing.T) {
+	t.Parallel()
+	dir := writeOverrides(t, map[string]string{
+		"footer.tmpl":     "_Questions? Reply here, {{.ReporterName}}._\n",
+		"resolved.tmpl":   "{{template \"greeting\" .}}\n\nGreat, *{{.TicketKey}}* is solved.\n\n{{template \"footer\" .}}\n",
+		".gitkeep":        "",
+		".hidden.tmpl~":   "ignored",
+		"greeting.tmpl":   "Hello {{if .ReporterName}}{{.ReporterName}}{{else}}there{{end}},\n",
+		"new-device.tmpl": "New phone? Set up the passkey there first.\n",
+	})
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	r, err := s.Render(Resolved, Data{TicketKey: "HD-1", ReporterName: "*Ann*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Hello \\*Ann\\*,\n\nGreat, *HD-1* is solved.\n\n_Questions? Reply here, \\*Ann\\*._"
+	if diff := cmp.Diff(want, r.Wiki); diff != "" {
+		t.Errorf("overridden wiki (-want +got):\n%s", diff)
+	}
+	checkADF(t, r.ADF)
+	// Templates that were not overridden still come from the embedded set.
+	r, err = s.Render(AuthenticatorSignIn, Data{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Wiki, "*Send notification*") || !strings.HasPrefix(r.Wiki, "Hello there,") {
+		t.Errorf("embedded template with overridden partials:\n%s", r.Wiki)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string // substrings of the error
+	}{
+		{"unknown file", map[string]string{"passkey-setpu.tmpl": "x"},
+			[]string{`"passkey-setpu.tmpl"`, "not a template this program knows", "passkey-setup.tmpl"}},
+		{"wrong extension", map[string]string{"footer.txt": "x"}, []string{`"footer.txt"`, "not a template"}},
+		{"syntax error", map[string]string{"footer.tmpl": "ok\n{{if .ReporterName}}unclosed\n"},
+			[]string{`override file "footer.tmpl"`, "syntax error", "line"}},
+		{"unknown function", map[string]string{"footer.tmpl": `{{printf "%099999999d" 1}}`},
+			[]string{`"footer.tmpl"`, `function "printf" not defined`}},
+		{"unknown field", map[string]string{"resolved.tmpl": "Hi {{.Password}}\n"},
+			[]string{"resolved.tmpl", "test render", "can't evaluate field Password"}},
+		{"define", map[string]string{"footer.tmpl": `{{define "greeting"}}x{{end}}footer`},
+			[]string{`"footer.tmpl"`, "{{define}} and {{block}} are not allowed"}},
+		{"unclosed bold", map[string]string{"resolved.tmpl": "Hi *there\n"},
+			[]string{"resolved.tmpl", "bold text started with * is not closed"}},
+		{"include loop", map[string]string{"greeting.tmpl": `{{template "footer" .}}`, "footer.tmpl": `{{template "greeting" .}}`},
+			[]string{"include each other in a loop"}},
+		{"include unknown", map[string]string{"footer.tmpl": `{{template "signature" .}}`},
+			[]string{`"footer.tmpl"`, `{{template "signature"}}`, "no template of that name"}},
+		{"reserved character", map[string]string{"footer.tmpl": "a\n\uE000b"},
+			[]string{`"footer.tmpl"`, "line 2", "reserved character"}},
+		{"range over a number", map[string]string{"resolved.tmpl": "{{range 100000000}}{{end}}x"},
+			[]string{"resolved.tmpl", "only lists may be ranged over"}},
+		{"ranges nested too deep", map[string]string{
+			"greeting.tmpl": "Hi{{range .Categories}} {{.}}{{end}},",
+			"resolved.tmpl": "{{range .Categories}}{{range $.Categories}}{{range $.Categories}}{{template \"greeting\" $}}{{end}}{{end}}{{end}}x",
+		}, []string{`override file "resolved.tmpl"`, "{{range}} is nested 4 deep", "at most 3"}},
+		{"too much work", map[string]string{
+			"footer.tmpl": "{{range .Categories}}{{range $.Categories}}{{range $.Categories}}" + strings.Repeat("{{.}}", 200) + "{{end}}{{end}}{{end}}",
+		}, []string{`override file "footer.tmpl"`, "could take too long to render"}},
+		{"renders nothing", map[string]string{"resolved.tmpl": "{{/* nothing */}}\n\n"},
+			[]string{"resolved", "produced no text"}},
+		{"not UTF-8", map[string]string{"footer.tmpl": "\xff\xfe"}, []string{"not valid UTF-8"}},
+		{"too large", map[string]string{"footer.tmpl": strings.Repeat("x", maxOverride+1)}, []string{"larger than 64 KiB"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := writeOverrides(t, tt.files)
+			s, err := Load(dir)
+			if err == nil {
+				t.Fatalf("Load succeeded (%v), want an error", s)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "\uE000") {
+				t.Errorf("error shows a reserved character: %q", err)
+			}
+		})
+	}
+	t.Run("missing directory", func(t *testing.T) {
+		t.Parallel()
+		_, err := Load(filepath.Join(t.TempDir(), "nope"))
+		if err == nil || !strings.Contains(err.Error(), "cannot read the override directory") {
+			t.Errorf("error = %v", err)
+		}
+	})
+	t.Run("subdirectory", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "footer.tmpl"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(dir)
+		if err == nil || !strings.Contains(err.Error(), `"footer.tmpl"`) {
+			t.Errorf("error = %v", err)
+		}
+	})
+}
+
+func TestClean(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want string
+	}{
+		{"", ""},
+		{"  a \t b\n\nc  ", "a b c"},
+		{"\x00a\x1bb\x7f", "a b"},
+		{"bad \xff utf8", "bad \uFFFD utf8"},
+		{"zero\u200Bwidth\uFEFF", "zerowidth"},
+		{"\u2028line\u2029sep", "line sep"},
+		{strings.Repeat("é", maxFieldRunes), strings.Repeat("é", maxFieldRunes)},
+		{strings.Repeat("é", maxFieldRunes+1), strings.Repeat("é", maxFieldRunes) + "…"},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, clean(tt.in)); diff != "" {
+			t.Errorf("clean(%q) (-want +got):\n%s", tt.in, diff)
+		}
+	}
+	long := strings.Repeat("word ", 100)
+	if got := []rune(excerpt(long)); len(got) > maxExcerpt+1 || got[len(got)-1] != '…' {
+		t.Errorf("excerpt of a long reply = %q", string(got))
+	}
+}
