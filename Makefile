@@ -15,8 +15,9 @@ build: ## Build bin/triage
 	$(GO) build -o bin/triage ./cmd/triage
 
 .PHONY: test
-test: ## Run every test with the race detector (starts a throwaway Redis if none answers)
+test: ## Run every test with the race detector, then the allocation tests without it (starts a throwaway Redis if none answers)
 	./scripts/with-redis.sh $(GO) test -race -count=1 $(PKGS)
+	$(GO) test -count=1 -run 'Allocs' $(PKGS)
 
 .PHONY: bench
 bench: ## Run the benchmarks, each beside its baseline
