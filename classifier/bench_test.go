@@ -129,4 +129,3 @@ func BenchmarkNaiveContains(b *testing.B) {
 		b.Fatal("unreachable")
 	}
 }
-
