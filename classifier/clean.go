@@ -13,6 +13,7 @@ type textMarkers struct {
 	forwardSubjects [][]byte
 	helpdesk        [][]byte
 	senders         [][]byte
+	intros          [][]byte
 	valedictions    [][]byte
 	sentFrom        [][]byte
 	disclaimers     [][]byte
@@ -36,6 +37,7 @@ func compileMarkers(t TextMarkers) (textMarkers, error) {
 		forwardSubjects: conv(t.ForwardSubjects),
 		helpdesk:        conv(t.HelpdeskMarkers),
 		senders:         conv(t.HelpdeskSenders),
+		intros:          conv(t.HelpdeskIntros),
 		valedictions:    conv(t.Valedictions),
 		sentFrom:        conv(t.SentFrom),
 		disclaimers:     conv(t.Disclaimers),
@@ -370,7 +372,7 @@ func (m *matcher) clean(text []byte, opt cleanOpts, out []span) []span {
 
 		// "> " quoted lines.
 		if len(trimmed) > 0 && trimmed[0] == '>' {
-			if opt.comment && !forward || m.helpdeskBlock(text, pos, opt.echoes) {
+			if opt.comment && !forward || m.helpdeskBlock(text, pos, opt.echoes) || m.introducedByHelpdesk(text, pos) {
 				// skip the whole quoted block
 				for pos < len(text) {
 					e := bytes.IndexByte(text[pos:], '\n')
@@ -450,11 +452,26 @@ func dropForwardedSubject(text []byte, pos int, out []span) []span {
 	return out
 }
 
+// introducedByHelpdesk reports whether the last non-empty line before pos
+// says that what follows is the helpdesk's ("Last time you sent me this:").
+func (m *matcher) introducedByHelpdesk(text []byte, pos int) bool {
+	end := pos - 1
+	for end > 0 {
+		start := bytes.LastIndexByte(text[:end], '\n') + 1
+		line := bytes.TrimSpace(text[start:end])
+		if len(line) > 0 {
+			return containsAny(line, m.markers.intros)
+		}
+		end = start - 1
+	}
+	return false
+}
+
 // quoteKept decides whether a {quote} block starting at pos counts: in the
 // first message it does (an error message, a forwarded note) unless it is a
 // helpdesk reply; in a comment only when it is not one either.
 func (m *matcher) quoteKept(text []byte, pos int, opt cleanOpts) bool {
-	if opt.comment && !opt.forward {
+	if opt.comment && !opt.forward || m.introducedByHelpdesk(text, pos-len("{quote}\n")) {
 		return false // a reporter's comment quotes the thread
 	}
 	end := bytes.Index(text[pos:], []byte("{quote}"))

@@ -29,6 +29,7 @@ type class struct {
 	id        string
 	threshold float64
 	requires  []string
+	perMatch  bool
 }
 
 type compiledRule struct {
@@ -157,7 +158,7 @@ func newMatcher(rs *Rules) (*matcher, error) {
 		if th == 0 {
 			th = 1
 		}
-		m.classes = append(m.classes, class{kind: kind, id: id, threshold: th, requires: c.Requires})
+		m.classes = append(m.classes, class{kind: kind, id: id, threshold: th, requires: c.Requires, perMatch: c.PerMatch})
 		m.classIdx[id] = ci
 		for _, list := range []struct {
 			rules    []Rule
@@ -192,15 +193,33 @@ func newMatcher(rs *Rules) (*matcher, error) {
 
 	// Trap words are matched exactly: a typo tolerance on them would turn
 	// ordinary words into off-topic evidence.
-	for _, r := range rs.Signals[SigOffTopic].Rules {
-		for _, slot := range r.slots() {
-			for _, alt := range strings.Split(slot, "|") {
-				for _, tok := range patternTokens(alt) {
-					if id, ok := m.vocab[tok]; ok {
-						m.roles[id] |= roleNoFuzzy
+	ruleWords := func(rules []Rule, into map[string]bool) {
+		for _, r := range rules {
+			for _, slot := range r.slots() {
+				for _, alt := range strings.Split(slot, "|") {
+					for _, tok := range patternTokens(alt) {
+						into[tok] = true
 					}
 				}
 			}
+		}
+	}
+	trap, other := map[string]bool{}, map[string]bool{}
+	ruleWords(rs.Signals[SigOffTopic].Rules, trap)
+	for _, sec := range rs.sections() {
+		for id, c := range sec.classes {
+			if sec.kind == "signal" && id == SigOffTopic {
+				continue
+			}
+			ruleWords(c.Rules, other)
+		}
+	}
+	for _, members := range rs.Groups {
+		ruleWords([]Rule{{Near: members}}, other)
+	}
+	for tok := range trap {
+		if id, ok := m.vocab[tok]; ok && !other[tok] {
+			m.roles[id] |= roleNoFuzzy
 		}
 	}
 

@@ -305,6 +305,10 @@ func (c *Classifier) tally(sc *scratch, z zone, slot int) tally {
 		if int(mt.seg) < z.from || int(mt.seg) >= z.to {
 			continue
 		}
+		if m.classes[m.rules[mt.rule].class].perMatch {
+			ruleMax[mt.rule] += mt.weight
+			continue
+		}
 		if mt.weight > ruleMax[mt.rule] {
 			ruleMax[mt.rule] = mt.weight
 		}
@@ -363,20 +367,24 @@ func (c *Classifier) strength(t tally, id string) float64 {
 // when the steps were done and another category holds, or when the text
 // answers the bot's steps (reportsSteps).
 func (c *Classifier) categories(t tally, dst *[6]string, reportsSteps bool) []string {
-	off := 0.0
+	// Off-topic evidence (a door, a keypad, a personal Gmail) without a word
+	// of the product's world (sign-in, password, Microsoft, Authenticator)
+	// means no category; with one, it raises the bar.
+	var bar float64
 	if c.holds(t, SigOffTopic) {
 		if !c.holds(t, SigInScope) {
-			return dst[:0] // a door, a personal app: not ours
+			return dst[:0]
 		}
-		off = t.score[c.m.classIdx[SigOffTopic]]
+		bar = t.score[c.m.classIdx[SigOffTopic]]
 	}
 	n := 0
 	for _, id := range Categories() {
 		ci := c.m.classIdx[id]
-		if c.holds(t, id) && t.score[ci] >= c.m.classes[ci].threshold+off {
-			dst[n] = id
-			n++
+		if !c.holds(t, id) || t.score[ci] < c.m.classes[ci].threshold+bar {
+			continue
 		}
+		dst[n] = id
+		n++
 	}
 	out := dst[:n]
 	if c.holds(t, SigStepsDone) && !c.holds(t, SigAsksSetup) && (reportsSteps || len(out) > 1) {
@@ -520,12 +528,32 @@ func (c *Classifier) decideAfterBot(v *Verdict, before, after tally, replied []s
 	case len(fresh) > 0:
 		c.reply(v, after, fresh, nil, use)
 		v.Reason = "new information after the bot's steps"
+		return
 	case c.holds(after, SigWorksNow):
 		use.add(SigWorksNow)
 		v.Action, v.Confidence, v.Reason = ActionResolve, c.strength(after, SigWorksNow), "works now after the bot's steps"
 	default:
 		v.Action, v.Confidence, v.Reason = ActionHuman, 0.5, "the reporter's answer is not clear"
 	}
+	if v.Action == ActionEscalateMFA {
+		// The answer describes how the steps failed ("can't register the
+		// passkey on the new phone"): the how-to words in it are the same
+		// problem, not a new category; a new error message is one.
+		k := 0
+		for _, id := range v.Categories {
+			if contains(answered, id) || contains(replied, id) || isErrorCategory(id) {
+				v.Categories[k] = id
+				k++
+			}
+		}
+		v.Categories = v.Categories[:k]
+	}
+}
+
+// isErrorCategory reports whether a category is an error the reporter
+// sees (as opposed to a how-to question).
+func isErrorCategory(id string) bool {
+	return id == CatPasskeyInvalid || id == CatAuthenticatorIncomplete || id == CatPasswordForgotten
 }
 
 // reply sets a reply with the categories not yet replied to.

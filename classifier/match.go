@@ -294,13 +294,22 @@ func (m *matcher) evaluate(toks []token, hits []hit, seg int32, sc *scratch, out
 	sc.cand = cand
 	for _, ri := range cand {
 		r := &m.rules[ri]
-		if m.classes[r.class].kind == kindPlatform && len(r.slots) == 1 {
+		if cl := &m.classes[r.class]; (cl.kind == kindPlatform || cl.perMatch) && len(r.slots) == 1 {
 			// every mention counts, at its own weight: "replaced my old
-			// Galaxy S20 with a Galaxy S24"
+			// Galaxy S20 with a Galaxy S24"; a door, a keypad and a badge
+			lastEnd := int32(-1)
 			for _, h := range hits {
-				if h.slot == r.slots[0] {
-					out = append(out, match{rule: ri, start: h.start, end: h.end, seg: seg, weight: r.weight * m.damping(toks, h.start, h.end)})
+				if h.slot != r.slots[0] || h.start <= lastEnd {
+					continue
 				}
+				w := r.weight
+				if cl.kind == kindPlatform {
+					w *= m.damping(toks, h.start, h.end)
+				} else if r.negatable && m.negated(toks, h.start) {
+					continue
+				}
+				lastEnd = h.end
+				out = append(out, match{rule: ri, start: h.start, end: h.end, seg: seg, weight: w})
 			}
 			continue
 		}

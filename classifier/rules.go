@@ -139,9 +139,11 @@ type Words struct {
 type Class struct {
 	// Threshold is the score at which the class holds. Default 1.
 	Threshold float64 `yaml:"threshold"`
-	// Requires lists signals that must hold too (new-device needs a word
-	// of the product's world: a new phone for Teams is not ours).
+	// Requires lists signals that must hold too.
 	Requires []string `yaml:"requires"`
+	// PerMatch counts every distinct match of a rule, not the rule once
+	// (off-topic evidence adds up: a door, a keypad, a badge).
+	PerMatch bool `yaml:"per_match"`
 	// Rules add their weight to the score when they match (once each).
 	Rules []Rule `yaml:"rules"`
 	// Negative rules subtract their weight; a veto rule cancels the class.
@@ -184,6 +186,9 @@ type TextMarkers struct {
 	// HelpdeskSenders, in the sender line of a quoted message ("From:",
 	// "On … wrote:"), show that it came from the helpdesk.
 	HelpdeskSenders []string `yaml:"helpdesk_senders"`
+	// HelpdeskIntros, on the line before a quote, show that the quote is
+	// the helpdesk's ("you sent me this:").
+	HelpdeskIntros []string `yaml:"helpdesk_intros"`
 	// HelpdeskMarkers, anywhere in quoted text, show that it is a helpdesk
 	// reply ("automated reply").
 	HelpdeskMarkers []string `yaml:"helpdesk_markers"`
