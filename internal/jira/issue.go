@@ -1,0 +1,75 @@
+package jira
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// issueFields are the fields GetIssue asks for.
+var issueFields = []string{
+	"summary", "description", "reporter", "assignee", "labels", "status",
+	"project", "created", "updated", "comment",
+}
+
+// commentPageSize is maxResults when paging comments GetIssue did not get.
+const commentPageSize = 100
+
+// GetIssue reads an issue with its comments and its triage state property in
+// one call: GET /issue/{key}?fields=...&properties=<StateProperty>. When Jira
+// embeds fewer comments than the issue has, all comments are read again from
+// /issue/{key}/comment, oldest first (one more call per 100 comments), rather
+// than guessing which ones Jira left out.
+func (c *Client) GetIssue(ctx context.Context, key string) (*Issue, error) {
+	p, err := issuePath(key)
+	if err != nil {
+		return nil, fmt.Errorf("get issue: %w", err)
+	}
+	q := url.Values{"fields": {strings.Join(issueFields, ",")}, "properties": {c.cfg.StateProperty}}
+	var w wireIssue
+	if err := c.call(ctx, http.MethodGet, p+"?"+q.Encode(), nil, &w, true); err != nil {
+		return nil, fmt.Errorf("get issue %s: %w", key, err)
+	}
+	is := w.issue(c.cfg.StateProperty)
+	if cm := w.Fields.Comment; cm != nil && cm.Total > len(cm.Comments) {
+		all, err := c.comments(ctx, key, cm.Total)
+		if err != nil {
+			return nil, fmt.Errorf("get issue %s: %w", key, err)
+		}
+		is.Comments = all
+	}
+	return is, nil
+}
+
+// comments pages GET /issue/{key}/comment, oldest first, until total.
+func (c *Client) comments(ctx context.Context, key string, total int) ([]Comment, error) {
+	p, err := issuePath(key, "comment")
+	if err != nil {
+		return nil, err
+	}
+	var out []Comment
+	startAt := 0
+	for startAt < total {
+		q := url.Values{
+			"startAt":    {strconv.Itoa(startAt)},
+			"maxResults": {strconv.Itoa(commentPageSize)},
+			"orderBy":    {"created"},
+		}
+		var page wireComments
+		if err := c.call(ctx, http.MethodGet, p+"?"+q.Encode(), nil, &page, true); err != nil {
+			return nil, fmt.Errorf("comments from %d: %w", startAt, err)
+		}
+		if len(page.Comments) == 0 {
+			break
+		}
+		for _, w := range page.Comments {
+			out = append(out, w.comment())
+		}
+		startAt += len(page.Comments)
+		total = page.Total
+	}
+	return out, nil
+}
