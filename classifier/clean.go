@@ -11,6 +11,7 @@ type textMarkers struct {
 	replyHeaders    [][]byte
 	forwardMarkers  [][]byte
 	forwardSubjects [][]byte
+	replySubjects   [][]byte
 	helpdesk        [][]byte
 	senders         [][]byte
 	intros          [][]byte
@@ -35,6 +36,7 @@ func compileMarkers(t TextMarkers) (textMarkers, error) {
 		replyHeaders:    conv(t.ReplyHeaders),
 		forwardMarkers:  conv(t.ForwardMarkers),
 		forwardSubjects: conv(t.ForwardSubjects),
+		replySubjects:   conv(t.ReplySubjects),
 		helpdesk:        conv(t.HelpdeskMarkers),
 		senders:         conv(t.HelpdeskSenders),
 		intros:          conv(t.HelpdeskIntros),
@@ -282,6 +284,7 @@ const minEchoWords = 4
 type cleanOpts struct {
 	comment bool     // a reporter comment (not the first message)
 	forward bool     // the ticket is a forward ("FW:" summary)
+	reply   bool     // the summary is a reply's ("RE:")
 	echoes  []uint64 // line hashes of bot and agent comments
 }
 
@@ -359,7 +362,7 @@ func (m *matcher) clean(text []byte, opt cleanOpts, out []span) []span {
 			if opt.comment && !forward || m.helpdeskBlock(text, pos, opt.echoes) {
 				dropRest = true
 				if !opt.comment {
-					out = dropForwardedSubject(text, pos, out)
+					out = dropForwardedSubject(text, pos, out, opt.reply)
 				}
 				break
 			}
@@ -373,6 +376,9 @@ func (m *matcher) clean(text []byte, opt cleanOpts, out []span) []span {
 		// "> " quoted lines.
 		if len(trimmed) > 0 && trimmed[0] == '>' {
 			if opt.comment && !forward || m.helpdeskBlock(text, pos, opt.echoes) || m.introducedByHelpdesk(text, pos) {
+				if !opt.comment && opt.reply {
+					out = dropFirstLine(text, out)
+				}
 				// skip the whole quoted block
 				for pos < len(text) {
 					e := bytes.IndexByte(text[pos:], '\n')
@@ -414,7 +420,10 @@ func (m *matcher) clean(text []byte, opt cleanOpts, out []span) []span {
 // dropForwardedSubject removes the first line (the ticket's summary) from
 // the spans when it only repeats the subject of the helpdesk message being
 // dropped ("FW: Your ticket HD-1 (passkey setup)").
-func dropForwardedSubject(text []byte, pos int, out []span) []span {
+func dropForwardedSubject(text []byte, pos int, out []span, reply bool) []span {
+	if reply {
+		return dropFirstLine(text, out) // "RE: <the helpdesk's subject>"
+	}
 	first := text
 	if k := bytes.IndexByte(text, '\n'); k >= 0 {
 		first = text[:k]
@@ -436,20 +445,29 @@ func dropForwardedSubject(text []byte, pos int, out []span) []span {
 		if len(subject) < 4 || !bytes.Contains(first, subject) {
 			return out
 		}
-		k := 0
-		for _, sp := range out {
-			if int(sp.start) < len(first) {
-				if int(sp.end) <= len(first) {
-					continue
-				}
-				sp.start = int32(len(first))
-			}
-			out[k] = sp
-			k++
-		}
-		return out[:k]
+		return dropFirstLine(text, out)
 	}
 	return out
+}
+
+// dropFirstLine removes the first line (the summary) from the spans.
+func dropFirstLine(text []byte, out []span) []span {
+	first := len(text)
+	if k := bytes.IndexByte(text, '\n'); k >= 0 {
+		first = k
+	}
+	k := 0
+	for _, sp := range out {
+		if int(sp.start) < first {
+			if int(sp.end) <= first {
+				continue
+			}
+			sp.start = int32(first)
+		}
+		out[k] = sp
+		k++
+	}
+	return out[:k]
 }
 
 // introducedByHelpdesk reports whether the last non-empty line before pos

@@ -197,7 +197,8 @@ func (c *Classifier) decideTicket(t Ticket, trace bool) Verdict {
 	}
 
 	// The first message: summary and description.
-	forward := m.isForwardSubject(sc, t.Summary)
+	forward := m.hasSubjectPrefix(sc, t.Summary, m.markers.forwardSubjects)
+	reply := m.hasSubjectPrefix(sc, t.Summary, m.markers.replySubjects)
 	base := len(sc.text)
 	sc.raw = stripMarkup(sc.raw[:0], sc.clip(t.Summary))
 	sc.text, sc.tmp = fold(sc.text, sc.tmp[:0], sc.raw)
@@ -205,7 +206,7 @@ func (c *Classifier) decideTicket(t Ticket, trace bool) Verdict {
 	descStart := int32(len(sc.text))
 	sc.raw = stripMarkup(sc.raw[:0], sc.clip(t.Description))
 	sc.text, sc.tmp = fold(sc.text, sc.tmp[:0], sc.raw)
-	c.analyse(sc, segment{where: "description", descStart: descStart}, base, cleanOpts{forward: forward, echoes: sc.echoes})
+	c.analyse(sc, segment{where: "description", descStart: descStart}, base, cleanOpts{forward: forward, reply: reply, echoes: sc.echoes})
 
 	// The reporter's comments.
 	firstAfter := -1 // index into sc.segs of the first reporter comment after the last bot comment
@@ -259,7 +260,9 @@ func (c *Classifier) analyse(sc *scratch, seg segment, base int, opt cleanOpts) 
 	sc.segs = append(sc.segs, seg)
 }
 
-func (m *matcher) isForwardSubject(sc *scratch, summary string) bool {
+// hasSubjectPrefix reports whether a summary starts with one of the
+// prefixes and a colon ("FW:", "RE:").
+func (m *matcher) hasSubjectPrefix(sc *scratch, summary string, prefixes [][]byte) bool {
 	s := summary
 	if len(s) > 20 {
 		s = s[:20]
@@ -268,7 +271,7 @@ func (m *matcher) isForwardSubject(sc *scratch, summary string) bool {
 	f, sc.tmp = fold(sc.raw[:0], sc.tmp[:0], sc.clip(s))
 	sc.raw = f
 	f = bytes.TrimSpace(f)
-	for _, p := range m.markers.forwardSubjects {
+	for _, p := range prefixes {
 		if bytes.HasPrefix(f, p) && len(f) > len(p) && f[len(p)] == ':' {
 			return true
 		}

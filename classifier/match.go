@@ -305,8 +305,8 @@ func (m *matcher) evaluate(toks []token, hits []hit, seg int32, sc *scratch, out
 				w := r.weight
 				if cl.kind == kindPlatform {
 					w *= m.damping(toks, h.start, h.end)
-				} else if r.negatable && m.negated(toks, h.start) {
-					continue
+				} else if toks[h.start].sig || r.negatable && m.negated(toks, h.start) {
+					continue // signatures only tell the platform
 				}
 				lastEnd = h.end
 				out = append(out, match{rule: ri, start: h.start, end: h.end, seg: seg, weight: w})

@@ -219,9 +219,16 @@ func expandWord(text []byte, start, end int, out *[4]piece) int {
 	for i := start; i <= end && n < len(out); i++ {
 		if i == end || text[i] == '\'' {
 			if i > s {
-				// English clitics after the first piece are dropped.
-				if n > 0 && i == end && isClitic(text[s:i]) {
-					break
+				// English clitics after the first piece: "I've" is "I
+				// have"; "it's" is "it".
+				if n > 0 && i == end {
+					if synth, ok := cliticWord(text[s:i]); ok {
+						if synth != "" {
+							out[n] = piece{start: s, end: i, synth: synth}
+							n++
+						}
+						break
+					}
 				}
 				out[n] = piece{start: s, end: i}
 				n++
@@ -235,10 +242,22 @@ func expandWord(text []byte, start, end int, out *[4]piece) int {
 	return n
 }
 
-func isClitic(b []byte) bool {
+// cliticWord maps an English clitic to the word it stands for ("" for
+// "'s", which is "is" or "has" or a possessive: dropped).
+func cliticWord(b []byte) (string, bool) {
 	switch string(b) {
-	case "s", "re", "ve", "ll", "d", "m":
-		return true
+	case "s":
+		return "", true
+	case "ve":
+		return "have", true
+	case "ll":
+		return "will", true
+	case "re":
+		return "are", true
+	case "m":
+		return "am", true
+	case "d":
+		return "would", true
 	}
-	return false
+	return "", false
 }

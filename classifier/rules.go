@@ -176,6 +176,10 @@ type Rule struct {
 // Each is a list of case-insensitive substrings or line prefixes, matched on
 // folded text.
 type TextMarkers struct {
+	// ReplySubjects prefix a reply's summary ("re", "aw"): when the
+	// description quotes the helpdesk, such a summary is the helpdesk's
+	// subject, not the reporter's words.
+	ReplySubjects []string `yaml:"reply_subjects"`
 	// ReplyHeaders start a quoted earlier message ("wrote:", "schrieb").
 	ReplyHeaders []string `yaml:"reply_headers"`
 	// ForwardMarkers mark a forwarded message ("forwarded message",
