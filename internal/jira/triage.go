@@ -1,0 +1,97 @@
+package jira
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/mfatriage/triage/worker"
+)
+
+// Triage adapts a Client to the worker's Jira interface: the worker
+// declares what it needs in its own types; this is the one place that
+// maps them. (An adapter importing the consumer's package is the
+// dependency direction the project's layout wants: worker knows no Jira
+// types.)
+type Triage struct {
+	c *Client
+}
+
+var _ worker.Jira = (*Triage)(nil)
+
+// NewTriage wraps a client for the worker.
+func NewTriage(c *Client) *Triage { return &Triage{c: c} }
+
+// GetIssue implements worker.Jira.
+func (t *Triage) GetIssue(ctx context.Context, key string) (worker.Issue, error) {
+	is, err := t.c.GetIssue(ctx, key)
+	if err != nil {
+		return worker.Issue{}, retryInfo{err}
+	}
+	out := worker.Issue{
+		Key: is.Key, ID: is.ID, Summary: is.Summary, Description: is.Description,
+		ReporterID: userID(is.Reporter), ReporterName: is.Reporter.DisplayName,
+		Labels: is.Labels, Status: is.Status, Updated: is.Updated,
+	}
+	for _, c := range is.Comments {
+		out.Comments = append(out.Comments, worker.Comment{
+			ID: c.ID, AuthorID: userID(c.Author), AuthorName: c.Author.DisplayName,
+			Body: c.Body, Created: c.Created, Internal: c.Internal,
+		})
+	}
+	if len(is.State) > 0 {
+		var s worker.State
+		if err := json.Unmarshal(is.State, &s); err != nil {
+			return worker.Issue{}, fmt.Errorf("triage state of %s is not valid JSON: %w", key, err)
+		}
+		out.State = &s
+	}
+	return out, nil
+}
+
+// userID is the account id on Cloud, the user name on Data Center.
+func userID(u User) string {
+	if u.AccountID != "" {
+		return u.AccountID
+	}
+	return u.Name
+}
+
+// Write implements worker.Jira: one Edit.
+func (t *Triage) Write(ctx context.Context, key string, w worker.Write) error {
+	e := Edit{Comment: w.Comment, Internal: w.Internal, AddLabels: w.AddLabels}
+	if w.State != nil {
+		e.Properties = map[string]any{t.c.cfg.StateProperty: w.State}
+	}
+	if err := t.c.Edit(ctx, key, e); err != nil {
+		return retryInfo{err}
+	}
+	return nil
+}
+
+// Assign implements worker.Jira.
+func (t *Triage) Assign(ctx context.Context, key, accountID string) error {
+	if err := t.c.Assign(ctx, key, accountID); err != nil {
+		return retryInfo{err}
+	}
+	return nil
+}
+
+// Transition implements worker.Jira.
+func (t *Triage) Transition(ctx context.Context, key, name string) error {
+	if err := t.c.TransitionByName(ctx, key, name); err != nil {
+		return retryInfo{err}
+	}
+	return nil
+}
+
+// retryInfo tells the worker how to retry an error, through the methods
+// it looks for.
+type retryInfo struct{ err error }
+
+func (r retryInfo) Error() string                  { return r.err.Error() }
+func (r retryInfo) Unwrap() error                  { return r.err }
+func (r retryInfo) Permanent() bool                { return IsPermanent(r.err) }
+func (r retryInfo) RateLimited() bool              { return IsRateLimited(r.err) }
+func (r retryInfo) RetryAfterDelay() time.Duration { return RetryAfter(r.err) }

@@ -1,0 +1,185 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mfatriage/triage/worker"
+)
+
+// Config configures the store. Zero values are defaults.
+type Config struct {
+	// Prefix starts every key. Default "triage:".
+	Prefix string
+	// StateTTL is how long a ticket's state copy is kept after its last
+	// change. Default 90 days.
+	StateTTL time.Duration
+	// AgentTTL is how long an agent's comment keeps the worker away.
+	// Default 30 days.
+	AgentTTL time.Duration
+	// AuditPerTicket bounds a ticket's audit stream. Default 200.
+	AuditPerTicket int64
+	// AuditTotal bounds the stream of all decisions. Default 100,000.
+	AuditTotal int64
+}
+
+func (c Config) withDefaults() Config {
+	if c.Prefix == "" {
+		c.Prefix = "triage:"
+	}
+	if c.StateTTL == 0 {
+		c.StateTTL = 90 * 24 * time.Hour
+	}
+	if c.AgentTTL == 0 {
+		c.AgentTTL = 30 * 24 * time.Hour
+	}
+	if c.AuditPerTicket == 0 {
+		c.AuditPerTicket = 200
+	}
+	if c.AuditTotal == 0 {
+		c.AuditTotal = 100_000
+	}
+	return c
+}
+
+// Store is the Redis store. It is safe for concurrent use.
+type Store struct {
+	rdb redis.UniversalClient
+	cfg Config
+}
+
+var (
+	_ worker.StateStore = (*Store)(nil)
+	_ worker.Auditor    = (*Store)(nil)
+)
+
+// New wraps a go-redis client (standalone, Sentinel failover or Cluster).
+func New(rdb redis.UniversalClient, cfg Config) *Store {
+	return &Store{rdb: rdb, cfg: cfg.withDefaults()}
+}
+
+func (s *Store) key(kind, ticket string) string { return s.cfg.Prefix + kind + ":{" + ticket + "}" }
+
+// Load implements worker.StateStore.
+func (s *Store) Load(ctx context.Context, ticket string) (worker.State, bool, error) {
+	data, err := s.rdb.Get(ctx, s.key("state", ticket)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return worker.State{}, false, nil
+	}
+	if err != nil {
+		return worker.State{}, false, fmt.Errorf("load state: %w", err)
+	}
+	var st worker.State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return worker.State{}, false, fmt.Errorf("state of %s is not valid JSON: %w", ticket, err)
+	}
+	return st, true, nil
+}
+
+// Save implements worker.StateStore.
+func (s *Store) Save(ctx context.Context, ticket string, st worker.State) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := s.rdb.Set(ctx, s.key("state", ticket), data, s.cfg.StateTTL).Err(); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+// HasState reports whether a ticket has a state copy (for reconciliation).
+func (s *Store) HasState(ctx context.Context, ticket string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.key("state", ticket)).Result()
+	if err != nil {
+		return false, fmt.Errorf("state exists: %w", err)
+	}
+	return n > 0, nil
+}
+
+// RecordAgent marks that a human agent commented on a ticket.
+func (s *Store) RecordAgent(ctx context.Context, ticket, accountID string, at time.Time) error {
+	v := at.UTC().Format(time.RFC3339) + " " + accountID
+	if err := s.rdb.Set(ctx, s.key("agent", ticket), v, s.cfg.AgentTTL).Err(); err != nil {
+		return fmt.Errorf("record agent: %w", err)
+	}
+	return nil
+}
+
+// AgentActive implements worker.StateStore.
+func (s *Store) AgentActive(ctx context.Context, ticket string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.key("agent", ticket)).Result()
+	if err != nil {
+		return false, fmt.Errorf("agent mark: %w", err)
+	}
+	return n > 0, nil
+}
+
+// unlockScript deletes the lock only when it is still ours.
+var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+
+// Lock implements worker.StateStore.
+func (s *Store) Lock(ctx context.Context, ticket string, ttl time.Duration) (func(), bool, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, false, err
+	}
+	token := hex.EncodeToString(b[:])
+	k := s.key("lock", ticket)
+	ok, err := s.rdb.SetNX(ctx, k, token, ttl).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("lock: %w", err)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	return func() {
+		// a fresh context: the task's may be done
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = unlockScript.Run(ctx, s.rdb, []string{k}, token).Err()
+	}, true, nil
+}
+
+// Record implements worker.Auditor: one entry in the ticket's stream and
+// one in the stream of all decisions, both bounded.
+func (s *Store) Record(ctx context.Context, e worker.AuditEntry) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	pipe := s.rdb.Pipeline()
+	tk := s.key("audit", e.Key)
+	pipe.XAdd(ctx, &redis.XAddArgs{Stream: tk, MaxLen: s.cfg.AuditPerTicket, Approx: true, Values: []any{"entry", data}})
+	pipe.Expire(ctx, tk, s.cfg.StateTTL)
+	pipe.XAdd(ctx, &redis.XAddArgs{Stream: s.cfg.Prefix + "audit", MaxLen: s.cfg.AuditTotal, Approx: true, Values: []any{"key", e.Key, "entry", data}})
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("audit %s: %w", e.Key, err)
+	}
+	return nil
+}
+
+// History returns a ticket's audit entries, oldest first.
+func (s *Store) History(ctx context.Context, ticket string) ([]worker.AuditEntry, error) {
+	msgs, err := s.rdb.XRange(ctx, s.key("audit", ticket), "-", "+").Result()
+	if err != nil {
+		return nil, fmt.Errorf("audit history of %s: %w", ticket, err)
+	}
+	out := make([]worker.AuditEntry, 0, len(msgs))
+	for _, m := range msgs {
+		raw, _ := m.Values["entry"].(string)
+		var e worker.AuditEntry
+		if err := json.Unmarshal([]byte(raw), &e); err != nil {
+			return nil, fmt.Errorf("audit entry %s of %s: %w", m.ID, ticket, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}

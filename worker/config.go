@@ -1,0 +1,85 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mfatriage/triage/classifier"
+)
+
+// Modes.
+const (
+	ModeLive   = "live"   // decide and write to Jira
+	ModeShadow = "shadow" // decide and record; write nothing to Jira
+)
+
+// Config configures the handlers. The zero value of every field but
+// BotAccountID is a documented default.
+type Config struct {
+	// BotAccountID is the bot's Jira account: its own comments are never
+	// answered. Required.
+	BotAccountID string
+	// Mode is ModeLive (default) or ModeShadow.
+	Mode string
+	// InternalCategories lists the categories whose steps are posted as an
+	// internal note for agents instead of a public reply. Default: none.
+	InternalCategories []string
+	// FollowupWindow is how long a replied ticket may wait for an answer
+	// before it is escalated. Default 24h.
+	FollowupWindow time.Duration
+	// EscalationAssignee, when set, is the account escalated tickets are
+	// assigned to.
+	EscalationAssignee string
+	// ResolveTransition, when set, is the transition run on resolve.
+	ResolveTransition string
+	// JiraBaseURL makes links to tickets in escalations.
+	JiraBaseURL string
+	// LockTTL bounds how long one task holds a ticket. Default 2m.
+	LockTTL time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Mode == "" {
+		c.Mode = ModeLive
+	}
+	if c.FollowupWindow == 0 {
+		c.FollowupWindow = 24 * time.Hour
+	}
+	if c.LockTTL == 0 {
+		c.LockTTL = 2 * time.Minute
+	}
+	return c
+}
+
+// Validate reports every problem in plain English.
+func (c Config) Validate() error {
+	var errs []error
+	if strings.TrimSpace(c.BotAccountID) == "" {
+		errs = append(errs, errors.New("the bot's Jira account id is not set (TRIAGE_BOT_ACCOUNT_ID): without it the bot could answer its own comments"))
+	}
+	switch c.Mode {
+	case "", ModeLive, ModeShadow:
+	default:
+		errs = append(errs, fmt.Errorf("mode %q is neither %q nor %q", c.Mode, ModeLive, ModeShadow))
+	}
+	for _, cat := range c.InternalCategories {
+		if !contains(classifier.Categories(), cat) {
+			errs = append(errs, fmt.Errorf("internal category %q is not one of %s", cat, strings.Join(classifier.Categories(), ", ")))
+		}
+	}
+	if c.FollowupWindow < 0 || c.LockTTL < 0 {
+		errs = append(errs, errors.New("the follow-up window and the lock TTL cannot be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,562 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/mfatriage/triage/classifier"
+	"github.com/mfatriage/triage/templates"
+)
+
+// Labels the worker puts on tickets.
+const (
+	LabelReplied    = "triage-replied"
+	LabelEscalated  = "triage-escalated"
+	LabelResolved   = "triage-resolved"
+	LabelNeedsHuman = "triage-needs-human"
+	labelPrefix     = "triage-"
+)
+
+// ErrBusy is returned when another task holds the ticket: the task is
+// retried shortly, and it does not count as a failure.
+var ErrBusy = errors.New("another task is working on this ticket")
+
+// Deps are the handlers' collaborators.
+type Deps struct {
+	Classifier  *classifier.Classifier
+	Templates   *templates.Set
+	Jira        Jira
+	States      StateStore
+	Escalations EscalationStore
+	Audit       Auditor
+	Followups   Followups
+	Logger      zerolog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// TriageHandler handles TypeTriageTicket and TypeFollowup tasks.
+type TriageHandler struct {
+	cfg Config
+	d   Deps
+}
+
+// NewTriageHandler checks the configuration and the collaborators.
+func NewTriageHandler(cfg Config, d Deps) (*TriageHandler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var missing []string
+	if d.Classifier == nil {
+		missing = append(missing, "classifier")
+	}
+	if d.Templates == nil {
+		missing = append(missing, "templates")
+	}
+	if d.Jira == nil {
+		missing = append(missing, "Jira")
+	}
+	if d.States == nil {
+		missing = append(missing, "state store")
+	}
+	if d.Escalations == nil {
+		missing = append(missing, "escalation store")
+	}
+	if d.Audit == nil {
+		missing = append(missing, "audit")
+	}
+	if d.Followups == nil {
+		missing = append(missing, "follow-up scheduler")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("triage handler: missing %s", strings.Join(missing, ", "))
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &TriageHandler{cfg: cfg.withDefaults(), d: d}, nil
+}
+
+// Register puts the handler's task types on a mux.
+func (h *TriageHandler) Register(mux *asynq.ServeMux) {
+	mux.Handle(TypeTriageTicket, asynq.HandlerFunc(h.ProcessTask))
+	mux.Handle(TypeFollowup, asynq.HandlerFunc(h.ProcessFollowup))
+}
+
+// run is one task's context: the ticket, what is known of it, and what was
+// done, for the audit.
+type run struct {
+	key      string
+	taskID   string
+	retried  int
+	log      zerolog.Logger
+	state    State
+	found    bool
+	writes   []string
+	delivery string
+	event    string
+}
+
+// ProcessTask triages a ticket after an event.
+func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p TriagePayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("decode triage payload: %v: %w", err, asynq.SkipRetry)
+	}
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("triage payload: %v: %w", err, asynq.SkipRetry)
+	}
+	r := h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID)
+	if p.Comment != nil && p.Comment.AuthorID == h.cfg.BotAccountID {
+		r.log.Debug().Msg("the bot's own comment: nothing to do")
+		return nil
+	}
+
+	unlock, err := h.lock(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	if err := h.loadState(ctx, r); err != nil {
+		return err
+	}
+	if r.state.handled(p.DeliveryID) {
+		r.log.Info().Msg("delivery already handled")
+		return nil
+	}
+
+	issue := p.Issue
+	if h.needsRead(p, r) {
+		full, err := h.read(ctx, r)
+		if err != nil {
+			return err
+		}
+		issue = full
+	}
+	v := h.d.Classifier.Decide(h.ticket(issue, r.state))
+	if agent, err := h.d.States.AgentActive(ctx, r.key); err != nil {
+		return fmt.Errorf("agent mark of %s: %w", r.key, err)
+	} else if agent && v.Action != classifier.ActionHuman {
+		v.Action, v.Reply, v.Reason = classifier.ActionHuman, nil, "a helpdesk agent has commented on the ticket"
+	}
+	r.log.Info().Str("action", string(v.Action)).Strs("categories", v.Categories).Str("platform", v.Platform).
+		Float64("confidence", v.Confidence).Str("reason", v.Reason).Msg("decided")
+	r.log.Debug().Str("summary", issue.Summary).Msg("ticket text")
+
+	if err := h.act(ctx, r, issue, v, ""); err != nil {
+		return err
+	}
+	r.state.remember(p.DeliveryID)
+	return h.finish(ctx, r, v)
+}
+
+func (h *TriageHandler) newRun(ctx context.Context, key, event, delivery string) *run {
+	taskID, _ := asynq.GetTaskID(ctx)
+	retried, _ := asynq.GetRetryCount(ctx)
+	return &run{
+		key: key, taskID: taskID, retried: retried, event: event, delivery: delivery,
+		log: h.d.Logger.With().Str("issue_key", key).Str("task_id", taskID).Str("event", event).Int("retried", retried).Logger(),
+	}
+}
+
+func (h *TriageHandler) lock(ctx context.Context, r *run) (func(), error) {
+	unlock, ok, err := h.d.States.Lock(ctx, r.key, h.cfg.LockTTL)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", r.key, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", r.key, ErrBusy)
+	}
+	return unlock, nil
+}
+
+func (h *TriageHandler) loadState(ctx context.Context, r *run) error {
+	s, found, err := h.d.States.Load(ctx, r.key)
+	if err != nil {
+		return fmt.Errorf("load state of %s: %w", r.key, err)
+	}
+	r.state, r.found = s, found
+	return nil
+}
+
+// needsRead decides whether the ticket must be read from Jira: always but
+// on the happy path (a first delivery of a new issue whose fields the
+// webhook carried). A retry reads, because the previous attempt may have
+// written to Jira and died before saving the state to Redis.
+func (h *TriageHandler) needsRead(p TriagePayload, r *run) bool {
+	if p.Event != EventIssueCreated || r.retried > 0 {
+		return true
+	}
+	if p.Issue.Summary == "" && p.Issue.Description == "" {
+		return true
+	}
+	if !r.found {
+		for _, l := range p.Issue.Labels {
+			if strings.HasPrefix(l, labelPrefix) {
+				return true // Jira knows more than Redis
+			}
+		}
+	}
+	return false
+}
+
+// read reads the issue from Jira and adopts its state when it is newer:
+// Jira's copy is written in the same call as the write it describes.
+func (h *TriageHandler) read(ctx context.Context, r *run) (Issue, error) {
+	is, err := h.d.Jira.GetIssue(ctx, r.key)
+	if err != nil {
+		return Issue{}, h.jiraErr(r, "read", err)
+	}
+	if is.State != nil && (!r.found || is.State.Version > r.state.Version) {
+		r.log.Info().Int("version", is.State.Version).Msg("state taken from Jira")
+		r.state, r.found = *is.State, true
+	}
+	return is, nil
+}
+
+// ticket turns an issue into what the classifier reads: comments by the
+// bot's account are the bot's, by the reporter the reporter's, by anyone
+// else an agent's.
+func (h *TriageHandler) ticket(is Issue, s State) classifier.Ticket {
+	t := classifier.Ticket{ID: is.Key, Summary: is.Summary, Description: is.Description, Replied: s.Replied}
+	for _, c := range is.Comments {
+		a := classifier.AuthorAgent
+		switch {
+		case c.AuthorID == h.cfg.BotAccountID:
+			a = classifier.AuthorBot
+		case c.AuthorID == is.ReporterID && is.ReporterID != "":
+			a = classifier.AuthorReporter
+		}
+		t.Comments = append(t.Comments, classifier.Comment{Author: a, Body: c.Body})
+	}
+	return t
+}
+
+// act carries out a verdict, writing only what the state says is not done.
+// reason overrides the escalation reason (the follow-up's timeout).
+func (h *TriageHandler) act(ctx context.Context, r *run, is Issue, v classifier.Verdict, reason string) error {
+	switch v.Action {
+	case classifier.ActionReply:
+		return h.reply(ctx, r, is, v)
+	case classifier.ActionEscalateMFA, classifier.ActionEscalatePassword:
+		if reason == "" {
+			reason = escalationReason(v)
+		}
+		return h.escalate(ctx, r, is, v, reason)
+	case classifier.ActionResolve:
+		return h.resolve(ctx, r, is, v)
+	default:
+		return h.human(ctx, r)
+	}
+}
+
+func escalationReason(v classifier.Verdict) string {
+	switch {
+	case v.Action == classifier.ActionEscalatePassword:
+		return templates.ReasonPasswordReset
+	case contains(v.Signals, classifier.SigResetMFA):
+		return templates.ReasonRequested
+	}
+	return templates.ReasonMFAReset
+}
+
+func (h *TriageHandler) reply(ctx context.Context, r *run, is Issue, v classifier.Verdict) error {
+	var cats []string
+	for _, c := range v.Reply {
+		if !contains(r.state.Replied, c) {
+			cats = append(cats, c)
+		}
+	}
+	if len(cats) == 0 {
+		r.writes = append(r.writes, "nothing: every category was already replied to")
+		return nil
+	}
+	rendered, err := h.d.Templates.Reply(templates.Data{TicketKey: is.Key, ReporterName: firstName(is.ReporterName), Platform: v.Platform, Categories: cats})
+	if err != nil {
+		return fmt.Errorf("render reply for %s: %v: %w", r.key, err, asynq.SkipRetry)
+	}
+	internal := false
+	labels := []string{LabelReplied}
+	for _, c := range cats {
+		labels = append(labels, labelPrefix+c)
+		internal = internal || contains(h.cfg.InternalCategories, c)
+	}
+	next := r.state
+	next.Version++
+	next.Replied = append(append([]string(nil), r.state.Replied...), cats...)
+	next.RepliedAt = h.d.Now().UTC()
+	next.Human = false
+	if err := h.write(ctx, r, Write{Comment: rendered.Wiki, Internal: internal, AddLabels: labels, State: &next}); err != nil {
+		return err
+	}
+	r.writes = append(r.writes, visibility(internal)+" reply "+strings.Join(cats, ","), "labels "+strings.Join(labels, ","))
+	if err := h.d.Followups.Schedule(ctx, r.key, next.Version, h.cfg.FollowupWindow); err != nil {
+		// the reply is out; a missing follow-up is logged, not retried
+		r.log.Error().Err(err).Msg("schedule follow-up")
+	} else {
+		r.writes = append(r.writes, fmt.Sprintf("follow-up in %s", h.cfg.FollowupWindow))
+	}
+	return nil
+}
+
+func visibility(internal bool) string {
+	if internal {
+		return "internal"
+	}
+	return "public"
+}
+
+func (h *TriageHandler) escalate(ctx context.Context, r *run, is Issue, v classifier.Verdict, reason string) error {
+	if r.state.Escalated != "" && r.state.NoteDone {
+		r.writes = append(r.writes, "nothing: already escalated ("+r.state.Escalated+")")
+		return nil
+	}
+	name, label := templates.EscalationMFA, "triage-escalate-mfa"
+	if reason == templates.ReasonPasswordReset {
+		name, label = templates.EscalationPassword, "triage-escalate-password"
+	}
+	data := h.evidenceData(is, v, r.state, reason)
+	before := r.state.Version
+	escalatedBefore := r.state.Escalated != ""
+	if r.state.Escalated == "" {
+		notice, err := h.d.Templates.Render(name, data)
+		if err != nil {
+			return fmt.Errorf("render %s for %s: %v: %w", name, r.key, err, asynq.SkipRetry)
+		}
+		next := r.state
+		next.Version++
+		next.Escalated, next.EscalatedAt = reason, h.d.Now().UTC()
+		labels := []string{LabelEscalated, label}
+		if err := h.write(ctx, r, Write{Comment: notice.Wiki, AddLabels: labels, State: &next}); err != nil {
+			return err
+		}
+		r.writes = append(r.writes, "public escalation notice ("+reason+")", "labels "+strings.Join(labels, ","))
+	}
+	// The internal evidence note: after a crash it may already be there.
+	marker := noteMarker(r.key, r.state.Version)
+	posted := false
+	if escalatedBefore || r.retried > 0 {
+		fresh, err := h.d.Jira.GetIssue(ctx, r.key)
+		if err != nil {
+			return h.jiraErr(r, "read before the evidence note", err)
+		}
+		for _, c := range fresh.Comments {
+			posted = posted || strings.Contains(c.Body, marker)
+		}
+	}
+	next := r.state
+	next.NoteDone = true
+	if posted {
+		if err := h.write(ctx, r, Write{State: &next}); err != nil {
+			return err
+		}
+		r.writes = append(r.writes, "evidence note was already posted")
+	} else {
+		note, err := h.d.Templates.Render(templates.EvidenceNote, data)
+		if err != nil {
+			return fmt.Errorf("render evidence note for %s: %v: %w", r.key, err, asynq.SkipRetry)
+		}
+		if err := h.write(ctx, r, Write{Comment: note.Wiki + "\n\n{anchor:" + marker + "}", Internal: true, State: &next}); err != nil {
+			return err
+		}
+		r.writes = append(r.writes, "internal evidence note")
+	}
+	if h.cfg.EscalationAssignee != "" && h.cfg.Mode == ModeLive {
+		if err := h.d.Jira.Assign(ctx, r.key, h.cfg.EscalationAssignee); err != nil {
+			return h.jiraErr(r, "assign", err)
+		}
+		r.writes = append(r.writes, "assigned")
+	}
+	created, err := h.d.Escalations.Create(ctx, h.escalation(is, v, r.state, reason))
+	if err != nil {
+		return fmt.Errorf("escalation record for %s: %w", r.key, err)
+	}
+	if created {
+		r.writes = append(r.writes, "escalation record "+reason)
+	}
+	if err := h.d.Followups.Cancel(ctx, r.key, before); err != nil {
+		r.log.Warn().Err(err).Msg("cancel follow-up")
+	}
+	return nil
+}
+
+// noteMarker is an invisible anchor in the evidence note that makes it
+// findable after a crash.
+func noteMarker(key string, version int) string {
+	return fmt.Sprintf("triage-note-%s-%d", strings.ToLower(key), version)
+}
+
+func (h *TriageHandler) resolve(ctx context.Context, r *run, is Issue, v classifier.Verdict) error {
+	if r.state.Resolved {
+		r.writes = append(r.writes, "nothing: already resolved")
+		return nil
+	}
+	ack, err := h.d.Templates.Render(templates.Resolved, templates.Data{TicketKey: is.Key, ReporterName: firstName(is.ReporterName), Platform: v.Platform})
+	if err != nil {
+		return fmt.Errorf("render resolved for %s: %v: %w", r.key, err, asynq.SkipRetry)
+	}
+	next := r.state
+	next.Version++
+	next.Resolved = true
+	if err := h.write(ctx, r, Write{Comment: ack.Wiki, AddLabels: []string{LabelResolved}, State: &next}); err != nil {
+		return err
+	}
+	r.writes = append(r.writes, "public acknowledgement", "labels "+LabelResolved)
+	if h.cfg.ResolveTransition != "" && h.cfg.Mode == ModeLive {
+		if err := h.d.Jira.Transition(ctx, r.key, h.cfg.ResolveTransition); err != nil {
+			return h.jiraErr(r, "transition", err)
+		}
+		r.writes = append(r.writes, "transition "+h.cfg.ResolveTransition)
+	}
+	if err := h.d.Followups.Cancel(ctx, r.key, r.state.Version-1); err != nil {
+		r.log.Warn().Err(err).Msg("cancel follow-up")
+	}
+	return nil
+}
+
+func (h *TriageHandler) human(ctx context.Context, r *run) error {
+	if r.state.Human {
+		r.writes = append(r.writes, "nothing: already left to a human")
+		return nil
+	}
+	next := r.state
+	next.Version++
+	next.Human = true
+	if err := h.write(ctx, r, Write{AddLabels: []string{LabelNeedsHuman}, State: &next}); err != nil {
+		return err
+	}
+	r.writes = append(r.writes, "labels "+LabelNeedsHuman)
+	return nil
+}
+
+// write performs one write (skipped in shadow mode), then saves the state
+// to Redis: Jira first, so that a crash in between is repaired from Jira's
+// copy on the retry.
+func (h *TriageHandler) write(ctx context.Context, r *run, w Write) error {
+	if w.State != nil {
+		w.State.UpdatedAt = h.d.Now().UTC()
+	}
+	if h.cfg.Mode == ModeLive {
+		if err := h.d.Jira.Write(ctx, r.key, w); err != nil {
+			return h.jiraErr(r, "write", err)
+		}
+	}
+	if w.State != nil {
+		r.state, r.found = *w.State, true
+		if err := h.d.States.Save(ctx, r.key, r.state); err != nil {
+			return fmt.Errorf("save state of %s: %w", r.key, err)
+		}
+	}
+	return nil
+}
+
+// finish saves the state and records the decision.
+func (h *TriageHandler) finish(ctx context.Context, r *run, v classifier.Verdict) error {
+	r.state.UpdatedAt = h.d.Now().UTC()
+	if err := h.d.States.Save(ctx, r.key, r.state); err != nil {
+		return fmt.Errorf("save state of %s: %w", r.key, err)
+	}
+	if h.cfg.Mode == ModeShadow {
+		for i := range r.writes {
+			r.writes[i] = "shadow (not written): " + r.writes[i]
+		}
+	}
+	entry := AuditEntry{Key: r.key, TaskID: r.taskID, Event: r.event, DeliveryID: r.delivery, Mode: h.cfg.Mode, Verdict: v, Writes: r.writes, At: h.d.Now().UTC()}
+	if err := h.d.Audit.Record(ctx, entry); err != nil {
+		r.log.Error().Err(err).Msg("audit")
+	}
+	r.log.Info().Strs("writes", r.writes).Msg("done")
+	return nil
+}
+
+// jiraErr wraps a Jira error for asynq: permanent errors end the task with
+// Jira's message logged; the others are retried.
+func (h *TriageHandler) jiraErr(r *run, op string, err error) error {
+	wrapped := fmt.Errorf("%s %s: %w", op, r.key, err)
+	if isPermanent(err) {
+		r.log.Error().Err(err).Str("op", op).Msg("Jira refused; not retrying")
+		return fmt.Errorf("%w: %w", wrapped, asynq.SkipRetry)
+	}
+	r.log.Warn().Err(err).Str("op", op).Msg("Jira call failed; will retry")
+	return wrapped
+}
+
+func (h *TriageHandler) evidenceData(is Issue, v classifier.Verdict, s State, reason string) templates.Data {
+	d := templates.Data{TicketKey: is.Key, ReporterName: firstName(is.ReporterName), Platform: v.Platform, Categories: v.Categories, Reason: reason}
+	for _, e := range v.Evidence {
+		if e.Kind == "platform" {
+			continue
+		}
+		where := e.Where
+		if e.Comment > 0 {
+			where = fmt.Sprintf("%s %d", e.Where, e.Comment)
+		}
+		d.Evidence = append(d.Evidence, templates.Evidence{Label: e.Label, Phrase: e.Text, Where: where})
+	}
+	for _, c := range s.Replied {
+		d.StepsSent = append(d.StepsSent, templates.Sent{Category: c, At: s.RepliedAt})
+	}
+	d.ReporterReplies = reporterReplies(is, h.cfg.BotAccountID)
+	return d
+}
+
+func (h *TriageHandler) escalation(is Issue, v classifier.Verdict, s State, reason string) Escalation {
+	e := Escalation{
+		Key: is.Key, ReporterID: is.ReporterID, ReporterName: is.ReporterName, Reason: reason,
+		Categories: v.Categories, Platform: v.Platform, Evidence: v.Evidence,
+		ReporterReplies: reporterReplies(is, h.cfg.BotAccountID), CreatedAt: h.d.Now().UTC(),
+	}
+	if h.cfg.JiraBaseURL != "" {
+		e.Link = strings.TrimRight(h.cfg.JiraBaseURL, "/") + "/browse/" + is.Key
+	}
+	for _, c := range s.Replied {
+		e.StepsSent = append(e.StepsSent, SentStep{Category: c, At: s.RepliedAt})
+	}
+	return e
+}
+
+// reporterReplies are short excerpts of the reporter's comments after the
+// bot's first reply.
+func reporterReplies(is Issue, bot string) []string {
+	var out []string
+	seenBot := false
+	for _, c := range is.Comments {
+		if c.AuthorID == bot {
+			seenBot = true
+			continue
+		}
+		if seenBot && c.AuthorID == is.ReporterID {
+			out = append(out, excerpt(c.Body, 200))
+		}
+	}
+	return out
+}
+
+func excerpt(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && s[cut]&0xc0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// firstName is the greeting's name: "Hannah" of "Hannah Schmidt".
+func firstName(display string) string {
+	f := strings.Fields(display)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}

@@ -1,0 +1,310 @@
+package worker_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/mfatriage/triage/classifier"
+	"github.com/mfatriage/triage/internal/escalation"
+	"github.com/mfatriage/triage/internal/jira"
+	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/internal/redisstore"
+	"github.com/mfatriage/triage/templates"
+	"github.com/mfatriage/triage/worker"
+)
+
+var (
+	botUser   = jiratest.User{AccountID: "acc-bot", DisplayName: "Triage Bot", EmailAddress: "bot@example.com"}
+	alice     = jiratest.User{AccountID: "acc-alice", DisplayName: "Alice Reporter", EmailAddress: "alice@example.com"}
+	agentUser = jiratest.User{AccountID: "acc-agent", DisplayName: "Ann Agent"}
+)
+
+// Shared, read-only across tests: compiling them once keeps tests fast.
+var (
+	sharedOnce  sync.Once
+	sharedClf   *classifier.Classifier
+	sharedTmpl  *templates.Set
+	sharedSetup error
+)
+
+func shared(t *testing.T) (*classifier.Classifier, *templates.Set) {
+	t.Helper()
+	sharedOnce.Do(func() {
+		sharedClf, sharedSetup = classifier.NewDefault()
+		if sharedSetup == nil {
+			sharedTmpl, sharedSetup = templates.Load("")
+		}
+	})
+	if sharedSetup != nil {
+		t.Fatal(sharedSetup)
+	}
+	return sharedClf, sharedTmpl
+}
+
+// redisOptions reads TEST_REDIS_URL (default DB 14 on the local Redis) and
+// fails the test when nothing answers there: a test that needs Redis never
+// skips.
+func redisOptions(t *testing.T) *redis.Options {
+	t.Helper()
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/14"
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("TEST_REDIS_URL %q: %v", url, err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("no Redis at %s (start one, or run `make test`, which starts a throwaway one): %v", url, err)
+	}
+	return opt
+}
+
+func randomID(t *testing.T) string {
+	t.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// harness is a worker on a real Redis (own queue, own key prefix) talking
+// to a fake Jira over HTTP through the real adapter.
+type harness struct {
+	t         *testing.T
+	jira      *jiratest.Server
+	rdb       *redis.Client
+	redisOpt  asynq.RedisClientOpt
+	queue     string
+	prefix    string
+	store     *redisstore.Store
+	esc       *escalation.Store
+	client    *asynq.Client
+	inspector *asynq.Inspector
+	cfg       worker.Config
+	states    worker.StateStore
+	handler   *worker.TriageHandler
+	done      chan string // task ids, as each task finishes for good
+	logs      *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type harnessOption func(*harness)
+
+func withConfig(f func(*worker.Config)) harnessOption { return func(h *harness) { f(&h.cfg) } }
+func withStates(wrap func(worker.StateStore) worker.StateStore) harnessOption {
+	return func(h *harness) { h.states = wrap(h.states) }
+}
+
+func newHarness(t *testing.T, opts ...harnessOption) *harness {
+	t.Helper()
+	opt := redisOptions(t)
+	id := randomID(t)
+	h := &harness{
+		t:        t,
+		jira:     jiratest.New(jiratest.WithBasicAuth("bot@example.com", "token", botUser), jiratest.WithUsers(alice, agentUser)),
+		rdb:      redis.NewClient(opt),
+		redisOpt: asynq.RedisClientOpt{Addr: opt.Addr, DB: opt.DB, Password: opt.Password},
+		queue:    "test-" + id,
+		prefix:   "test:" + id + ":",
+		done:     make(chan string, 100),
+		logs:     &syncBuffer{},
+	}
+	t.Cleanup(h.jira.Close)
+	t.Cleanup(func() { h.rdb.Close() })
+	h.store = redisstore.New(h.rdb, redisstore.Config{Prefix: h.prefix})
+	h.esc = escalation.New(h.rdb, h.prefix)
+	h.client = asynq.NewClient(h.redisOpt)
+	t.Cleanup(func() { h.client.Close() })
+	h.inspector = asynq.NewInspector(h.redisOpt)
+	t.Cleanup(func() {
+		_ = h.inspector.DeleteQueue(h.queue, true)
+		h.inspector.Close()
+		keys, _ := h.rdb.Keys(context.Background(), h.prefix+"*").Result()
+		if len(keys) > 0 {
+			h.rdb.Del(context.Background(), keys...)
+		}
+	})
+	h.cfg = worker.Config{BotAccountID: botUser.AccountID, FollowupWindow: time.Hour, JiraBaseURL: h.jira.URL()}
+	h.states = h.store
+	for _, o := range opts {
+		o(h)
+	}
+	clf, tmpl := shared(t)
+	jc, err := jira.New(jira.Config{BaseURL: h.jira.URL(), Email: "bot@example.com", APIToken: "token", BotAccountID: botUser.AccountID, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.handler, err = worker.NewTriageHandler(h.cfg, worker.Deps{
+		Classifier: clf, Templates: tmpl, Jira: jira.NewTriage(jc), States: h.states,
+		Escalations: h.esc, Audit: h.store,
+		Followups: &worker.AsynqFollowups{Client: h.client, Inspector: h.inspector, Queue: h.queue},
+		Logger:    zerolog.New(h.logs),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// start runs an asynq server on the harness queue until the test ends.
+func (h *harness) start() {
+	h.t.Helper()
+	srv := asynq.NewServer(h.redisOpt, asynq.Config{
+		Concurrency:              2,
+		Queues:                   map[string]int{h.queue: 1},
+		RetryDelayFunc:           func(int, error, *asynq.Task) time.Duration { return 50 * time.Millisecond },
+		IsFailure:                worker.IsFailure,
+		DelayedTaskCheckInterval: 100 * time.Millisecond,
+		Logger:                   quietLogger{},
+		ShutdownTimeout:          5 * time.Second,
+	})
+	mux := asynq.NewServeMux()
+	mux.Use(h.signal)
+	h.handler.Register(mux)
+	if err := srv.Start(mux); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(srv.Shutdown)
+}
+
+// signal reports a task id on h.done when the task will not run again.
+func (h *harness) signal(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		err := next.ProcessTask(ctx, t)
+		id, _ := asynq.GetTaskID(ctx)
+		retried, _ := asynq.GetRetryCount(ctx)
+		maxRetry, _ := asynq.GetMaxRetry(ctx)
+		if err == nil || errors.Is(err, asynq.SkipRetry) || retried >= maxRetry {
+			h.done <- id
+		}
+		return err
+	})
+}
+
+// wait blocks until the task with this id has finished for good.
+func (h *harness) wait(taskID string) {
+	h.t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case id := <-h.done:
+			if id == taskID {
+				return
+			}
+		case <-timeout:
+			h.t.Fatalf("task %s did not finish; logs:\n%s", taskID, h.logs.String())
+		}
+	}
+}
+
+func (h *harness) enqueue(p worker.TriagePayload) string {
+	h.t.Helper()
+	task, err := worker.NewTriageTask(p, asynq.Queue(h.queue))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	info, err := h.client.Enqueue(task)
+	if err != nil {
+		h.t.Fatalf("enqueue: %v", err)
+	}
+	return info.ID
+}
+
+// created is the payload a webhook for a new issue carries.
+func created(is jiratest.Issue, delivery string) worker.TriagePayload {
+	return worker.TriagePayload{
+		Event: worker.EventIssueCreated, DeliveryID: delivery, ReceivedAt: time.Now(), ActorID: is.Reporter.AccountID,
+		Issue: worker.Issue{Key: is.Key, Summary: is.Summary, Description: is.Description, ReporterID: is.Reporter.AccountID, ReporterName: is.Reporter.DisplayName, Labels: is.Labels},
+	}
+}
+
+// commented is the payload of a comment_created webhook.
+func commented(key string, author jiratest.User, body, delivery string) worker.TriagePayload {
+	return worker.TriagePayload{
+		Event: worker.EventCommentCreated, DeliveryID: delivery, ReceivedAt: time.Now(), ActorID: author.AccountID,
+		Issue:   worker.Issue{Key: key},
+		Comment: &worker.Comment{AuthorID: author.AccountID, AuthorName: author.DisplayName, Body: body},
+	}
+}
+
+// state reads the triage state property the fake Jira holds.
+func (h *harness) state(key string) worker.State {
+	h.t.Helper()
+	raw, ok := h.jira.Property(key, "triage")
+	if !ok {
+		return worker.State{}
+	}
+	var s worker.State
+	if err := json.Unmarshal(raw, &s); err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+// botComments are the comments the bot posted on an issue.
+func (h *harness) botComments(key string) []jiratest.Comment {
+	var out []jiratest.Comment
+	for _, c := range h.jira.Comments(key) {
+		if c.Author.AccountID == botUser.AccountID {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// calls counts the fake's calls for an issue: reads and writes.
+func (h *harness) calls(key string) (reads, writes int) {
+	for _, c := range h.jira.Calls() {
+		if c.Issue != key {
+			continue
+		}
+		if c.Method == "GET" {
+			reads++
+		} else {
+			writes++
+		}
+	}
+	return reads, writes
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Debug(...any) {}
+func (quietLogger) Info(...any)  {}
+func (quietLogger) Warn(...any)  {}
+func (quietLogger) Error(...any) {}
+func (quietLogger) Fatal(...any) {}

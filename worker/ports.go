@@ -1,0 +1,96 @@
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/mfatriage/triage/classifier"
+)
+
+// Jira is what the worker needs of Jira. internal/jira implements it.
+type Jira interface {
+	// GetIssue reads an issue with its comments (oldest first) and its
+	// triage state (Issue.State, nil when none).
+	GetIssue(ctx context.Context, key string) (Issue, error)
+	// Write applies one set of changes together: a comment (public or
+	// internal), labels, and the triage state property.
+	Write(ctx context.Context, key string, w Write) error
+	// Assign sets the assignee.
+	Assign(ctx context.Context, key, accountID string) error
+	// Transition moves the issue through the transition with that name.
+	Transition(ctx context.Context, key, name string) error
+}
+
+// Write is one write to an issue. A public comment, labels and the state go
+// in one Jira call; an internal comment costs one more.
+type Write struct {
+	Comment   string
+	Internal  bool
+	AddLabels []string
+	// State, when set, is stored on the issue in the same write.
+	State *State
+}
+
+// StateStore keeps the Redis copy of the triage state, the marks intake
+// leaves when an agent comments, and a per-ticket lock.
+type StateStore interface {
+	Load(ctx context.Context, key string) (State, bool, error)
+	Save(ctx context.Context, key string, s State) error
+	// AgentActive reports whether a human agent commented on the ticket.
+	AgentActive(ctx context.Context, key string) (bool, error)
+	// Lock takes the ticket's lock for ttl; ok is false when another
+	// task holds it.
+	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(), ok bool, err error)
+}
+
+// Escalation is the record handed to the admins' escalation queue.
+type Escalation struct {
+	Key             string
+	Link            string
+	ReporterID      string
+	ReporterName    string
+	Reason          string // "mfa-reset", "password-reset", "followup-timeout", "requested"
+	Categories      []string
+	Platform        string
+	Evidence        []classifier.Evidence
+	StepsSent       []SentStep
+	ReporterReplies []string
+	CreatedAt       time.Time
+}
+
+// SentStep is a reply the bot posted.
+type SentStep struct {
+	Category string    `json:"category"`
+	At       time.Time `json:"at"`
+}
+
+// EscalationStore receives escalations; Create is idempotent per ticket and
+// reason (created is false for a repeat).
+type EscalationStore interface {
+	Create(ctx context.Context, e Escalation) (created bool, err error)
+}
+
+// AuditEntry is one decision, as recorded.
+type AuditEntry struct {
+	Key        string             `json:"key"`
+	TaskID     string             `json:"task_id"`
+	Event      string             `json:"event"`
+	DeliveryID string             `json:"delivery_id,omitempty"`
+	Mode       string             `json:"mode"`
+	Verdict    classifier.Verdict `json:"verdict"`
+	// Writes says what was written, in order ("comment public",
+	// "labels triage-replied,triage-passkey-invalid", …), or why nothing.
+	Writes []string  `json:"writes"`
+	At     time.Time `json:"at"`
+}
+
+// Auditor records every decision.
+type Auditor interface {
+	Record(ctx context.Context, e AuditEntry) error
+}
+
+// Followups schedules and cancels follow-up tasks.
+type Followups interface {
+	Schedule(ctx context.Context, key string, version int, window time.Duration) error
+	Cancel(ctx context.Context, key string, version int) error
+}

@@ -1,0 +1,50 @@
+package worker
+
+import "time"
+
+// State is a ticket's triage state: what the bot has already done on it.
+// It is written to Jira (an issue property) in the same edit as the write
+// it describes, and copied to Redis for speed.
+type State struct {
+	// Version grows by one with every write the bot makes.
+	Version int `json:"version"`
+	// Replied lists the categories whose steps were posted.
+	Replied   []string  `json:"replied,omitempty"`
+	RepliedAt time.Time `json:"replied_at,omitempty"`
+	// Escalated is the escalation reason once escalated ("mfa-reset",
+	// "password-reset", "followup-timeout", "requested").
+	Escalated   string    `json:"escalated,omitempty"`
+	EscalatedAt time.Time `json:"escalated_at,omitempty"`
+	// NoteDone records that the internal evidence note of the escalation
+	// was posted.
+	NoteDone bool `json:"note_done,omitempty"`
+	Resolved bool `json:"resolved,omitempty"`
+	// Human records that the ticket was left to a human (needs-human).
+	Human bool `json:"human,omitempty"`
+	// Deliveries lists the last deliveries handled, newest last.
+	Deliveries []string  `json:"deliveries,omitempty"`
+	UpdatedAt  time.Time `json:"updated_at,omitempty"`
+}
+
+// maxDeliveries bounds State.Deliveries.
+const maxDeliveries = 20
+
+// handled reports whether a delivery was already handled.
+func (s *State) handled(id string) bool {
+	for _, d := range s.Deliveries {
+		if d == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *State) remember(id string) {
+	if id == "" || s.handled(id) {
+		return
+	}
+	s.Deliveries = append(s.Deliveries, id)
+	if len(s.Deliveries) > maxDeliveries {
+		s.Deliveries = s.Deliveries[len(s.Deliveries)-maxDeliveries:]
+	}
+}
