@@ -125,7 +125,9 @@ type FollowupPayload struct {
 }
 
 // FollowupTaskID is deterministic: one follow-up per ticket and version.
-func FollowupTaskID(key string, version int) string { return fmt.Sprintf("followup:%s:%d", key, version) }
+func FollowupTaskID(key string, version int) string {
+	return fmt.Sprintf("followup:%s:%d", key, version)
+}
 
 // NewFollowupTask builds a follow-up task to run after window.
 func NewFollowupTask(key string, version int, window time.Duration, opts ...asynq.Option) (*asynq.Task, error) {

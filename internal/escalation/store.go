@@ -69,7 +69,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix}
 }
 
-func (s *Store) recKey(id string) string       { return s.prefix + "esc:rec:" + id }
+func (s *Store) recKey(id string) string        { return s.prefix + "esc:rec:" + id }
 func (s *Store) statusKey(status string) string { return s.prefix + "esc:status:" + status }
 
 // createScript stores a record only when its id is new, and indexes it as
