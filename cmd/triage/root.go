@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -21,7 +19,8 @@ unresolved ones to admins for an MFA reset.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("rules", "", "rules file (YAML) to use instead of the embedded one (env TRIAGE_RULES)")
-	root.AddCommand(newClassifyCmd(), newEvalCmd())
+	root.PersistentFlags().String("config", "", "configuration file (YAML); the environment overrides it (env TRIAGE_CONFIG)")
+	root.AddCommand(newClassifyCmd(), newEvalCmd(), newWorkerCmd(), newAuditCmd(), newConfigCmd(), newFakeJiraCmd())
 	return root
 }
 
@@ -32,16 +31,5 @@ func loadClassifier(cmd *cobra.Command) (*classifier.Classifier, error) {
 	if path == "" {
 		path = os.Getenv("TRIAGE_RULES")
 	}
-	if path == "" {
-		return classifier.NewDefault()
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read rules: %w", err)
-	}
-	rs, err := classifier.ParseRules(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("rules file %s: %w", path, err)
-	}
-	return classifier.New(rs)
+	return classifierFrom(path)
 }

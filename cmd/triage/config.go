@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/mfatriage/triage/internal/jira"
+	"github.com/mfatriage/triage/worker"
+)
+
+// config is the whole configuration: an optional YAML file, then the
+// environment, which wins. Only this package reads either.
+type config struct {
+	RedisURL           string   `yaml:"redis_url"`
+	RedisSentinelAddrs []string `yaml:"redis_sentinel_addrs"`
+	RedisMasterName    string   `yaml:"redis_master_name"`
+
+	JiraBaseURL  string `yaml:"jira_base_url"`
+	JiraEmail    string `yaml:"jira_email"`
+	JiraAPIToken string `yaml:"jira_api_token"`
+	JiraPAT      string `yaml:"jira_pat"`
+
+	WebhookSecret string `yaml:"jira_webhook_secret"`
+	BotAccountID  string `yaml:"bot_account_id"`
+	Mode          string `yaml:"mode"`
+
+	Listen          string        `yaml:"listen"`
+	Queue           string        `yaml:"queue"`
+	Concurrency     int           `yaml:"concurrency"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	FollowupWindow     time.Duration `yaml:"followup_window"`
+	InternalCategories []string      `yaml:"internal_categories"`
+	EscalationAssignee string        `yaml:"escalation_assignee"`
+	ResolveTransition  string        `yaml:"resolve_transition"`
+
+	JQL               string        `yaml:"jql"`
+	PollInterval      time.Duration `yaml:"poll_interval"`
+	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
+	ReconcileWindow   time.Duration `yaml:"reconcile_window"`
+
+	RulesPath    string `yaml:"rules"`
+	TemplatesDir string `yaml:"templates_dir"`
+	LogLevel     string `yaml:"log_level"`
+}
+
+// envVars lists the environment variables, for the README and `config
+// check`: name, field, default, meaning.
+var envVars = []struct {
+	name, def, meaning string
+	set                func(c *config, v string) error
+}{
+	{"REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for the queue, the state copy and the audit", func(c *config, v string) error { c.RedisURL = v; return nil }},
+	{"REDIS_SENTINEL_ADDRS", "", "comma-separated Sentinel addresses (instead of REDIS_URL)", func(c *config, v string) error { c.RedisSentinelAddrs = splitList(v); return nil }},
+	{"REDIS_MASTER_NAME", "", "the Sentinel master name", func(c *config, v string) error { c.RedisMasterName = v; return nil }},
+	{"JIRA_BASE_URL", "", "Jira site, e.g. https://example.atlassian.net", func(c *config, v string) error { c.JiraBaseURL = v; return nil }},
+	{"JIRA_EMAIL", "", "Jira Cloud: the bot account's e-mail (basic auth with JIRA_API_TOKEN)", func(c *config, v string) error { c.JiraEmail = v; return nil }},
+	{"JIRA_API_TOKEN", "", "Jira Cloud: API token", func(c *config, v string) error { c.JiraAPIToken = v; return nil }},
+	{"JIRA_PAT", "", "Jira Data Center: personal access token (bearer)", func(c *config, v string) error { c.JiraPAT = v; return nil }},
+	{"JIRA_WEBHOOK_SECRET", "", "secret of the Jira webhook (X-Hub-Signature); empty accepts unsigned webhooks", func(c *config, v string) error { c.WebhookSecret = v; return nil }},
+	{"TRIAGE_BOT_ACCOUNT_ID", "", "the bot's Jira account id (required: its own comments are never answered)", func(c *config, v string) error { c.BotAccountID = v; return nil }},
+	{"TRIAGE_MODE", "live", "live, or shadow: decide and record, write nothing to Jira", func(c *config, v string) error { c.Mode = v; return nil }},
+	{"TRIAGE_LISTEN", ":8080", "address of the webhook intake and health endpoints", func(c *config, v string) error { c.Listen = v; return nil }},
+	{"TRIAGE_QUEUE", "triage", "asynq queue name", func(c *config, v string) error { c.Queue = v; return nil }},
+	{"TRIAGE_CONCURRENCY", "10", "tasks one worker process runs at once", func(c *config, v string) error { return setInt(&c.Concurrency, v) }},
+	{"TRIAGE_SHUTDOWN_TIMEOUT", "30s", "how long a stopping worker waits for running tasks", func(c *config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
+	{"TRIAGE_FOLLOWUP_WINDOW", "24h", "how long a replied ticket waits for an answer before it is escalated", func(c *config, v string) error { return setDuration(&c.FollowupWindow, v) }},
+	{"TRIAGE_INTERNAL_CATEGORIES", "", "comma-separated categories whose steps go out as internal notes for agents", func(c *config, v string) error { c.InternalCategories = splitList(v); return nil }},
+	{"TRIAGE_ESCALATION_ASSIGNEE", "", "account id escalated tickets are assigned to", func(c *config, v string) error { c.EscalationAssignee = v; return nil }},
+	{"TRIAGE_RESOLVE_TRANSITION", "", "transition run when a ticket is resolved", func(c *config, v string) error { c.ResolveTransition = v; return nil }},
+	{"TRIAGE_JQL", "", "the tickets to triage, for polling and reconciliation, e.g. project = HD", func(c *config, v string) error { c.JQL = v; return nil }},
+	{"TRIAGE_POLL_INTERVAL", "0 (off)", "poll Jira with TRIAGE_JQL this often (sites without webhooks)", func(c *config, v string) error { return setDuration(&c.PollInterval, v) }},
+	{"TRIAGE_RECONCILE_INTERVAL", "0 (off)", "re-enqueue tickets with no triage state this often", func(c *config, v string) error { return setDuration(&c.ReconcileInterval, v) }},
+	{"TRIAGE_RECONCILE_WINDOW", "24h", "how far back reconciliation looks", func(c *config, v string) error { return setDuration(&c.ReconcileWindow, v) }},
+	{"TRIAGE_RULES", "embedded", "classifier rules file (YAML)", func(c *config, v string) error { c.RulesPath = v; return nil }},
+	{"TRIAGE_TEMPLATES_DIR", "embedded", "directory of reply template overrides", func(c *config, v string) error { c.TemplatesDir = v; return nil }},
+	{"TRIAGE_LOG_LEVEL", "info", "debug, info, warn or error (ticket text is logged at debug only)", func(c *config, v string) error { c.LogLevel = v; return nil }},
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func setInt(dst *int, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("not a whole number: %q", v)
+	}
+	*dst = n
+	return nil
+}
+
+func setDuration(dst *time.Duration, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("not a duration like 30s or 24h: %q", v)
+	}
+	*dst = d
+	return nil
+}
+
+// loadConfig reads the YAML file (if path is set), then the environment.
+func loadConfig(path string, getenv func(string) string) (config, error) {
+	var c config
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	var errs []error
+	for _, v := range envVars {
+		if val := getenv(v.name); val != "" {
+			if err := v.set(&c, val); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", v.name, err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	c.defaults()
+	return c, nil
+}
+
+func (c *config) defaults() {
+	if c.RedisURL == "" && len(c.RedisSentinelAddrs) == 0 {
+		c.RedisURL = "redis://127.0.0.1:6379/0"
+	}
+	if c.Listen == "" {
+		c.Listen = ":8080"
+	}
+	if c.Queue == "" {
+		c.Queue = worker.DefaultQueue
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 10
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.ReconcileWindow == 0 {
+		c.ReconcileWindow = 24 * time.Hour
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+}
+
+func (c config) jira() jira.Config {
+	return jira.Config{BaseURL: c.JiraBaseURL, Email: c.JiraEmail, APIToken: c.JiraAPIToken, PAT: c.JiraPAT, BotAccountID: c.BotAccountID}
+}
+
+func (c config) worker() worker.Config {
+	return worker.Config{
+		BotAccountID: c.BotAccountID, Mode: c.Mode, InternalCategories: c.InternalCategories,
+		FollowupWindow: c.FollowupWindow, EscalationAssignee: c.EscalationAssignee,
+		ResolveTransition: c.ResolveTransition, JiraBaseURL: c.JiraBaseURL,
+	}
+}
+
+// validate checks what a role needs, in plain English, every problem at
+// once.
+func (c config) validate(needJira, needWorker bool) error {
+	var errs []error
+	if c.RedisURL == "" && (len(c.RedisSentinelAddrs) == 0 || c.RedisMasterName == "") {
+		errs = append(errs, errors.New("Redis is not configured: set REDIS_URL, or REDIS_SENTINEL_ADDRS and REDIS_MASTER_NAME"))
+	}
+	if c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("TRIAGE_CONCURRENCY must be at least 1, got %d", c.Concurrency))
+	}
+	if c.PollInterval < 0 || c.ReconcileInterval < 0 || c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("intervals and timeouts cannot be negative"))
+	}
+	if (c.PollInterval > 0 || c.ReconcileInterval > 0) && strings.TrimSpace(c.JQL) == "" {
+		errs = append(errs, errors.New("polling or reconciliation is on but TRIAGE_JQL is empty: say which tickets to look at, e.g. project = HD"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("TRIAGE_LOG_LEVEL %q is not debug, info, warn or error", c.LogLevel))
+	}
+	if needJira {
+		if err := c.jira().Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if needWorker {
+		if err := c.worker().Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// redacted shows the configuration with secrets hidden.
+func (c config) redacted() config {
+	hide := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "(set)"
+	}
+	c.JiraAPIToken, c.JiraPAT, c.WebhookSecret = hide(c.JiraAPIToken), hide(c.JiraPAT), hide(c.WebhookSecret)
+	if i := strings.Index(c.RedisURL, "@"); i > 0 {
+		c.RedisURL = "redis://(credentials)" + c.RedisURL[i:]
+	}
+	return c
+}

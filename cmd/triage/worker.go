@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+)
+
+func newWorkerCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run the worker alone: triage tasks from the queue and act on Jira",
+		Long: `worker processes the ticket:triage and ticket:followup tasks of the queue
+until SIGINT or SIGTERM, then stops taking tasks and lets the running ones
+finish within TRIAGE_SHUTDOWN_TIMEOUT. Run as many as you like: they share
+the Redis queue.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := newApp(cmd, true, true)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			h, err := a.handler()
+			if err != nil {
+				return err
+			}
+			srv, mux := a.asynqServer(h)
+			if err := srv.Start(mux); err != nil {
+				return fmt.Errorf("start worker: %w", err)
+			}
+			a.log.Info().Str("queue", a.cfg.Queue).Int("concurrency", a.cfg.Concurrency).Str("mode", a.cfg.worker().Mode).Msg("worker started")
+			<-cmd.Context().Done()
+			a.log.Info().Msg("stopping: draining running tasks")
+			srv.Shutdown()
+			return nil
+		},
+	}
+}
+
+func newAuditCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "audit KEY",
+		Short: "Print a ticket's triage history: every decision, its evidence and what was written",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := newApp(cmd, false, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			hist, err := a.store.History(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				for _, e := range hist {
+					if err := enc.Encode(e); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			if len(hist) == 0 {
+				fmt.Fprintf(out, "no triage history for %s\n", args[0])
+				return nil
+			}
+			for _, e := range hist {
+				v := e.Verdict
+				fmt.Fprintf(out, "%s  %s  %s  task %s  mode %s\n", e.At.Format("2006-01-02 15:04:05Z"), e.Key, e.Event, e.TaskID, e.Mode)
+				fmt.Fprintf(out, "  action %s (%.2f): %s\n", v.Action, v.Confidence, v.Reason)
+				fmt.Fprintf(out, "  categories %s, platform %s\n", strings.Join(v.Categories, ", "), v.Platform)
+				for _, ev := range v.Evidence {
+					fmt.Fprintf(out, "    %s %s: %q in %s\n", ev.Kind, ev.Label, ev.Text, ev.Where)
+				}
+				for _, w := range e.Writes {
+					fmt.Fprintf(out, "  wrote: %s\n", w)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per decision")
+	return cmd
+}
+
+func newConfigCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Inspect the configuration"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "check",
+		Short: "Validate the configuration (file and environment) and print it with secrets hidden",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := readConfig(cmd)
+			if err != nil {
+				return err
+			}
+			data, err := yaml.Marshal(cfg.redacted())
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(cmd.OutOrStdout(), string(data))
+			if err := cfg.validate(true, true); err != nil {
+				return fmt.Errorf("the configuration is not valid:\n%w", err)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "# the configuration is valid")
+			return nil
+		},
+	})
+	return cmd
+}
