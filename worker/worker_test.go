@@ -313,3 +313,51 @@ func TestShadowModeWritesNothing(t *testing.T) {
 		t.Errorf("audit = %+v", hist)
 	}
 }
+
+// TestJiraCallsPerAction measures, on the fake's call log, what each action
+// costs in Jira calls; the README quotes these figures.
+func TestJiraCallsPerAction(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withConfig(func(c *worker.Config) {
+		c.EscalationAssignee = agentUser.AccountID
+	}))
+	h.start()
+	type cost struct{ Reads, Writes int }
+	measure := func(key string, p worker.TriagePayload) cost {
+		h.wait(h.enqueue(p))
+		r, w := h.calls(key)
+		return cost{r, w}
+	}
+	got := map[string]cost{}
+
+	is := h.jira.AddIssue(jiratest.Issue{Key: "HD-20", Summary: "passkey", Description: "my passkey can no longer be used", Reporter: alice})
+	got["reply (new ticket, webhook)"] = measure("HD-20", created(is, "c-20"))
+
+	h.jira.AddIssue(jiratest.Issue{Key: "HD-21", Summary: "passkey", Description: "my passkey can no longer be used", Reporter: alice,
+		Comments: []jiratest.Comment{{Author: botUser, Body: botSteps}, {Author: alice, Body: "Did that, still fails."}}})
+	got["escalate-mfa (after the steps)"] = measure("HD-21", commented("HD-21", alice, "Did that, still fails.", "c-21"))
+
+	h.jira.AddIssue(jiratest.Issue{Key: "HD-22", Summary: "passkey", Description: "my passkey can no longer be used", Reporter: alice,
+		Comments: []jiratest.Comment{{Author: botUser, Body: botSteps}, {Author: alice, Body: "works now, thanks"}}})
+	got["resolve"] = measure("HD-22", commented("HD-22", alice, "works now, thanks", "c-22"))
+
+	is = h.jira.AddIssue(jiratest.Issue{Key: "HD-23", Summary: "printer", Description: "The printer on floor 2 is jammed.", Reporter: alice})
+	got["human (new ticket)"] = measure("HD-23", created(is, "c-23"))
+
+	is = h.jira.AddIssue(jiratest.Issue{Key: "HD-24", Summary: "locked", Description: "My account is locked after too many attempts.", Reporter: alice})
+	got["escalate-password (new ticket)"] = measure("HD-24", created(is, "c-24"))
+
+	want := map[string]cost{
+		"reply (new ticket, webhook)":    {0, 1},
+		"escalate-mfa (after the steps)": {1, 4}, // read the thread; notice+labels+state, note, note state, assignee
+		"resolve":                        {1, 1},
+		"human (new ticket)":             {0, 1},
+		"escalate-password (new ticket)": {0, 4},
+	}
+	for k, c := range got {
+		t.Logf("%-32s %d reads, %d writes", k, c.Reads, c.Writes)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Jira calls per action (-want +got):\n%s", diff)
+	}
+}
