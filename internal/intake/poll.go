@@ -1,0 +1,241 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/mfatriage/triage/internal/jira"
+	"github.com/mfatriage/triage/worker"
+)
+
+// Defaults for the zero values of PollerConfig.
+const (
+	DefaultPollOverlap  = time.Minute
+	DefaultPollLookback = 24 * time.Hour
+)
+
+// SearchFields are the fields the poller and the reconciler ask Jira for:
+// what the task payload carries.
+var SearchFields = []string{"summary", "description", "reporter", "labels", "status", "updated"}
+
+// jqlDateLayout is Jira's "yyyy/MM/dd HH:mm".
+const jqlDateLayout = "2006/01/02 15:04"
+
+// PollerConfig configures the Poller. Every optional field has a documented
+// default for its zero value; Validate says in plain words what is wrong.
+type PollerConfig struct {
+	// JQL selects the tickets to triage, e.g. `project = HD AND issuetype =
+	// "Service Request"`. Required, without ORDER BY: the poller adds
+	// `AND updated >= "<cursor>" ORDER BY updated ASC`.
+	JQL string
+
+	// Queue is the asynq queue triage tasks go to. Default
+	// worker.DefaultQueue.
+	Queue string
+
+	// Overlap is how far behind the newest update seen the cursor is left,
+	// because Jira's search is eventually consistent: an update indexed
+	// late is still found. Default 1 minute. Updates seen twice are not
+	// enqueued twice (their delivery id is the same).
+	Overlap time.Duration
+
+	// Lookback is how far back the first poll searches, when the cursor is
+	// not set yet. Default 24 hours.
+	Lookback time.Duration
+
+	// Location is the time zone Jira reads JQL dates in: the searching
+	// (bot) user's zone in Jira's profile settings. Default UTC.
+	Location *time.Location
+
+	// Logger receives a line per enqueued ticket and per poll. The zero
+	// value logs nothing.
+	Logger zerolog.Logger
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+var orderByRE = regexp.MustCompile(`(?i)\border\s+by\b`)
+
+func validateJQL(jql string) []error {
+	switch {
+	case strings.TrimSpace(jql) == "":
+		return []error{errors.New("the JQL is empty: set the query that selects the tickets to triage, e.g. project = HD")}
+	case orderByRE.MatchString(jql):
+		return []error{fmt.Errorf("the JQL %q has an ORDER BY: leave it out, intake adds its own", jql)}
+	}
+	return nil
+}
+
+// Validate reports every problem in the configuration at once.
+func (c PollerConfig) Validate() error {
+	errs := validateJQL(c.JQL)
+	if c.Queue != "" && strings.TrimSpace(c.Queue) != c.Queue {
+		errs = append(errs, fmt.Errorf("the queue name %q starts or ends with white space", c.Queue))
+	}
+	if c.Overlap < 0 {
+		errs = append(errs, fmt.Errorf("the poll overlap is negative (%v); use 0 for the default of %v", c.Overlap, DefaultPollOverlap))
+	}
+	if c.Lookback < 0 {
+		errs = append(errs, fmt.Errorf("the first poll's lookback is negative (%v); use 0 for the default of %v", c.Lookback, DefaultPollLookback))
+	}
+	return errors.Join(errs...)
+}
+
+// Poller enqueues the tickets updated since its cursor: the intake of
+// sites that cannot register webhooks, and a safety net for those that
+// can.
+type Poller struct {
+	cfg    PollerConfig
+	search Searcher
+	cursor Cursor
+	enq    Enqueuer
+	log    zerolog.Logger
+}
+
+// NewPoller builds a poller. search is the Jira adapter (*jira.Client),
+// cursor a RedisCursor, enq an *asynq.Client. All are required.
+func NewPoller(cfg PollerConfig, search Searcher, cursor Cursor, enq Enqueuer) (*Poller, error) {
+	errs := []error{cfg.Validate()}
+	if search == nil {
+		errs = append(errs, errors.New("the poller needs a Jira searcher and got none"))
+	}
+	if cursor == nil {
+		errs = append(errs, errors.New("the poller needs a cursor store and got none"))
+	}
+	if enq == nil {
+		errs = append(errs, errors.New("the poller needs an enqueuer (an asynq client) and got none"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("poller: %w", err)
+	}
+	if cfg.Queue == "" {
+		cfg.Queue = worker.DefaultQueue
+	}
+	if cfg.Overlap == 0 {
+		cfg.Overlap = DefaultPollOverlap
+	}
+	if cfg.Lookback == 0 {
+		cfg.Lookback = DefaultPollLookback
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Poller{cfg: cfg, search: search, cursor: cursor, enq: enq, log: cfg.Logger}, nil
+}
+
+// JQL returns the query a poll from since runs.
+func (p *Poller) JQL(since time.Time) string {
+	return fmt.Sprintf(`(%s) AND updated >= "%s" ORDER BY updated ASC`, p.cfg.JQL, since.In(p.cfg.Location).Format(jqlDateLayout))
+}
+
+// Poll searches the tickets updated since the cursor (all pages) and
+// enqueues each as a poll event with the delivery id
+// "poll:<key>:<updated, unix ms>", so that one update is enqueued once
+// however often it is seen, by however many replicas. Then it advances the
+// cursor to the newest update seen minus the overlap. It returns how many
+// tasks it enqueued; on an error the cursor stays where it was.
+func (p *Poller) Poll(ctx context.Context) (enqueued int, err error) {
+	since, ok, err := p.cursor.Get(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("poll: %w", err)
+	}
+	if !ok {
+		since = p.cfg.Now().Add(-p.cfg.Lookback)
+	}
+	var newest time.Time
+	seen, dup := 0, 0
+	err = p.search.SearchJQL(ctx, p.JQL(since), SearchFields, func(issues []jira.Issue) error {
+		for _, is := range issues {
+			seen++
+			if is.Updated.After(newest) {
+				newest = is.Updated
+			}
+			id := fmt.Sprintf("poll:%s:%d", is.Key, is.Updated.UnixMilli())
+			added, err := enqueueIssue(ctx, p.enq, p.cfg.Queue, worker.EventPoll, id, is, p.cfg.Now())
+			if err != nil {
+				return err
+			}
+			if added {
+				enqueued++
+			} else {
+				dup++
+			}
+			p.log.Debug().Str("event", worker.EventPoll).Str("issue_key", is.Key).Str("delivery_id", id).
+				Str("status", statusOf(added)).Msg("poll")
+		}
+		return nil
+	})
+	if err != nil {
+		p.log.Error().Err(err).Int("enqueued", enqueued).Msg("poll failed; the cursor stays")
+		return enqueued, fmt.Errorf("poll: %w", err)
+	}
+	if !newest.IsZero() {
+		if next := newest.Add(-p.cfg.Overlap); next.After(since) {
+			if err := p.cursor.Set(ctx, next); err != nil {
+				return enqueued, fmt.Errorf("poll: %w", err)
+			}
+			since = next
+		}
+	}
+	p.log.Info().Str("event", worker.EventPoll).Int("seen", seen).Int("enqueued", enqueued).Int("duplicates", dup).
+		Time("cursor", since).Msg("poll done")
+	return enqueued, nil
+}
+
+func statusOf(added bool) string {
+	if added {
+		return StatusEnqueued
+	}
+	return StatusDuplicate
+}
+
+// enqueueIssue enqueues a triage task for an issue found by a search.
+// added is false when the delivery was already enqueued.
+func enqueueIssue(ctx context.Context, enq Enqueuer, queue, event, deliveryID string, is jira.Issue, now time.Time) (added bool, err error) {
+	p := worker.TriagePayload{
+		Event:      event,
+		DeliveryID: deliveryID,
+		ReceivedAt: now,
+		Issue:      issueFromJira(is),
+	}
+	task, err := worker.NewTriageTask(p, asynq.Queue(queue))
+	if err != nil {
+		return false, err
+	}
+	_, err = enq.EnqueueContext(ctx, task)
+	switch {
+	case errors.Is(err, asynq.ErrTaskIDConflict), errors.Is(err, asynq.ErrDuplicateTask):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("enqueue %s: %w", is.Key, err)
+	}
+	return true, nil
+}
+
+// issueFromJira maps a searched issue to the payload's issue, with the
+// identities the webhook path uses (account id, else user name).
+func issueFromJira(is jira.Issue) worker.Issue {
+	rep := user{accountID: is.Reporter.AccountID, name: is.Reporter.Name, displayName: is.Reporter.DisplayName}
+	return worker.Issue{
+		Key:          is.Key,
+		ID:           is.ID,
+		Summary:      truncate(is.Summary, MaxTextBytes),
+		Description:  truncate(is.Description, MaxTextBytes),
+		ReporterID:   rep.id(),
+		ReporterName: rep.displayName,
+		Labels:       is.Labels,
+		Status:       is.Status,
+		Updated:      is.Updated,
+	}
+}
