@@ -113,11 +113,20 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("triage payload: %v: %w", err, asynq.SkipRetry)
 	}
-	r := h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID)
 	if p.Comment != nil && p.Comment.AuthorID == h.cfg.BotAccountID {
-		r.log.Debug().Msg("the bot's own comment: nothing to do")
+		h.d.Logger.Debug().Str("issue_key", p.Issue.Key).Msg("the bot's own comment: nothing to do")
 		return nil
 	}
+	if isNumeric(p.Issue.Key) {
+		// a Server/DC comment event names the issue by id: the state is
+		// kept by key, so learn the key first
+		is, err := h.d.Jira.GetIssue(ctx, p.Issue.Key)
+		if err != nil {
+			return h.jiraErr(h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID), "read", err)
+		}
+		p.Issue.Key = is.Key
+	}
+	r := h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID)
 
 	unlock, err := h.lock(ctx, r)
 	if err != nil {
@@ -550,6 +559,18 @@ func excerpt(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+func isNumeric(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // firstName is the greeting's name: "Hannah" of "Hannah Schmidt".

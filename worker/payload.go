@@ -42,7 +42,7 @@ type TriagePayload struct {
 	// X-Atlassian-Webhook-Identifier (unchanged across Jira's retries), or
 	// a key made by the poller. It is the task's dedupe key.
 	DeliveryID string    `json:"delivery_id"`
-	ReceivedAt time.Time `json:"received_at"`
+	ReceivedAt time.Time `json:"received_at,omitzero"`
 	// ActorID is the account that caused the event.
 	ActorID string `json:"actor_id,omitempty"`
 	Issue   Issue  `json:"issue"`
@@ -50,8 +50,13 @@ type TriagePayload struct {
 	Comment *Comment `json:"comment,omitempty"`
 }
 
-// Issue is the part of a Jira issue the worker reads.
+// Issue is the part of a Jira issue the worker reads. Identities
+// (ReporterID, Comment.AuthorID, TriagePayload.ActorID) are the Cloud
+// accountId, else the Data Center user name; the *Name fields are display
+// names.
 type Issue struct {
+	// Key is the issue key; a Server/DC comment event without its issue
+	// carries only the numeric id here, and the worker reads the key.
 	Key          string    `json:"key"`
 	ID           string    `json:"id,omitempty"`
 	Summary      string    `json:"summary"`
@@ -60,7 +65,7 @@ type Issue struct {
 	ReporterName string    `json:"reporter_name,omitempty"`
 	Labels       []string  `json:"labels,omitempty"`
 	Status       string    `json:"status,omitempty"`
-	Updated      time.Time `json:"updated,omitempty"`
+	Updated      time.Time `json:"updated,omitzero"`
 	// Comments, oldest first, when the issue was read from Jira; a
 	// webhook payload carries none.
 	Comments []Comment `json:"comments,omitempty"`
@@ -74,7 +79,7 @@ type Comment struct {
 	AuthorID   string    `json:"author_id,omitempty"`
 	AuthorName string    `json:"author_name,omitempty"`
 	Body       string    `json:"body"`
-	Created    time.Time `json:"created,omitempty"`
+	Created    time.Time `json:"created,omitzero"`
 	Internal   bool      `json:"internal,omitempty"`
 }
 

@@ -10,11 +10,11 @@ type State struct {
 	Version int `json:"version"`
 	// Replied lists the categories whose steps were posted.
 	Replied   []string  `json:"replied,omitempty"`
-	RepliedAt time.Time `json:"replied_at,omitempty"`
+	RepliedAt time.Time `json:"replied_at,omitzero"`
 	// Escalated is the escalation reason once escalated ("mfa-reset",
 	// "password-reset", "followup-timeout", "requested").
 	Escalated   string    `json:"escalated,omitempty"`
-	EscalatedAt time.Time `json:"escalated_at,omitempty"`
+	EscalatedAt time.Time `json:"escalated_at,omitzero"`
 	// NoteDone records that the internal evidence note of the escalation
 	// was posted.
 	NoteDone bool `json:"note_done,omitempty"`
@@ -23,7 +23,7 @@ type State struct {
 	Human bool `json:"human,omitempty"`
 	// Deliveries lists the last deliveries handled, newest last.
 	Deliveries []string  `json:"deliveries,omitempty"`
-	UpdatedAt  time.Time `json:"updated_at,omitempty"`
+	UpdatedAt  time.Time `json:"updated_at,omitzero"`
 }
 
 // maxDeliveries bounds State.Deliveries.

@@ -284,7 +284,7 @@ func TestFollowupEscalatesAnUnansweredReply(t *testing.T) {
 
 func TestAnsweredTicketsFollowupIsANoop(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, withConfig(func(c *worker.Config) { c.FollowupWindow = 500 * time.Millisecond }))
+	h := newHarness(t, withConfig(func(c *worker.Config) { c.FollowupWindow = 5 * time.Second }))
 	h.start()
 	is := h.jira.AddIssue(jiratest.Issue{Key: "HD-12", Summary: "passkey setup", Description: "How do I set up a passkey in Authenticator?", Reporter: alice})
 	h.wait(h.enqueue(created(is, "d-12")))
