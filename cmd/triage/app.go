@@ -51,16 +51,23 @@ func newLogger(w io.Writer, level string) zerolog.Logger {
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
 }
 
-// newApp connects to Redis (and Jira when needJira).
+// newApp reads the configuration and connects to Redis (and Jira when
+// needJira).
 func newApp(cmd *cobra.Command, needJira, needWorker bool) (*app, error) {
 	cfg, err := readConfig(cmd)
 	if err != nil {
 		return nil, err
 	}
+	return appFrom(cfg, cmd.ErrOrStderr(), needJira, needWorker)
+}
+
+// appFrom builds the app from a configuration, logging to logw.
+func appFrom(cfg config, logw io.Writer, needJira, needWorker bool) (*app, error) {
 	if err := cfg.validate(needJira, needWorker); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	a := &app{cfg: cfg, log: newLogger(cmd.ErrOrStderr(), cfg.LogLevel)}
+	var err error
+	a := &app{cfg: cfg, log: newLogger(logw, cfg.LogLevel)}
 	if len(cfg.RedisSentinelAddrs) > 0 {
 		a.rdb = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: cfg.RedisMasterName, SentinelAddrs: cfg.RedisSentinelAddrs})
 		a.redisConn = asynq.RedisFailoverClientOpt{MasterName: cfg.RedisMasterName, SentinelAddrs: cfg.RedisSentinelAddrs}

@@ -18,26 +18,7 @@ until SIGINT or SIGTERM, then stops taking tasks and lets the running ones
 finish within TRIAGE_SHUTDOWN_TIMEOUT. Run as many as you like: they share
 the Redis queue.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := newApp(cmd, true, true)
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			h, err := a.handler()
-			if err != nil {
-				return err
-			}
-			srv, mux := a.asynqServer(h)
-			if err := srv.Start(mux); err != nil {
-				return fmt.Errorf("start worker: %w", err)
-			}
-			a.log.Info().Str("queue", a.cfg.Queue).Int("concurrency", a.cfg.Concurrency).Str("mode", a.cfg.worker().Mode).Msg("worker started")
-			<-cmd.Context().Done()
-			a.log.Info().Msg("stopping: draining running tasks")
-			srv.Shutdown()
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRoles(cmd, false, true) },
 	}
 }
 

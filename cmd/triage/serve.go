@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/spf13/cobra"
+
+	"github.com/mfatriage/triage/internal/intake"
+)
+
+// intakeHandler builds the webhook intake.
+func (a *app) intakeHandler() (*intake.Handler, error) {
+	return intake.NewHandler(intake.Config{
+		Secret: a.cfg.WebhookSecret, BotAccountID: a.cfg.BotAccountID, Queue: a.cfg.Queue, Logger: a.log,
+	}, a.client, a.store, intake.PingFunc(func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }))
+}
+
+// pollers builds the poller and the reconciler when TRIAGE_JQL is set.
+func (a *app) pollers() (*intake.Poller, *intake.Reconciler, error) {
+	if a.cfg.JQL == "" {
+		return nil, nil, nil
+	}
+	p, err := intake.NewPoller(intake.PollerConfig{JQL: a.cfg.JQL, Queue: a.cfg.Queue, Logger: a.log}, a.jira, intake.NewRedisCursor(a.rdb, ""), a.client)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := intake.NewReconciler(intake.ReconcilerConfig{JQL: a.cfg.JQL, Queue: a.cfg.Queue, Window: a.cfg.ReconcileWindow, Logger: a.log}, a.jira, a.store, a.client)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, r, nil
+}
+
+// workerServer builds the asynq server with every task type registered.
+func (a *app) workerServer() (*asynq.Server, *asynq.ServeMux, error) {
+	h, err := a.handler()
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, mux := a.asynqServer(h)
+	p, r, err := a.pollers()
+	if err != nil {
+		return nil, nil, err
+	}
+	if p != nil {
+		mux.Handle(intake.TypePoll, p)
+		mux.Handle(intake.TypeReconcile, r)
+	}
+	return srv, mux, nil
+}
+
+// schedule enqueues the poll and reconcile tasks on their intervals until
+// ctx ends; task ids per time bucket keep replicas from doubling them.
+func (a *app) schedule(ctx context.Context) {
+	tick := func(every time.Duration, build func(time.Time, time.Duration, ...asynq.Option) (*asynq.Task, error)) {
+		if every <= 0 || a.cfg.JQL == "" {
+			return
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			task, err := build(time.Now(), every, asynq.Queue(a.cfg.Queue))
+			if err == nil {
+				_, err = a.client.EnqueueContext(ctx, task)
+			}
+			if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) && ctx.Err() == nil {
+				a.log.Warn().Err(err).Msg("schedule")
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}
+	go tick(a.cfg.PollInterval, intake.NewPollTask)
+	go tick(a.cfg.ReconcileInterval, intake.NewReconcileTask)
+}
+
+// serve runs the roles asked for until ctx ends, then shuts down in order:
+// stop intake, stop scheduling, drain the worker, close.
+func serve(ctx context.Context, a *app, ln net.Listener, runIntake, runWorker bool) error {
+	var (
+		httpSrv *http.Server
+		errc    = make(chan error, 1)
+		wsrv    *asynq.Server
+	)
+	if runWorker {
+		srv, mux, err := a.workerServer()
+		if err != nil {
+			return err
+		}
+		if err := srv.Start(mux); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		wsrv = srv
+		a.log.Info().Str("queue", a.cfg.Queue).Int("concurrency", a.cfg.Concurrency).Str("mode", a.cfg.worker().Mode).Msg("worker started")
+	}
+	schedCtx, stopSched := context.WithCancel(ctx)
+	defer stopSched()
+	if runWorker && runIntake {
+		a.schedule(schedCtx)
+	}
+	if runIntake {
+		h, err := a.intakeHandler()
+		if err != nil {
+			return err
+		}
+		httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+		go func() { errc <- httpSrv.Serve(ln) }()
+		a.log.Info().Str("listen", ln.Addr().String()).Msg("intake listening")
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = err
+		}
+	}
+	a.log.Info().Msg("shutting down")
+	if httpSrv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = httpSrv.Shutdown(sctx)
+		cancel()
+	}
+	stopSched()
+	if wsrv != nil {
+		wsrv.Shutdown() // waits for running tasks up to the shutdown timeout
+	}
+	a.log.Info().Msg("stopped")
+	return runErr
+}
+
+func newServeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run intake, worker and scheduler in one process",
+		Long: `serve runs the webhook intake (POST /webhooks/jira, /healthz, /readyz), the
+worker, and — with TRIAGE_JQL and the intervals set — the poll and
+reconciliation scheduler, until SIGINT or SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRoles(cmd, true, true) },
+	}
+}
+
+func newIntakeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "intake",
+		Short: "Run the webhook intake alone",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runRoles(cmd, true, false) },
+	}
+}
+
+func runRoles(cmd *cobra.Command, runIntake, runWorker bool) error {
+	a, err := newApp(cmd, runWorker, runWorker)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var ln net.Listener
+	if runIntake {
+		if ln, err = net.Listen("tcp", a.cfg.Listen); err != nil {
+			return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+		}
+	}
+	return serve(cmd.Context(), a, ln, runIntake, runWorker)
+}
+
+func newPollCmd() *cobra.Command {
+	var reconcile bool
+	cmd := &cobra.Command{
+		Use:   "poll",
+		Short: "Poll Jira once with TRIAGE_JQL and enqueue what changed (and reconcile with --reconcile)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := newApp(cmd, true, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			p, r, err := a.pollers()
+			if err != nil {
+				return err
+			}
+			if p == nil {
+				return errors.New("TRIAGE_JQL is empty: say which tickets to poll, e.g. project = HD")
+			}
+			n, err := p.Poll(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "poll: %d tickets enqueued\n", n)
+			if reconcile {
+				n, err := r.Sweep(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "reconcile: %d tickets enqueued again\n", n)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&reconcile, "reconcile", false, "also run the reconciliation sweep")
+	return cmd
+}

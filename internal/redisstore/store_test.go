@@ -1,0 +1,122 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mfatriage/triage/internal/redisstore"
+	"github.com/mfatriage/triage/worker"
+)
+
+// newStore gives each test a key prefix of its own on the test Redis, and
+// fails (never skips) when Redis is missing.
+func newStore(t *testing.T, cfg redisstore.Config) (*redisstore.Store, *redis.Client) {
+	t.Helper()
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/14"
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("no Redis at %s: %v", url, err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	cfg.Prefix = "test:" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() {
+		keys, _ := rdb.Keys(context.Background(), cfg.Prefix+"*").Result()
+		if len(keys) > 0 {
+			rdb.Del(context.Background(), keys...)
+		}
+		rdb.Close()
+	})
+	return redisstore.New(rdb, cfg), rdb
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, redisstore.Config{})
+	ctx := context.Background()
+	if _, ok, err := s.Load(ctx, "HD-1"); ok || err != nil {
+		t.Fatalf("Load of a new ticket = %v, %v", ok, err)
+	}
+	want := worker.State{Version: 2, Replied: []string{"passkey-invalid"}, RepliedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Deliveries: []string{"d1"}}
+	if err := s.Save(ctx, "HD-1", want); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.Load(ctx, "HD-1")
+	if err != nil || !ok {
+		t.Fatalf("Load = %v, %v", ok, err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("state (-want +got):\n%s", diff)
+	}
+	if has, _ := s.HasState(ctx, "HD-1"); !has {
+		t.Error("HasState = false after Save")
+	}
+}
+
+func TestLockIsExclusiveAndReleased(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, redisstore.Config{})
+	ctx := context.Background()
+	unlock, ok, err := s.Lock(ctx, "HD-2", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("first Lock = %v, %v", ok, err)
+	}
+	if _, ok, _ := s.Lock(ctx, "HD-2", time.Minute); ok {
+		t.Fatal("a second Lock was granted while the first is held")
+	}
+	unlock()
+	unlock2, ok, err := s.Lock(ctx, "HD-2", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("Lock after unlock = %v, %v", ok, err)
+	}
+	unlock2()
+}
+
+func TestAgentMark(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, redisstore.Config{})
+	ctx := context.Background()
+	if on, _ := s.AgentActive(ctx, "HD-3"); on {
+		t.Fatal("agent active before any mark")
+	}
+	if err := s.RecordAgent(ctx, "HD-3", "acc-agent", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if on, _ := s.AgentActive(ctx, "HD-3"); !on {
+		t.Error("agent not active after RecordAgent")
+	}
+}
+
+func TestAuditIsBounded(t *testing.T) {
+	t.Parallel()
+	s, rdb := newStore(t, redisstore.Config{AuditPerTicket: 5})
+	ctx := context.Background()
+	for i := 0; i < 400; i++ {
+		if err := s.Record(ctx, worker.AuditEntry{Key: "HD-4", TaskID: "t", Event: "poll"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hist, err := s.History(ctx, "HD-4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MAXLEN ~ trims in whole stream nodes (100 entries by default)
+	if len(hist) == 0 || len(hist) > 200 {
+		t.Errorf("%d entries kept of 400 with a bound of about 5", len(hist))
+	}
+	_ = rdb
+}
