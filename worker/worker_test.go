@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hibiken/asynq"
 
+	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
 	"github.com/mfatriage/triage/worker"
 )
@@ -145,7 +146,8 @@ func TestEscalationAfterTheSteps(t *testing.T) {
 	if is.Assignee == nil || is.Assignee.AccountID != agentUser.AccountID {
 		t.Errorf("assignee = %+v", is.Assignee)
 	}
-	recs, err := h.esc.List(context.Background(), "open")
+	page, err := h.esc.List(context.Background(), escalation.Filter{Status: "open"}, time.Now())
+	recs := page.Records
 	if err != nil || len(recs) != 1 || recs[0].Key != "HD-4" || recs[0].Reason != "mfa-reset" || len(recs[0].Evidence) == 0 {
 		t.Fatalf("escalation records = %+v, %v", recs, err)
 	}
@@ -154,8 +156,8 @@ func TestEscalationAfterTheSteps(t *testing.T) {
 	if n := len(h.botComments("HD-4")); n != 3 {
 		t.Errorf("%d bot comments after a second delivery, want 3 (steps, notice, note)", n)
 	}
-	if recs, _ := h.esc.List(context.Background(), "open"); len(recs) != 1 {
-		t.Errorf("%d escalation records, want 1", len(recs))
+	if page, _ := h.esc.List(context.Background(), escalation.Filter{Status: "open"}, time.Now()); len(page.Records) != 1 {
+		t.Errorf("%d escalation records, want 1", page.Total)
 	}
 }
 
@@ -277,8 +279,8 @@ func TestFollowupEscalatesAnUnansweredReply(t *testing.T) {
 	if st.Escalated != "followup-timeout" || !st.NoteDone {
 		t.Errorf("state after the follow-up = %+v", st)
 	}
-	if recs, _ := h.esc.List(context.Background(), "open"); len(recs) != 1 || recs[0].Reason != "followup-timeout" {
-		t.Errorf("escalation records = %+v", recs)
+	if page, _ := h.esc.List(context.Background(), escalation.Filter{Status: "open"}, time.Now()); len(page.Records) != 1 || page.Records[0].Reason != "followup-timeout" {
+		t.Errorf("escalation records = %+v", page)
 	}
 }
 
