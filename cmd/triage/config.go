@@ -47,6 +47,9 @@ type config struct {
 	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
 	ReconcileWindow   time.Duration `yaml:"reconcile_window"`
 
+	AdminToken     string `yaml:"admin_token"`
+	DoneTransition string `yaml:"done_transition"`
+
 	RulesPath    string `yaml:"rules"`
 	TemplatesDir string `yaml:"templates_dir"`
 	LogLevel     string `yaml:"log_level"`
@@ -76,6 +79,8 @@ var envVars = []struct {
 	{"TRIAGE_INTERNAL_CATEGORIES", "", "comma-separated categories whose steps go out as internal notes for agents", func(c *config, v string) error { c.InternalCategories = splitList(v); return nil }},
 	{"TRIAGE_ESCALATION_ASSIGNEE", "", "account id escalated tickets are assigned to", func(c *config, v string) error { c.EscalationAssignee = v; return nil }},
 	{"TRIAGE_RESOLVE_TRANSITION", "", "transition run when a ticket is resolved", func(c *config, v string) error { c.ResolveTransition = v; return nil }},
+	{"TRIAGE_ADMIN_TOKEN", "", "the admin credential for the admin page and the JSON API (required to serve them; kept only as a hash)", func(c *config, v string) error { c.AdminToken = v; return nil }},
+	{"TRIAGE_DONE_TRANSITION", "", "transition run when an admin marks an MFA reset done", func(c *config, v string) error { c.DoneTransition = v; return nil }},
 	{"TRIAGE_JQL", "", "the tickets to triage, for polling and reconciliation, e.g. project = HD", func(c *config, v string) error { c.JQL = v; return nil }},
 	{"TRIAGE_POLL_INTERVAL", "0 (off)", "poll Jira with TRIAGE_JQL this often (sites without webhooks)", func(c *config, v string) error { return setDuration(&c.PollInterval, v) }},
 	{"TRIAGE_RECONCILE_INTERVAL", "0 (off)", "re-enqueue tickets with no triage state this often", func(c *config, v string) error { return setDuration(&c.ReconcileInterval, v) }},
@@ -220,7 +225,7 @@ func (c config) redacted() config {
 		}
 		return "(set)"
 	}
-	c.JiraAPIToken, c.JiraPAT, c.WebhookSecret = hide(c.JiraAPIToken), hide(c.JiraPAT), hide(c.WebhookSecret)
+	c.JiraAPIToken, c.JiraPAT, c.WebhookSecret, c.AdminToken = hide(c.JiraAPIToken), hide(c.JiraPAT), hide(c.WebhookSecret), hide(c.AdminToken)
 	if i := strings.Index(c.RedisURL, "@"); i > 0 {
 		c.RedisURL = "redis://(credentials)" + c.RedisURL[i:]
 	}

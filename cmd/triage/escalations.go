@@ -1,0 +1,200 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfatriage/triage/internal/escalation"
+	"github.com/mfatriage/triage/internal/jira"
+	"github.com/mfatriage/triage/templates"
+)
+
+// service builds the escalation service (the admins' actions).
+func (a *app) service() (*escalation.Service, error) {
+	tmpl, err := templates.Load(a.cfg.TemplatesDir)
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	return escalation.NewService(a.esc, jira.NewTriage(a.jira), tmpl, escalation.ServiceConfig{DoneTransition: a.cfg.DoneTransition}), nil
+}
+
+func newEscalationsCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "escalations",
+		Aliases: []string{"esc"},
+		Short:   "Work through the escalation queue: list, show, ack, done, return",
+		Long: `escalations reads and works the queue of tickets escalated to admins for an
+MFA or password reset — the same operations as the admin page and the JSON
+API. "done" posts the reporter one comment with the steps to set up
+Authenticator and a passkey again; running it twice posts nothing more.`,
+		Example: `  triage escalations list --status open --reason mfa-reset --min-age 2h
+  triage escalations show HD-42:mfa-reset
+  triage escalations ack HD-42:mfa-reset --actor alice
+  triage escalations done HD-42:mfa-reset --actor alice
+  triage escalations return HD-42:mfa-reset --note "not MFA: the licence expired" --actor alice`,
+	}
+	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
+	actor := func(c *cobra.Command) string {
+		a, _ := c.Flags().GetString("actor")
+		if a == "" {
+			a = os.Getenv("USER")
+		}
+		if a == "" {
+			a = "cli"
+		}
+		return "cli:" + a
+	}
+	withService := func(c *cobra.Command, f func(*escalation.Service) error) error {
+		a, err := newApp(c, true, false)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		svc, err := a.service()
+		if err != nil {
+			return err
+		}
+		return f(svc)
+	}
+
+	var (
+		status, reason string
+		minAge         time.Duration
+		offset, limit  int
+	)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List escalations with a status, oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return withService(c, func(svc *escalation.Service) error {
+				page, err := svc.List(c.Context(), escalation.Filter{Status: status, Reason: reason, MinAge: minAge, Offset: offset, Limit: limit})
+				if err != nil {
+					return err
+				}
+				counts, err := svc.Counts(c.Context())
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(c.OutOrStdout()).Encode(struct {
+						escalation.Page
+						Counts map[string]int `json:"counts"`
+					}{page, counts})
+				}
+				printPage(c.OutOrStdout(), page, counts)
+				return nil
+			})
+		},
+	}
+	list.Flags().StringVar(&status, "status", escalation.StatusOpen, "open, acknowledged, done or returned")
+	list.Flags().StringVar(&reason, "reason", "", "mfa-reset, password-reset, followup-timeout or requested")
+	list.Flags().DurationVar(&minAge, "min-age", 0, "only escalations at least this old")
+	list.Flags().IntVar(&offset, "offset", 0, "skip this many")
+	list.Flags().IntVar(&limit, "limit", 50, "show at most this many")
+
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one escalation with its evidence and history",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return withService(c, func(svc *escalation.Service) error {
+				r, err := svc.Get(c.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(c.OutOrStdout()).Encode(r)
+				}
+				printRecord(c.OutOrStdout(), r)
+				return nil
+			})
+		},
+	}
+	act := func(use, short string, do func(*escalation.Service, *cobra.Command, string) (escalation.Record, bool, error)) *cobra.Command {
+		sub := &cobra.Command{
+			Use:   use + " ID",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(c *cobra.Command, args []string) error {
+				return withService(c, func(svc *escalation.Service) error {
+					r, changed, err := do(svc, c, args[0])
+					if err != nil {
+						return err
+					}
+					if asJSON {
+						return json.NewEncoder(c.OutOrStdout()).Encode(map[string]any{"record": r, "changed": changed})
+					}
+					if changed {
+						fmt.Fprintf(c.OutOrStdout(), "%s is now %s\n", r.ID, r.Status)
+					} else {
+						fmt.Fprintf(c.OutOrStdout(), "%s was already %s: nothing changed\n", r.ID, r.Status)
+					}
+					return nil
+				})
+			},
+		}
+		sub.Flags().String("actor", "", "who acts (default: $USER)")
+		return sub
+	}
+	ack := act("ack", "Acknowledge an escalation (someone is on it)", func(s *escalation.Service, c *cobra.Command, id string) (escalation.Record, bool, error) {
+		return s.Acknowledge(c.Context(), id, actor(c))
+	})
+	done := act("done", "MFA reset done: tell the reporter how to set up again, close the escalation", func(s *escalation.Service, c *cobra.Command, id string) (escalation.Record, bool, error) {
+		return s.Done(c.Context(), id, actor(c))
+	})
+	ret := act("return", "Return an escalation to the agents with a note (an internal comment)", func(s *escalation.Service, c *cobra.Command, id string) (escalation.Record, bool, error) {
+		note, _ := c.Flags().GetString("note")
+		return s.Return(c.Context(), id, actor(c), note)
+	})
+	ret.Flags().String("note", "", "the note for the agents (required)")
+	cmd.AddCommand(list, show, ack, done, ret)
+	return cmd
+}
+
+func printPage(w io.Writer, p escalation.Page, counts map[string]int) {
+	var parts []string
+	for _, st := range escalation.Statuses() {
+		parts = append(parts, fmt.Sprintf("%s %d", st, counts[st]))
+	}
+	fmt.Fprintln(w, strings.Join(parts, " · "))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tREPORTER\tREASON\tAGE\tEVIDENCE")
+	for _, r := range p.Records {
+		ev := ""
+		if len(r.Evidence) > 0 {
+			ev = fmt.Sprintf("%q", r.Evidence[0].Text)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.ReporterName, r.Reason, time.Since(r.CreatedAt).Round(time.Minute), ev)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d–%d of %d\n", min(p.Offset+1, p.Total), p.Offset+len(p.Records), p.Total)
+}
+
+func printRecord(w io.Writer, r escalation.Record) {
+	fmt.Fprintf(w, "%s  %s  (%s)\n", r.ID, r.Status, r.Link)
+	fmt.Fprintf(w, "reporter: %s   reason: %s   created: %s\n", r.ReporterName, r.Reason, r.CreatedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "categories: %s   platform: %s\n", strings.Join(r.Categories, ", "), r.Platform)
+	fmt.Fprintln(w, "evidence:")
+	for _, e := range r.Evidence {
+		fmt.Fprintf(w, "  %s %s: %q in %s\n", e.Kind, e.Label, e.Text, e.Where)
+	}
+	for _, s := range r.StepsSent {
+		fmt.Fprintf(w, "steps sent: %s at %s\n", s.Category, s.At.Format(time.RFC3339))
+	}
+	for _, rep := range r.ReporterReplies {
+		fmt.Fprintf(w, "reporter replied: %q\n", rep)
+	}
+	fmt.Fprintln(w, "history:")
+	for _, h := range r.History {
+		fmt.Fprintf(w, "  %s  %-12s by %s  %s\n", h.At.Format(time.RFC3339), h.Status, h.Actor, h.Note)
+	}
+}

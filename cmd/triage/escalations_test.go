@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mfatriage/triage/internal/escalation"
+	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/worker"
+)
+
+func TestEscalationsCLI(t *testing.T) {
+	t.Parallel()
+	redisURL := os.Getenv("TEST_REDIS_URL")
+	if redisURL == "" {
+		redisURL = "redis://127.0.0.1:6379/14"
+	}
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx := context.Background()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("no Redis at %s: %v", redisURL, err)
+	}
+	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", e2eBot), jiratest.WithUsers(e2eAlice))
+	defer fake.Close()
+	key := fmt.Sprintf("CLI%d-1", time.Now().UnixNano()%100000)
+	fake.AddIssue(jiratest.Issue{Key: key, Summary: "passkey", Reporter: e2eAlice})
+	id := key + ":mfa-reset"
+	if _, err := escalation.New(rdb, "").Create(ctx, worker.Escalation{Key: key, ReporterName: "Alice Reporter", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, st := range escalation.Statuses() {
+			rdb.ZRem(ctx, "triage:esc:status:"+st, id)
+		}
+		keys, _ := rdb.Keys(ctx, "triage:esc:*"+id).Result()
+		if len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+	})
+	cfgPath := filepath.Join(t.TempDir(), "triage.yaml")
+	cfgText := fmt.Sprintf("redis_url: %s\njira_base_url: %s\njira_email: bot@example.com\njira_api_token: tok\nbot_account_id: %s\n", redisURL, fake.URL(), e2eBot.AccountID)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := run(t, "", append(args, "--config", cfgPath)...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	if out := cli("escalations", "list", "--json"); !strings.Contains(out, id) {
+		t.Errorf("list lacks %s:\n%s", id, out)
+	}
+	if out := cli("escalations", "show", id); !strings.Contains(out, "open") || !strings.Contains(out, "Alice Reporter") {
+		t.Errorf("show:\n%s", out)
+	}
+	if out := cli("escalations", "done", id, "--actor", "alice"); !strings.Contains(out, "is now done") {
+		t.Errorf("done:\n%s", out)
+	}
+	if out := cli("escalations", "done", id, "--actor", "alice"); !strings.Contains(out, "already done") {
+		t.Errorf("second done:\n%s", out)
+	}
+	if n := len(fake.Comments(key)); n != 1 {
+		t.Errorf("%d comments on %s, want exactly 1", n, key)
+	}
+}
