@@ -37,7 +37,9 @@ type Deps struct {
 	Escalations EscalationStore
 	Audit       Auditor
 	Followups   Followups
-	Logger      zerolog.Logger
+	// Metrics, when set, receives decisions and latencies.
+	Metrics Metrics
+	Logger  zerolog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -102,6 +104,8 @@ type run struct {
 	writes   []string
 	delivery string
 	event    string
+	// commented is set once the run wrote a comment to Jira.
+	commented bool
 }
 
 // ProcessTask triages a ticket after an event.
@@ -162,6 +166,12 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 
 	if err := h.act(ctx, r, issue, v, ""); err != nil {
 		return err
+	}
+	if h.d.Metrics != nil {
+		h.d.Metrics.Decided(string(v.Action), v.Categories)
+		if r.commented && h.cfg.Mode == ModeLive {
+			h.d.Metrics.Commented(p.ReceivedAt)
+		}
 	}
 	r.state.remember(p.DeliveryID)
 	return h.finish(ctx, r, v)
@@ -457,6 +467,7 @@ func (h *TriageHandler) write(ctx context.Context, r *run, w Write) error {
 		if err := h.d.Jira.Write(ctx, r.key, w); err != nil {
 			return h.jiraErr(r, "write", err)
 		}
+		r.commented = r.commented || w.Comment != ""
 	}
 	if w.State != nil {
 		r.state, r.found = *w.State, true

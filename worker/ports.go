@@ -94,3 +94,11 @@ type Followups interface {
 	Schedule(ctx context.Context, key string, version int, window time.Duration) error
 	Cancel(ctx context.Context, key string, version int) error
 }
+
+// Metrics receives what the worker measures; nil records nothing.
+type Metrics interface {
+	// Decided counts a decision.
+	Decided(action string, categories []string)
+	// Commented observes the time from a webhook to the bot's comment.
+	Commented(receivedAt time.Time)
+}

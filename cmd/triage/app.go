@@ -14,6 +14,7 @@ import (
 	"github.com/mfatriage/triage/classifier"
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira"
+	"github.com/mfatriage/triage/internal/metrics"
 	"github.com/mfatriage/triage/internal/redisstore"
 	"github.com/mfatriage/triage/templates"
 	"github.com/mfatriage/triage/worker"
@@ -31,6 +32,7 @@ type app struct {
 	store     *redisstore.Store
 	esc       *escalation.Store
 	jira      *jira.Client
+	metrics   *metrics.Metrics
 }
 
 // readConfig loads the configuration named by --config (or TRIAGE_CONFIG)
@@ -67,7 +69,7 @@ func appFrom(cfg config, logw io.Writer, needJira, needWorker bool) (*app, error
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	var err error
-	a := &app{cfg: cfg, log: newLogger(logw, cfg.LogLevel)}
+	a := &app{cfg: cfg, log: newLogger(logw, cfg.LogLevel), metrics: metrics.New()}
 	if len(cfg.RedisSentinelAddrs) > 0 {
 		a.rdb = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: cfg.RedisMasterName, SentinelAddrs: cfg.RedisSentinelAddrs})
 		a.redisConn = asynq.RedisFailoverClientOpt{MasterName: cfg.RedisMasterName, SentinelAddrs: cfg.RedisSentinelAddrs}
@@ -83,8 +85,10 @@ func appFrom(cfg config, logw io.Writer, needJira, needWorker bool) (*app, error
 	a.inspector = asynq.NewInspector(a.redisConn)
 	a.store = redisstore.New(a.rdb, redisstore.Config{})
 	a.esc = escalation.New(a.rdb, "")
+	a.metrics.RegisterEscalations(a.esc.OpenStats)
+	a.metrics.RegisterQueues(a.inspector, cfg.Queue)
 	if needJira {
-		a.jira, err = jira.New(cfg.jira(), jira.WithLogger(a.log))
+		a.jira, err = jira.New(cfg.jira(), jira.WithLogger(a.log), jira.WithHTTPTransport(a.metrics.JiraTransport(nil)))
 		if err != nil {
 			return nil, err
 		}
@@ -112,6 +116,7 @@ func (a *app) handler() (*worker.TriageHandler, error) {
 		Classifier: clf, Templates: tmpl, Jira: jira.NewTriage(a.jira), States: a.store,
 		Escalations: a.esc, Audit: a.store,
 		Followups: &worker.AsynqFollowups{Client: a.client, Inspector: a.inspector, Queue: a.cfg.Queue},
+		Metrics:   a.metrics,
 		Logger:    a.log,
 	})
 }

@@ -27,13 +27,13 @@ func TestEscalationsCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	rdb := redis.NewClient(opt)
-	defer rdb.Close()
+	t.Cleanup(func() { rdb.Close() })
 	ctx := context.Background()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		t.Fatalf("no Redis at %s: %v", redisURL, err)
 	}
 	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", e2eBot), jiratest.WithUsers(e2eAlice))
-	defer fake.Close()
+	t.Cleanup(fake.Close)
 	key := fmt.Sprintf("CLI%d-1", time.Now().UnixNano()%100000)
 	fake.AddIssue(jiratest.Issue{Key: key, Summary: "passkey", Reporter: e2eAlice})
 	id := key + ":mfa-reset"

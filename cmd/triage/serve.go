@@ -112,7 +112,10 @@ func serve(ctx context.Context, a *app, ln net.Listener, runIntake, runWorker bo
 		if err != nil {
 			return err
 		}
-		httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", a.metrics.Handler())
+		mux.Handle("/", h)
+		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 		go func() { errc <- httpSrv.Serve(ln) }()
 		a.log.Info().Str("listen", ln.Addr().String()).Msg("intake listening")
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -107,8 +108,19 @@ func startServe(t *testing.T) *e2e {
 			_ = insp.DeleteQueue(queue, true)
 			insp.Close()
 			bg := context.Background()
-			if keys, err := a.rdb.Keys(bg, "triage:*{"+proj+"-*").Result(); err == nil && len(keys) > 0 {
-				a.rdb.Del(bg, keys...)
+			for _, pattern := range []string{"triage:*{" + proj + "-*", "triage:esc:*:" + proj + "-*"} {
+				if keys, err := a.rdb.Keys(bg, pattern).Result(); err == nil && len(keys) > 0 {
+					a.rdb.Del(bg, keys...)
+				}
+			}
+			for _, st := range []string{"open", "acknowledged", "done", "returned"} {
+				if ids, err := a.rdb.ZRange(bg, "triage:esc:status:"+st, 0, -1).Result(); err == nil {
+					for _, id := range ids {
+						if strings.HasPrefix(id, proj+"-") {
+							a.rdb.ZRem(bg, "triage:esc:status:"+st, id)
+						}
+					}
+				}
 			}
 			a.Close()
 		})
@@ -257,6 +269,27 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if code := e.post([]byte("{not json"), "delivery-10", "").StatusCode; code != http.StatusBadRequest {
 		t.Errorf("malformed body answered %d, want 400", code)
+	}
+
+	// metrics
+	resp, err := http.Get(e.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scraped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, series := range []string{
+		`triage_tickets_total{action="reply",category="passkey-invalid"} 1`,
+		`triage_tickets_total{action="escalate-password",category="password-forgotten"} 1`,
+		`triage_jira_calls_total{endpoint="issue/{key}",method="PUT",status="204"}`,
+		`triage_webhook_to_comment_seconds_count`,
+		`triage_escalations_open{reason="mfa-reset"}`,
+		`triage_escalations_oldest_age_seconds`,
+		`triage_queue_tasks{queue=`,
+	} {
+		if !strings.Contains(string(scraped), series) {
+			t.Errorf("/metrics lacks %s", series)
+		}
 	}
 
 	// graceful shutdown

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -268,4 +269,24 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// OpenStats counts the open escalations by reason (read from their ids,
+// "<key>:<reason>") and returns the oldest's creation time.
+func (s *Store) OpenStats(ctx context.Context) (map[string]int, time.Time, error) {
+	zs, err := s.rdb.ZRangeWithScores(ctx, s.statusKey(StatusOpen), 0, -1).Result()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("open escalations: %w", err)
+	}
+	by := map[string]int{}
+	var oldest time.Time
+	for i, z := range zs {
+		id, _ := z.Member.(string)
+		reason := id[strings.LastIndexByte(id, ':')+1:]
+		by[reason]++
+		if i == 0 {
+			oldest = time.UnixMilli(int64(z.Score))
+		}
+	}
+	return by, oldest, nil
 }
