@@ -39,6 +39,16 @@ func (h *TriageHandler) ProcessFollowup(ctx context.Context, t *asynq.Task) erro
 		r.log.Info().Int("state_version", s.Version).Int("followup_version", p.Version).Msg("follow-up not needed")
 		return nil
 	}
+	if agent, err := h.d.States.AgentActive(ctx, r.key); err != nil {
+		return fmt.Errorf("agent mark of %s: %w", r.key, err)
+	} else if agent {
+		// an agent took the ticket over: leave it to them
+		v := classifier.Verdict{Action: classifier.ActionHuman, Categories: []string{}, Reason: "an agent is working on the ticket; no follow-up escalation"}
+		if err := h.human(ctx, r); err != nil {
+			return err
+		}
+		return h.finish(ctx, r, v)
+	}
 	v := h.d.Classifier.Decide(h.ticket(is, r.state))
 	v.Action, v.Reply = classifier.ActionEscalateMFA, nil
 	v.Reason = "no answer within the follow-up window after the bot's steps"

@@ -401,8 +401,10 @@ func (h *TriageHandler) escalate(ctx context.Context, r *run, is Issue, v classi
 	if created {
 		r.writes = append(r.writes, "escalation record "+reason)
 	}
-	if err := h.d.Followups.Cancel(ctx, r.key, before); err != nil {
-		r.log.Warn().Err(err).Msg("cancel follow-up")
+	if r.event != TypeFollowup {
+		if err := h.d.Followups.Cancel(ctx, r.key, before); err != nil {
+			r.log.Warn().Err(err).Msg("cancel follow-up")
+		}
 	}
 	return nil
 }

@@ -193,14 +193,6 @@ func (e *e2e) botComments(key string) []jiratest.Comment {
 	return out
 }
 
-func hasLabel(labels []string, l string) bool {
-	for _, x := range labels {
-		if x == l {
-			return true
-		}
-	}
-	return false
-}
 
 func (e *e2e) key(n int) string { return e.proj + "-" + strconv.Itoa(n) }
 
