@@ -193,7 +193,6 @@ func (e *e2e) botComments(key string) []jiratest.Comment {
 	return out
 }
 
-
 func (e *e2e) key(n int) string { return e.proj + "-" + strconv.Itoa(n) }
 
 func TestServeEndToEnd(t *testing.T) {
