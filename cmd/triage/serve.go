@@ -104,20 +104,27 @@ func serve(ctx context.Context, a *app, ln net.Listener, runIntake, runWorker bo
 	}
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
-	if runWorker && runIntake {
+	if runWorker {
+		// every worker schedules; task ids per time bucket keep the
+		// replicas from doubling the polls
 		a.schedule(schedCtx)
 	}
-	if runIntake {
-		h, err := a.intakeHandler()
-		if err != nil {
-			return err
-		}
+	if ln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", a.metrics.Handler())
-		mux.Handle("/", h)
+		if runIntake {
+			h, err := a.intakeHandler()
+			if err != nil {
+				return err
+			}
+			mux.Handle("/", h)
+		} else {
+			// a worker alone serves its health and metrics
+			mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+		}
 		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 		go func() { errc <- httpSrv.Serve(ln) }()
-		a.log.Info().Str("listen", ln.Addr().String()).Msg("intake listening")
+		a.log.Info().Str("listen", ln.Addr().String()).Bool("intake", runIntake).Msg("listening")
 	}
 	var runErr error
 	select {
@@ -168,11 +175,9 @@ func runRoles(cmd *cobra.Command, runIntake, runWorker bool) error {
 		return err
 	}
 	defer a.Close()
-	var ln net.Listener
-	if runIntake {
-		if ln, err = net.Listen("tcp", a.cfg.Listen); err != nil {
-			return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
-		}
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
 	}
 	return serve(cmd.Context(), a, ln, runIntake, runWorker)
 }
