@@ -48,6 +48,7 @@ type config struct {
 	ReconcileWindow   time.Duration `yaml:"reconcile_window"`
 
 	AdminToken     string `yaml:"admin_token"`
+	AdminSecure    bool   `yaml:"admin_secure"`
 	DoneTransition string `yaml:"done_transition"`
 
 	RulesPath    string `yaml:"rules"`
@@ -80,6 +81,11 @@ var envVars = []struct {
 	{"TRIAGE_ESCALATION_ASSIGNEE", "", "account id escalated tickets are assigned to", func(c *config, v string) error { c.EscalationAssignee = v; return nil }},
 	{"TRIAGE_RESOLVE_TRANSITION", "", "transition run when a ticket is resolved", func(c *config, v string) error { c.ResolveTransition = v; return nil }},
 	{"TRIAGE_ADMIN_TOKEN", "", "the admin credential for the admin page and the JSON API (required to serve them; kept only as a hash)", func(c *config, v string) error { c.AdminToken = v; return nil }},
+	{"TRIAGE_ADMIN_SECURE", "false", "mark the admin session cookie Secure (set it when TLS ends at a proxy in front)", func(c *config, v string) error {
+		b, err := strconv.ParseBool(v)
+		c.AdminSecure = b
+		return err
+	}},
 	{"TRIAGE_DONE_TRANSITION", "", "transition run when an admin marks an MFA reset done", func(c *config, v string) error { c.DoneTransition = v; return nil }},
 	{"TRIAGE_JQL", "", "the tickets to triage, for polling and reconciliation, e.g. project = HD", func(c *config, v string) error { c.JQL = v; return nil }},
 	{"TRIAGE_POLL_INTERVAL", "0 (off)", "poll Jira with TRIAGE_JQL this often (sites without webhooks)", func(c *config, v string) error { return setDuration(&c.PollInterval, v) }},

@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,5 +36,61 @@ func TestDemoExitAfterSummary(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestDemoServesTheAdminPage runs the demo until it serves, then asks the
+// admin JSON API (with the printed one-time token) for the escalations and
+// checks the admin page asks for a login.
+func TestDemoServesTheAdminPage(t *testing.T) {
+	t.Parallel()
+	out := &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runDemo(ctx, out, io.Discard, demoOptions{listen: "127.0.0.1:0", followup: 2 * time.Second, timeout: 90 * time.Second})
+	}()
+	deadline := time.Now().Add(100 * time.Second)
+	for !strings.Contains(out.String(), "serving until Ctrl-C") {
+		select {
+		case err := <-done:
+			t.Fatalf("demo ended early: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo did not get to serving:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	m := regexp.MustCompile(`admin page: (http://[^/]+)/  \(one-time login token: ([0-9a-f]+)\)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no admin URL and token in:\n%s", out.String())
+	}
+	req, _ := http.NewRequest(http.MethodGet, m[1]+"/api/escalations?status=open", nil)
+	req.Header.Set("Authorization", "Bearer "+m[2])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Total int `json:"total"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || page.Total != 7 {
+		t.Errorf("GET /api/escalations?status=open = %d, %+v, %v; want 200 and the demo's 7 open escalations", resp.StatusCode, page, err)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noRedirect.Get(m[1] + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("GET / without a session = %d %s, want a redirect to /login", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("demo stopped with %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
 
+	"github.com/mfatriage/triage/internal/admin"
 	"github.com/mfatriage/triage/internal/intake"
 )
 
@@ -83,9 +84,28 @@ func (a *app) schedule(ctx context.Context) {
 	go tick(a.cfg.ReconcileInterval, intake.NewReconcileTask)
 }
 
+// adminHandler builds the admin page and JSON API; nil when no admin
+// credential is configured (the page never runs open).
+func (a *app) adminHandler() (http.Handler, error) {
+	if a.cfg.AdminToken == "" {
+		a.log.Warn().Msg("TRIAGE_ADMIN_TOKEN is not set: the admin page and API are off")
+		return nil, nil
+	}
+	svc, err := a.service()
+	if err != nil {
+		return nil, err
+	}
+	return admin.New(admin.Config{Token: a.cfg.AdminToken, Secure: a.cfg.AdminSecure, Logger: a.log, JiraBaseURL: a.cfg.JiraBaseURL}, svc)
+}
+
 // serve runs the roles asked for until ctx ends, then shuts down in order:
-// stop intake, stop scheduling, drain the worker, close.
+// stop intake, stop scheduling, drain the worker, close. The admin page
+// is served beside the intake when an admin credential is configured.
 func serve(ctx context.Context, a *app, ln net.Listener, runIntake, runWorker bool) error {
+	return serveRoles(ctx, a, ln, runIntake, runWorker, runIntake)
+}
+
+func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWorker, runAdmin bool) error {
 	var (
 		httpSrv *http.Server
 		errc    = make(chan error, 1)
@@ -117,10 +137,20 @@ func serve(ctx context.Context, a *app, ln net.Listener, runIntake, runWorker bo
 			if err != nil {
 				return err
 			}
-			mux.Handle("/", h)
+			mux.Handle(intake.WebhookPath, h)
+			mux.Handle(intake.HealthPath, h)
+			mux.Handle(intake.ReadyPath, h)
 		} else {
-			// a worker alone serves its health and metrics
 			mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+		}
+		if runAdmin {
+			h, err := a.adminHandler()
+			if err != nil {
+				return fmt.Errorf("admin page: %w", err)
+			}
+			if h != nil {
+				mux.Handle("/", h)
+			}
 		}
 		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 		go func() { errc <- httpSrv.Serve(ln) }()
@@ -157,6 +187,33 @@ worker, and — with TRIAGE_JQL and the intervals set — the poll and
 reconciliation scheduler, until SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRoles(cmd, true, true) },
+	}
+}
+
+func newAdminCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "admin",
+		Short: "Run the admin page and JSON API alone (needs TRIAGE_ADMIN_TOKEN)",
+		Long: `admin serves the escalation queue to admins on TRIAGE_LISTEN: the page (log
+in with TRIAGE_ADMIN_TOKEN) and the JSON API under /api/escalations (bearer
+TRIAGE_ADMIN_TOKEN). Without a token it refuses to start rather than run
+open.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := newApp(cmd, true, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if a.cfg.AdminToken == "" {
+				return errors.New("the admin page needs TRIAGE_ADMIN_TOKEN; it does not run open")
+			}
+			ln, err := net.Listen("tcp", a.cfg.Listen)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+			}
+			return serveRoles(cmd.Context(), a, ln, false, false, true)
+		},
 	}
 }
 

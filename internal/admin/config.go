@@ -1,0 +1,104 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+)
+
+// MinTokenLength is the shortest admin token accepted.
+const MinTokenLength = 16
+
+// Config configures the admin server. Zero values are defaults, except
+// Token, which is required.
+type Config struct {
+	// Token is the admin credential (TRIAGE_ADMIN_TOKEN): the login
+	// form's password and the API's bearer token. The server keeps only
+	// its SHA-256.
+	Token string
+	// Secure marks the cookies Secure even when the request itself came
+	// over plain HTTP (TLS ended at a proxy). Requests over TLS always get
+	// Secure cookies.
+	Secure bool
+	// Logger receives the admins' actions and the failed logins; the zero
+	// value logs nothing.
+	Logger zerolog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// JiraBaseURL, when set, links a record without its own link to
+	// <JiraBaseURL>/browse/<key>.
+	JiraBaseURL string
+	// LoginRate and LoginBurst limit failed logins (and API requests with
+	// a wrong token) per client IP; default 5 a minute, burst 5.
+	LoginRate  rate.Limit
+	LoginBurst int
+	// SessionTTL is how long a session lasts; default 8 hours.
+	SessionTTL time.Duration
+	// ClientIPHeader, when set (for example "X-Real-IP"), names the header
+	// the reverse proxy in front of the server sets to the client's IP;
+	// failed logins are counted per that IP. For a list such as
+	// X-Forwarded-For the last address counts: the one the nearest proxy
+	// appended. Leave it empty when clients reach the server directly: the
+	// header could then be forged.
+	ClientIPHeader string
+	// PageSize is the number of rows on a page of the queue; default 25.
+	PageSize int
+}
+
+// Validate explains, in plain English, what is wrong with the
+// configuration.
+func (c Config) Validate() error {
+	var errs []error
+	switch {
+	case c.Token == "":
+		errs = append(errs, errors.New("the admin page needs TRIAGE_ADMIN_TOKEN; it does not run open"))
+	case len(c.Token) < MinTokenLength:
+		errs = append(errs, fmt.Errorf("TRIAGE_ADMIN_TOKEN is too short: use at least %d characters (for example the output of `openssl rand -hex 32`)", MinTokenLength))
+	case strings.TrimSpace(c.Token) != c.Token:
+		errs = append(errs, errors.New("TRIAGE_ADMIN_TOKEN starts or ends with white space; remove it"))
+	}
+	if c.LoginRate < 0 {
+		errs = append(errs, errors.New("the login rate cannot be negative"))
+	}
+	if c.LoginBurst < 0 {
+		errs = append(errs, errors.New("the login burst cannot be negative"))
+	}
+	if c.SessionTTL < 0 {
+		errs = append(errs, errors.New("the session lifetime cannot be negative"))
+	}
+	if c.PageSize < 0 || c.PageSize > 500 {
+		errs = append(errs, errors.New("the page size must be between 1 and 500"))
+	}
+	if c.JiraBaseURL != "" {
+		u, err := url.Parse(c.JiraBaseURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("the Jira base URL %q is not an http(s) URL", c.JiraBaseURL))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.LoginRate == 0 {
+		c.LoginRate = rate.Every(time.Minute / 5)
+	}
+	if c.LoginBurst == 0 {
+		c.LoginBurst = 5
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 8 * time.Hour
+	}
+	if c.PageSize == 0 {
+		c.PageSize = 25
+	}
+	c.JiraBaseURL = strings.TrimRight(c.JiraBaseURL, "/")
+	return c
+}

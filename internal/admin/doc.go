@@ -1,0 +1,49 @@
+// Package admin serves the escalation queue to admins: server-rendered
+// pages (html/template, no JavaScript) and the same operations as a JSON
+// API.
+//
+// Routes and their authentication:
+//
+//	GET  /login                         the login form (name + admin token)
+//	POST /login                         checks the token, sets the session cookie
+//	POST /logout                        session + CSRF; clears the cookie
+//	GET  /                              session; the queue (status tabs, reason and age filters, paged)
+//	GET  /escalations/{id}              session; one escalation: evidence, steps, replies, history, actions
+//	POST /escalations/{id}/ack          session + CSRF; acknowledge
+//	POST /escalations/{id}/done         session + CSRF; "MFA reset done"
+//	POST /escalations/{id}/return       session + CSRF; return to agents (note required)
+//	GET  /static/...                    none; the stylesheet
+//	GET  /api/escalations               bearer; ?status=open&reason=&min_age=1h&offset=&limit=
+//	GET  /api/escalations/counts        bearer; counts per status
+//	GET  /api/escalations/{id}          bearer; one record
+//	POST /api/escalations/{id}/ack      bearer; {"actor": "..."} (actor defaults to "api")
+//	POST /api/escalations/{id}/done     bearer; {"actor": "..."}
+//	POST /api/escalations/{id}/return   bearer; {"note": "...", "actor": "..."}
+//
+// Authentication. There is one admin credential, the token from the
+// configuration (TRIAGE_ADMIN_TOKEN). The server keeps only its SHA-256 and
+// compares hashes in constant time; without a token [New] refuses to build
+// a server rather than run open. Logging in with the token and a name
+// starts a session: a cookie signed with HMAC-SHA256 under a key derived
+// from the token's hash alone, so every replica accepts the sessions of
+// the others and changing the token ends every session. The cookie carries
+// the admin's name (the actor in the escalation's history) and an expiry
+// (8 hours by default); it is HttpOnly, SameSite=Lax, Path=/, and Secure
+// when the configuration says so or the request came over TLS. Every POST
+// form carries a CSRF token bound to the session (an HMAC of the cookie);
+// a POST without it is refused with 403 and changes nothing. The login
+// form has its own CSRF token, bound to a short-lived pre-login cookie.
+//
+// Failed logins, and API requests with a wrong bearer token, are rate
+// limited per client IP (5 a minute, burst 5 by default): past the limit
+// every attempt from that IP is answered 429 with Retry-After, whether the
+// token is right or not. Logs never contain the token or the cookie.
+//
+// Every response carries a strict Content-Security-Policy (no scripts, no
+// inline styles, forms only to this origin, no framing), X-Frame-Options,
+// X-Content-Type-Options and Referrer-Policy; pages and API answers are
+// not cached.
+//
+// Escalation ids contain ':' (for example "HD-1:mfa-reset"); in paths they
+// are escaped with url.PathEscape and read back unescaped.
+package admin

@@ -1,0 +1,428 @@
+package admin
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mfatriage/triage/classifier"
+	"github.com/mfatriage/triage/internal/escalation"
+)
+
+// base is what every page's layout needs.
+type base struct {
+	Title string
+	Admin string // empty on the login page
+	CSRF  string
+	Flash *flash
+}
+
+type flash struct {
+	Kind string // "ok", "info" or "error"
+	Text string
+}
+
+func (s *Server) base(sess session, title string) base {
+	b := base{Title: title, Admin: sess.Name}
+	if sess.raw != "" {
+		b.CSRF = s.keys.csrfToken(sess)
+	}
+	return b
+}
+
+func parsePages() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"statusLabel": statusLabel,
+		"reasonLabel": reasonLabel,
+		"fmtTime":     formatTime,
+	}
+	pages := map[string]*template.Template{}
+	for _, p := range []string{"login", "queue", "detail", "error"} {
+		t, err := template.New(p).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
+		if err != nil {
+			return nil, err
+		}
+		pages[p] = t
+	}
+	return pages, nil
+}
+
+// --- login ---
+
+type loginData struct {
+	base
+	LoginCSRF string
+	Name      string
+}
+
+// loginNonceTTL is how long a login form stays valid.
+const loginNonceTTL = time.Hour
+
+// loginForm shows the form, or sends a signed-in admin to the queue.
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.session(r); ok {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.renderLogin(w, r, http.StatusOK, "", nil)
+}
+
+// renderLogin shows the login form with a CSRF token bound to the
+// pre-login cookie (made when missing).
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, name string, f *flash) {
+	nonce := ""
+	if c, err := r.Cookie(loginCookie); err == nil && len(c.Value) >= 16 && len(c.Value) <= 64 {
+		nonce = c.Value
+	} else {
+		var err error
+		if nonce, err = randomString(18); err != nil {
+			http.Error(w, "no randomness", http.StatusInternalServerError)
+			return
+		}
+		s.setCookie(w, r, loginCookie, nonce, int(loginNonceTTL/time.Second))
+	}
+	d := loginData{base: base{Title: "Sign in", Flash: f}, LoginCSRF: s.keys.loginCSRFToken(nonce), Name: name}
+	s.render(w, status, "login", d)
+}
+
+// login checks the admin token and starts a session.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	ip := s.clientIP(r)
+	now := s.cfg.Now()
+	if blocked, wait := s.fails.blocked(ip, now); blocked {
+		s.log.Warn().Str("client_ip", ip).Msg("admin login refused: too many failed logins")
+		w.Header().Set("Retry-After", retryAfter(wait))
+		s.renderLogin(w, r, http.StatusTooManyRequests, "", &flash{"error", "Too many failed sign-ins from your address. Wait " + retryAfter(wait) + " seconds and try again."})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		s.renderLogin(w, r, http.StatusBadRequest, "", &flash{"error", "That form could not be read."})
+		return
+	}
+	c, err := r.Cookie(loginCookie)
+	if err != nil || !csrfEqual(r.PostForm.Get("csrf"), s.keys.loginCSRFToken(c.Value)) {
+		s.log.Warn().Str("client_ip", ip).Msg("admin login without a valid CSRF token refused")
+		s.renderLogin(w, r, http.StatusForbidden, "", &flash{"error", "The sign-in form expired or came from another site. Please sign in again."})
+		return
+	}
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	if !validName(name) {
+		s.renderLogin(w, r, http.StatusBadRequest, "", &flash{"error", "Enter your name, up to 64 characters: it is recorded with every action you take."})
+		return
+	}
+	if !s.keys.tokenMatches(strings.TrimSpace(r.PostForm.Get("token"))) {
+		s.fails.fail(ip, now)
+		s.log.Warn().Str("client_ip", ip).Str("actor", name).Msg("failed admin login: wrong token")
+		s.renderLogin(w, r, http.StatusUnauthorized, name, &flash{"error", "That is not the admin token."})
+		return
+	}
+	value, err := s.keys.newSession(name, now.Add(s.cfg.SessionTTL))
+	if err != nil {
+		http.Error(w, "no randomness", http.StatusInternalServerError)
+		return
+	}
+	s.setCookie(w, r, sessionCookie, value, int(s.cfg.SessionTTL/time.Second))
+	s.clearCookie(w, r, loginCookie)
+	s.log.Info().Str("client_ip", ip).Str("actor", name).Msg("admin signed in")
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess session) {
+	s.clearCookie(w, r, sessionCookie)
+	s.log.Info().Str("actor", sess.Name).Msg("admin signed out")
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// --- queue ---
+
+type queueData struct {
+	base
+	Status      string
+	StatusLabel string
+	Tabs        []tab
+	Reasons     []option
+	Ages        []option
+	Filtered    bool
+	ClearURL    string
+	Rows        []row
+	Total       int
+	From, To    int
+	PrevURL     string
+	NextURL     string
+}
+
+type tab struct {
+	Label  string
+	Count  int
+	URL    string
+	Active bool
+}
+
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+type row struct {
+	Key, URL, Reporter, Reason, Age, Created string
+	Evidence                                 []evidenceItem
+	More                                     int
+}
+
+type evidenceItem struct {
+	Text, Label, Kind, Where string
+}
+
+// ageChoices are the age filter's options.
+var ageChoices = []option{{"", "any age", false}, {"1h", "1 hour", false}, {"4h", "4 hours", false}, {"1d", "1 day", false}, {"3d", "3 days", false}, {"7d", "7 days", false}}
+
+func (s *Server) queue(w http.ResponseWriter, r *http.Request, sess session) {
+	q := r.URL.Query()
+	f, err := parseFilter(q, s.cfg.PageSize)
+	if err != nil {
+		s.errorPage(w, sess, http.StatusBadRequest, "Those filters could not be read: "+err.Error()+".")
+		return
+	}
+	counts, err := s.esc.Counts(r.Context())
+	if err != nil {
+		s.serverError(w, sess, "count the escalations", err)
+		return
+	}
+	page, err := s.esc.List(r.Context(), f)
+	if err != nil {
+		s.serverError(w, sess, "list the escalations", err)
+		return
+	}
+	minAge := strings.TrimSpace(q.Get("min_age"))
+	link := func(status string, offset int) string {
+		v := url.Values{"status": {status}}
+		if f.Reason != "" {
+			v.Set("reason", f.Reason)
+		}
+		if minAge != "" {
+			v.Set("min_age", minAge)
+		}
+		if offset > 0 {
+			v.Set("offset", strconv.Itoa(offset))
+		}
+		if q.Get("limit") != "" {
+			v.Set("limit", strconv.Itoa(f.Limit))
+		}
+		return "/?" + v.Encode()
+	}
+	d := queueData{
+		base:        s.base(sess, "Escalations · "+statusLabel(f.Status)),
+		Status:      f.Status,
+		StatusLabel: strings.ToLower(statusLabel(f.Status)),
+		Filtered:    f.Reason != "" || minAge != "",
+		ClearURL:    "/?" + url.Values{"status": {f.Status}}.Encode(),
+		Total:       page.Total,
+	}
+	for _, st := range escalation.Statuses() {
+		d.Tabs = append(d.Tabs, tab{Label: statusLabel(st), Count: counts[st], URL: link(st, 0), Active: st == f.Status})
+	}
+	d.Reasons = append(d.Reasons, option{"", "any reason", f.Reason == ""})
+	for _, re := range Reasons {
+		d.Reasons = append(d.Reasons, option{re, reasonLabel(re), re == f.Reason})
+	}
+	found := false
+	for _, a := range ageChoices {
+		a.Selected = a.Value == minAge
+		found = found || a.Selected
+		d.Ages = append(d.Ages, a)
+	}
+	if !found {
+		d.Ages = append(d.Ages, option{minAge, minAge, true})
+	}
+	now := s.cfg.Now()
+	for _, rec := range page.Records {
+		rw := row{
+			Key: rec.Key, URL: escalationPath(rec.ID), Reporter: rec.ReporterName, Reason: reasonLabel(rec.Reason),
+			Age: formatAge(now.Sub(rec.CreatedAt)), Created: formatTime(rec.CreatedAt),
+		}
+		if rw.Reporter == "" {
+			rw.Reporter = rec.ReporterID
+		}
+		for i, e := range rec.Evidence {
+			if i == 2 {
+				rw.More = len(rec.Evidence) - 2
+				break
+			}
+			rw.Evidence = append(rw.Evidence, evidenceItem{Text: truncate(e.Text, 60), Label: e.Label})
+		}
+		d.Rows = append(d.Rows, rw)
+	}
+	if len(page.Records) > 0 {
+		d.From, d.To = page.Offset+1, page.Offset+len(page.Records)
+	}
+	if page.Offset > 0 {
+		d.PrevURL = link(f.Status, max(page.Offset-page.Limit, 0))
+	}
+	if page.Offset+len(page.Records) < page.Total {
+		d.NextURL = link(f.Status, page.Offset+page.Limit)
+	}
+	s.render(w, http.StatusOK, "queue", d)
+}
+
+// --- detail ---
+
+type detailData struct {
+	base
+	R         escalation.Record
+	URL       string
+	JiraURL   string
+	Age       string
+	Evidence  []evidenceItem
+	CanAck    bool
+	CanReturn bool
+	IsDone    bool
+}
+
+// flashes are the messages an action's redirect can show, by code: the
+// query names a code, never the text, so a link cannot put words on the
+// page.
+var flashes = map[string]flash{
+	"ack":           {"ok", "Acknowledged: the escalation is marked as being worked on."},
+	"ack-noop":      {"info", "Already acknowledged or closed: nothing changed."},
+	"done":          {"ok", "MFA reset done: the reporter was told."},
+	"done-noop":     {"info", "Already done: nothing posted, no second comment."},
+	"return":        {"ok", "Returned to the agents: an internal note was posted on the ticket."},
+	"return-noop":   {"info", "Not returned: it was already returned or done. Nothing posted."},
+	"busy":          {"error", "Another action on this escalation is running. Try again in a moment."},
+	"note-required": {"error", "Returning to the agents needs a note for them."},
+	"note-too-long": {"error", "That note is too long (5000 characters at most)."},
+}
+
+func (s *Server) detail(w http.ResponseWriter, r *http.Request, sess session) {
+	id := r.PathValue("id")
+	if !validID(id) {
+		s.errorPage(w, sess, http.StatusNotFound, "There is no such escalation.")
+		return
+	}
+	rec, err := s.esc.Get(r.Context(), id)
+	if errors.Is(err, escalation.ErrNotFound) {
+		s.errorPage(w, sess, http.StatusNotFound, "There is no escalation "+id+".")
+		return
+	}
+	if err != nil {
+		s.serverError(w, sess, "read the escalation", err)
+		return
+	}
+	d := detailData{
+		base:      s.base(sess, rec.Key+" · "+reasonLabel(rec.Reason)),
+		R:         rec,
+		URL:       escalationPath(rec.ID),
+		JiraURL:   rec.Link,
+		Age:       formatAge(s.cfg.Now().Sub(rec.CreatedAt)),
+		CanAck:    rec.Status == escalation.StatusOpen || rec.Status == escalation.StatusReturned,
+		CanReturn: rec.Status == escalation.StatusOpen || rec.Status == escalation.StatusAcknowledged,
+		IsDone:    rec.Status == escalation.StatusDone,
+	}
+	if d.JiraURL == "" && s.cfg.JiraBaseURL != "" {
+		d.JiraURL = s.cfg.JiraBaseURL + "/browse/" + url.PathEscape(rec.Key)
+	}
+	if f, ok := flashes[r.URL.Query().Get("flash")]; ok {
+		d.Flash = &f
+	}
+	for _, e := range rec.Evidence {
+		d.Evidence = append(d.Evidence, evidenceItem{Text: e.Text, Label: e.Label, Kind: e.Kind, Where: where(e)})
+	}
+	s.render(w, http.StatusOK, "detail", d)
+}
+
+func where(e classifier.Evidence) string {
+	if e.Where == "comment" && e.Comment > 0 {
+		return "comment " + strconv.Itoa(e.Comment)
+	}
+	return e.Where
+}
+
+// maxNoteRunes bounds a note for the agents.
+const maxNoteRunes = 5000
+
+// act runs an action from the detail page's forms and redirects back to it
+// with a message.
+func (s *Server) act(w http.ResponseWriter, r *http.Request, sess session) {
+	id, action := r.PathValue("id"), r.PathValue("action")
+	if !validID(id) || !validAction(action) {
+		s.errorPage(w, sess, http.StatusNotFound, "There is no such action.")
+		return
+	}
+	back := escalationPath(id)
+	note := strings.TrimSpace(r.PostForm.Get("note"))
+	if action == "return" {
+		if note == "" {
+			http.Redirect(w, r, back+"?flash=note-required", http.StatusSeeOther)
+			return
+		}
+		if utf8.RuneCountInString(note) > maxNoteRunes {
+			http.Redirect(w, r, back+"?flash=note-too-long", http.StatusSeeOther)
+			return
+		}
+	}
+	_, changed, err := s.perform(r, action, id, sess.Name, note, "page")
+	switch {
+	case errors.Is(err, escalation.ErrNotFound):
+		s.errorPage(w, sess, http.StatusNotFound, "There is no escalation "+id+".")
+		return
+	case errors.Is(err, escalation.ErrBusy):
+		http.Redirect(w, r, back+"?flash=busy", http.StatusSeeOther)
+		return
+	case err != nil:
+		s.errorPage(w, sess, http.StatusBadGateway, "The action did not complete: "+err.Error()+". Repeating it is safe: nothing is posted twice.")
+		return
+	}
+	code := action
+	if !changed {
+		code += "-noop"
+	}
+	http.Redirect(w, r, back+"?flash="+code, http.StatusSeeOther)
+}
+
+func validAction(a string) bool { return a == "ack" || a == "done" || a == "return" }
+
+// perform runs an action and logs it.
+func (s *Server) perform(r *http.Request, action, id, actor, note, via string) (escalation.Record, bool, error) {
+	var (
+		rec     escalation.Record
+		changed bool
+		err     error
+	)
+	switch action {
+	case "ack":
+		rec, changed, err = s.esc.Acknowledge(r.Context(), id, actor)
+	case "done":
+		rec, changed, err = s.esc.Done(r.Context(), id, actor)
+	case "return":
+		rec, changed, err = s.esc.Return(r.Context(), id, actor, note)
+	}
+	ev := s.log.Info()
+	switch {
+	case errors.Is(err, escalation.ErrBusy), errors.Is(err, escalation.ErrNotFound):
+		ev = s.log.Warn().Err(err)
+	case err != nil:
+		ev = s.log.Error().Err(err)
+	}
+	ev.Str("escalation_id", id).Str("issue_key", rec.Key).Str("actor", actor).Str("action", action).
+		Str("via", via).Bool("changed", changed).Str("status", rec.Status).Msg("admin action")
+	return rec, changed, err
+}
+
+// --- errors ---
+
+type errorData struct {
+	base
+	Status  int
+	Message string
+}
+
+func (s *Server) serverError(w http.ResponseWriter, sess session, what string, err error) {
+	s.log.Error().Err(err).Str("op", what).Msg("admin page failed")
+	s.errorPage(w, sess, http.StatusInternalServerError, "Could not "+what+": "+err.Error()+".")
+}
