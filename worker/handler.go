@@ -241,15 +241,22 @@ func (h *TriageHandler) read(ctx context.Context, r *run) (Issue, error) {
 	return is, nil
 }
 
-// ticket turns an issue into what the classifier reads: comments by the
+// ticket turns an issue into what the classifier reads.
+func (h *TriageHandler) ticket(is Issue, s State) classifier.Ticket {
+	t := TicketOf(is, h.cfg.BotAccountID)
+	t.Replied = s.Replied
+	return t
+}
+
+// TicketOf turns an issue into what the classifier reads: comments by the
 // bot's account are the bot's, by the reporter the reporter's, by anyone
 // else an agent's.
-func (h *TriageHandler) ticket(is Issue, s State) classifier.Ticket {
-	t := classifier.Ticket{ID: is.Key, Summary: is.Summary, Description: is.Description, Replied: s.Replied}
+func TicketOf(is Issue, botAccountID string) classifier.Ticket {
+	t := classifier.Ticket{ID: is.Key, Summary: is.Summary, Description: is.Description}
 	for _, c := range is.Comments {
 		a := classifier.AuthorAgent
 		switch {
-		case c.AuthorID == h.cfg.BotAccountID:
+		case c.AuthorID == botAccountID:
 			a = classifier.AuthorBot
 		case c.AuthorID == is.ReporterID && is.ReporterID != "":
 			a = classifier.AuthorReporter

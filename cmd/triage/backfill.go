@@ -1,0 +1,138 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/mfatriage/triage/internal/jira"
+	"github.com/mfatriage/triage/worker"
+)
+
+func newBackfillCmd() *cobra.Command {
+	var (
+		jql    string
+		dryRun bool
+	)
+	cmd := &cobra.Command{
+		Use:   "backfill --jql 'JQL'",
+		Short: "Triage existing tickets: every page of a JQL search",
+		Long: `backfill searches Jira (all pages) and enqueues a triage task for every
+ticket found, so that tickets opened before triage ran are triaged too —
+exactly once, like any other event. With --dry-run it decides each ticket
+(reading its comments) and prints the decision, writing nothing. Progress is
+a bar on a terminal and plain lines otherwise.`,
+		Example: `  triage backfill --jql 'project = HD AND statusCategory != Done' --dry-run
+  triage backfill --jql 'project = HD AND created >= -30d'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if strings.TrimSpace(jql) == "" {
+				return errors.New("--jql is required: say which tickets to triage")
+			}
+			a, err := newApp(cmd, true, false)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			var issues []jira.Issue
+			if err := a.jira.SearchJQL(cmd.Context(), jql, nil, func(page []jira.Issue) error {
+				issues = append(issues, page...)
+				return nil
+			}); err != nil {
+				return fmt.Errorf("search: %w", err)
+			}
+			out := cmd.OutOrStdout()
+			bar := newProgress(out, len(issues))
+			if dryRun {
+				clf, err := classifierFrom(a.cfg.RulesPath)
+				if err != nil {
+					return err
+				}
+				tj := jira.NewTriage(a.jira)
+				for i, is := range issues {
+					full, err := tj.GetIssue(cmd.Context(), is.Key)
+					if err != nil {
+						return err
+					}
+					h := worker.TicketOf(full, a.cfg.BotAccountID)
+					v := clf.Decide(h)
+					bar.step(i+1, fmt.Sprintf("%s\t%s\t%s\t%s\t(%s)", is.Key, v.Action, strings.Join(v.Categories, ","), v.Platform, v.Reason))
+				}
+				bar.done(fmt.Sprintf("dry run: %d tickets decided, nothing written", len(issues)))
+				return nil
+			}
+			enq, dup := 0, 0
+			for i, is := range issues {
+				p := worker.TriagePayload{
+					Event: worker.EventBackfill, DeliveryID: fmt.Sprintf("backfill:%s:%d", is.Key, is.Updated.UnixMilli()), ReceivedAt: time.Now(),
+					Issue: worker.Issue{Key: is.Key, Summary: is.Summary, Description: is.Description, ReporterID: userKey(is.Reporter),
+						ReporterName: is.Reporter.DisplayName, Labels: is.Labels, Status: is.Status, Updated: is.Updated},
+				}
+				task, err := worker.NewTriageTask(p, asynq.Queue(a.cfg.Queue))
+				if err != nil {
+					return err
+				}
+				status := "enqueued"
+				if _, err := a.client.EnqueueContext(cmd.Context(), task); errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+					status, dup = "already queued", dup+1
+				} else if err != nil {
+					return fmt.Errorf("enqueue %s: %w", is.Key, err)
+				} else {
+					enq++
+				}
+				bar.step(i+1, is.Key+" "+status)
+			}
+			bar.done(fmt.Sprintf("backfill: %d tickets found, %d enqueued, %d already queued", len(issues), enq, dup))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&jql, "jql", "", "the tickets to triage (required), e.g. project = HD AND statusCategory != Done")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the decisions only; write nothing")
+	return cmd
+}
+
+func userKey(u jira.User) string {
+	if u.AccountID != "" {
+		return u.AccountID
+	}
+	return u.Name
+}
+
+// progress is a bar on a terminal and plain lines otherwise.
+type progress struct {
+	w     io.Writer
+	total int
+	tty   bool
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	f, ok := w.(*os.File)
+	return &progress{w: w, total: total, tty: ok && isatty.IsTerminal(f.Fd())}
+}
+
+func (p *progress) step(n int, line string) {
+	if !p.tty {
+		fmt.Fprintf(p.w, "%d/%d %s\n", n, p.total, line)
+		return
+	}
+	const width = 30
+	filled := 0
+	if p.total > 0 {
+		filled = n * width / p.total
+	}
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d %-40s", strings.Repeat("#", filled), strings.Repeat(".", width-filled), n, p.total, clipText(line, 40))
+}
+
+func (p *progress) done(summary string) {
+	if p.tty {
+		fmt.Fprintln(p.w)
+	}
+	fmt.Fprintln(p.w, summary)
+}
