@@ -2,11 +2,8 @@ package worker_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +18,7 @@ import (
 	"github.com/mfatriage/triage/internal/jira"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
 	"github.com/mfatriage/triage/internal/redisstore"
+	"github.com/mfatriage/triage/internal/redistest"
 	"github.com/mfatriage/triage/templates"
 	"github.com/mfatriage/triage/worker"
 )
@@ -51,38 +49,6 @@ func shared(t *testing.T) (*classifier.Classifier, *templates.Set) {
 		t.Fatal(sharedSetup)
 	}
 	return sharedClf, sharedTmpl
-}
-
-// redisOptions reads TEST_REDIS_URL (default DB 14 on the local Redis) and
-// fails the test when nothing answers there: a test that needs Redis never
-// skips.
-func redisOptions(t *testing.T) *redis.Options {
-	t.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/14"
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("TEST_REDIS_URL %q: %v", url, err)
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("no Redis at %s (start one, or run `make test`, which starts a throwaway one): %v", url, err)
-	}
-	return opt
-}
-
-func randomID(t *testing.T) string {
-	t.Helper()
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b[:])
 }
 
 // harness is a worker on a real Redis (own queue, own key prefix) talking
@@ -131,13 +97,13 @@ func withStates(wrap func(worker.StateStore) worker.StateStore) harnessOption {
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
-	opt := redisOptions(t)
-	id := randomID(t)
+	opt := redistest.Options(t)
+	id := redistest.ID(t)
 	h := &harness{
 		t:        t,
 		jira:     jiratest.New(jiratest.WithBasicAuth("bot@example.com", "token", botUser), jiratest.WithUsers(alice, agentUser)),
 		rdb:      redis.NewClient(opt),
-		redisOpt: asynq.RedisClientOpt{Addr: opt.Addr, DB: opt.DB, Password: opt.Password},
+		redisOpt: redistest.AsynqOpt(opt),
 		queue:    "test-" + id,
 		prefix:   "test:" + id + ":",
 		done:     make(chan string, 100),

@@ -9,21 +9,14 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
-
 	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/internal/redistest"
 )
 
 func TestBackfill(t *testing.T) {
 	t.Parallel()
-	redisURL := os.Getenv("TEST_REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/14"
-	}
-	opt, err := redis.ParseURL(redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	redisURL := redistest.URL()
+	opt := redistest.Options(t)
 	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", e2eBot), jiratest.WithUsers(e2eAlice))
 	t.Cleanup(fake.Close)
 	proj := fmt.Sprintf("BF%d", time.Now().UnixNano()%100000)
@@ -31,7 +24,7 @@ func TestBackfill(t *testing.T) {
 	fake.AddIssue(jiratest.Issue{Key: proj + "-2", Summary: "locked", Description: "my account is locked", Reporter: e2eAlice})
 	fake.AddIssue(jiratest.Issue{Key: proj + "-3", Summary: "printer", Description: "the printer is jammed", Reporter: e2eAlice})
 	queue := "bf-" + strings.ToLower(proj)
-	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: opt.Addr, DB: opt.DB, Password: opt.Password})
+	insp := asynq.NewInspector(redistest.AsynqOpt(opt))
 	t.Cleanup(func() { _ = insp.DeleteQueue(queue, true); insp.Close() })
 	cfgPath := filepath.Join(t.TempDir(), "triage.yaml")
 	cfgText := fmt.Sprintf("redis_url: %s\njira_base_url: %s\njira_email: bot@example.com\njira_api_token: tok\nbot_account_id: %s\nqueue: %s\n", redisURL, fake.URL(), e2eBot.AccountID, queue)

@@ -9,29 +9,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/internal/redistest"
 	"github.com/mfatriage/triage/worker"
 )
 
 func TestEscalationsCLI(t *testing.T) {
 	t.Parallel()
-	redisURL := os.Getenv("TEST_REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/14"
-	}
-	opt, err := redis.ParseURL(redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
+	redisURL := redistest.URL()
+	rdb := redistest.Client(t)
 	ctx := context.Background()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("no Redis at %s: %v", redisURL, err)
-	}
 	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", e2eBot), jiratest.WithUsers(e2eAlice))
 	t.Cleanup(fake.Close)
 	key := fmt.Sprintf("CLI%d-1", time.Now().UnixNano()%100000)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/mfatriage/triage/internal/intake"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/internal/redistest"
 )
 
 var (
@@ -59,10 +59,8 @@ type e2e struct {
 
 func startServe(t *testing.T) *e2e {
 	t.Helper()
-	redisURL := os.Getenv("TEST_REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/14"
-	}
+	redistest.Options(t) // fails when the test Redis is missing
+	redisURL := redistest.URL()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	queue := "e2e-" + hex.EncodeToString(b[:])
@@ -78,9 +76,6 @@ func startServe(t *testing.T) *e2e {
 	a, err := appFrom(cfg, logs, true, true)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if err := a.rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("no Redis at %s (run `make test`, which starts one): %v", redisURL, err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -2,46 +2,21 @@ package escalation_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/mfatriage/triage/internal/escalation"
+	"github.com/mfatriage/triage/internal/redistest"
 	"github.com/mfatriage/triage/worker"
 )
 
 func newStore(t *testing.T) *escalation.Store {
 	t.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/14"
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("no Redis at %s: %v", url, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "test:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-		rdb.Close()
-	})
-	return escalation.New(rdb, prefix)
+	rdb := redistest.Client(t)
+	return escalation.New(rdb, redistest.Prefix(t, rdb))
 }
 
 func TestCreateIsIdempotentUnderConcurrency(t *testing.T) {

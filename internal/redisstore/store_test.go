@@ -2,9 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
@@ -12,35 +9,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mfatriage/triage/internal/redisstore"
+	"github.com/mfatriage/triage/internal/redistest"
 	"github.com/mfatriage/triage/worker"
 )
 
-// newStore gives each test a key prefix of its own on the test Redis, and
-// fails (never skips) when Redis is missing.
+// newStore gives each test a key prefix of its own on the test Redis.
 func newStore(t *testing.T, cfg redisstore.Config) (*redisstore.Store, *redis.Client) {
 	t.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/14"
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("no Redis at %s: %v", url, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	cfg.Prefix = "test:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), cfg.Prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-		rdb.Close()
-	})
+	rdb := redistest.Client(t)
+	cfg.Prefix = redistest.Prefix(t, rdb)
 	return redisstore.New(rdb, cfg), rdb
 }
 
