@@ -2,15 +2,12 @@ package admin_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -25,6 +22,7 @@ import (
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/internal/redistest"
 	"github.com/mfatriage/triage/templates"
 	"github.com/mfatriage/triage/worker"
 )
@@ -108,37 +106,15 @@ type env struct {
 // logger and clock are set first).
 func newEnv(t *testing.T, cfg ...func(*admin.Config)) *env {
 	t.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/14"
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("TEST_REDIS_URL %q: %v", url, err)
-	}
-	rdb := redis.NewClient(opt)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("no Redis at %s (start one, or run `make test`, which starts a throwaway one): %v", url, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
+	rdb := redistest.Client(t)
 	e := &env{
 		t:      t,
 		rdb:    rdb,
-		prefix: "test:" + hex.EncodeToString(b[:]) + ":",
+		prefix: redistest.Prefix(t, rdb),
 		clock:  &clock{now: time.Now().UTC().Truncate(time.Second)},
 		logs:   &syncBuffer{},
 		jira:   jiratest.New(jiratest.WithBasicAuth("bot@example.com", "jira-tok", botUser), jiratest.WithUsers(alice)),
 	}
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), e.prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-		rdb.Close()
-	})
 	t.Cleanup(e.jira.Close)
 	jc, err := jira.New(jira.Config{BaseURL: e.jira.URL(), Email: "bot@example.com", APIToken: "jira-tok"})
 	if err != nil {

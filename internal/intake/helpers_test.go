@@ -20,6 +20,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/mfatriage/triage/internal/redistest"
 	"github.com/mfatriage/triage/worker"
 )
 
@@ -28,43 +29,12 @@ const (
 	botID      = "557058:bot"
 )
 
-// testRedisURL is TEST_REDIS_URL or the default test database.
-func testRedisURL() string {
-	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/14"
-}
-
-var (
-	redisOnce sync.Once
-	redisErr  error
-)
-
 // testRedis returns the connection options of the test Redis. A missing
 // Redis fails the test: it is never skipped.
 func testRedis(t testing.TB) (asynq.RedisConnOpt, *redis.Options) {
 	t.Helper()
-	url := testRedisURL()
-	ropts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("TEST_REDIS_URL %q: %v", url, err)
-	}
-	redisOnce.Do(func() {
-		rdb := redis.NewClient(ropts)
-		defer rdb.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		redisErr = rdb.Ping(ctx).Err()
-	})
-	if redisErr != nil {
-		t.Fatalf("no Redis answers at %s (%v): start one (make test does) or set TEST_REDIS_URL", url, redisErr)
-	}
-	opt, err := asynq.ParseRedisURI(url)
-	if err != nil {
-		t.Fatalf("TEST_REDIS_URL %q: %v", url, err)
-	}
-	return opt, ropts
+	ropts := redistest.Options(t)
+	return redistest.AsynqOpt(ropts), ropts
 }
 
 var queueSeq atomic.Int64
