@@ -211,7 +211,7 @@ func (h *TriageHandler) loadState(ctx context.Context, r *run) error {
 // webhook carried). A retry reads, because the previous attempt may have
 // written to Jira and died before saving the state to Redis.
 func (h *TriageHandler) needsRead(p TriagePayload, r *run) bool {
-	if p.Event != EventIssueCreated || r.retried > 0 {
+	if p.Event != EventIssueCreated || r.retried > 0 || p.Redelivered {
 		return true
 	}
 	if p.Issue.Summary == "" && p.Issue.Description == "" {

@@ -43,6 +43,11 @@ type TriagePayload struct {
 	// a key made by the poller. It is the task's dedupe key.
 	DeliveryID string    `json:"delivery_id"`
 	ReceivedAt time.Time `json:"received_at,omitzero"`
+	// Redelivered is set when Jira marked the delivery as a retry
+	// (X-Atlassian-Webhook-Retry): the first may have been handled before
+	// Redis lost it, so the worker reads Jira's state instead of trusting
+	// its own copy.
+	Redelivered bool `json:"redelivered,omitempty"`
 	// ActorID is the account that caused the event.
 	ActorID string `json:"actor_id,omitempty"`
 	Issue   Issue  `json:"issue"`

@@ -363,3 +363,26 @@ func TestJiraCallsPerAction(t *testing.T) {
 		t.Errorf("Jira calls per action (-want +got):\n%s", diff)
 	}
 }
+
+// TestRedeliveryAfterRedisLostItsState: Jira retries a webhook whose first
+// delivery was handled, and meanwhile Redis lost the state copy and the
+// task's id. A retry is marked redelivered, so the worker reads Jira's
+// state instead of trusting the empty Redis: no second reply.
+func TestRedeliveryAfterRedisLostItsState(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.start()
+	is := h.jira.AddIssue(jiratest.Issue{Key: "HD-30", Summary: "passkey", Description: "my passkey can no longer be used", Reporter: alice})
+	h.wait(h.enqueue(created(is, "d-30")))
+	keys, err := h.rdb.Keys(context.Background(), h.prefix+"state:*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("no state keys to lose: %v %v", keys, err)
+	}
+	h.rdb.Del(context.Background(), keys...)
+	again := created(is, "d-30-after-loss")
+	again.Redelivered = true
+	h.wait(h.enqueue(again))
+	if n := len(h.botComments("HD-30")); n != 1 {
+		t.Errorf("%d bot comments after a redelivery with the Redis state lost, want 1", n)
+	}
+}

@@ -332,6 +332,9 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 		return outcome{code: http.StatusBadRequest, status: StatusRejected, reason: "malformed: " + err.Error()}
 	}
 	seen.issueKey = p.Issue.Key
+	if n, err := strconv.Atoi(strings.TrimSpace(r.Header.Get(HeaderRetry))); err == nil && n > 0 {
+		p.Redelivered = true
+	}
 	if event == worker.EventCommentCreated && p.Comment == nil {
 		return outcome{code: http.StatusBadRequest, status: StatusRejected, reason: "malformed: comment_created without a comment"}
 	}
