@@ -70,6 +70,7 @@ func TestCorpusTargets(t *testing.T) {
 		{path: "../testdata/corpus/handwritten.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0.02},
 		{path: "../testdata/corpus/holdout.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0.02},
 		{path: "../testdata/corpus/holdout2.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0.02},
+		{path: "../testdata/corpus/holdout3.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0.02},
 		{path: "../testdata/corpus/languages.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0},
 	}
 	for _, tt := range tests {

@@ -7,7 +7,7 @@ import (
 
 // Word roles, a bit set per vocabulary word.
 const (
-	roleNegator uint8 = 1 << iota
+	roleNegator uint16 = 1 << iota
 	roleConnector
 	roleFiller
 	roleDamped
@@ -15,6 +15,8 @@ const (
 	roleDampedAfter
 	roleFrom
 	roleChange
+	roleUndamp
+	rolePlatform
 )
 
 // Class kinds.
@@ -55,7 +57,7 @@ type matcher struct {
 
 	vocab      map[string]int32
 	words      []string
-	roles      []uint8
+	roles      []uint16
 	prefixes   map[string]int32
 	prefixLens []int
 	aliases    map[string][]int32
@@ -117,7 +119,7 @@ func newMatcher(rs *Rules) (*matcher, error) {
 	}
 	for _, list := range []struct {
 		words []string
-		role  uint8
+		role  uint16
 	}{
 		{rs.Words.Negators, roleNegator | roleNoFuzzy},
 		{rs.Words.Connectors, roleConnector | roleNoFuzzy},
@@ -127,6 +129,7 @@ func newMatcher(rs *Rules) (*matcher, error) {
 		{rs.Words.From, roleFrom | roleNoFuzzy},
 		{rs.Words.Change, roleChange},
 		{rs.Words.Exact, roleNoFuzzy},
+		{rs.Words.Undamp, roleUndamp | roleNoFuzzy},
 	} {
 		for _, w := range list.words {
 			for _, tok := range patternTokens(w) {
@@ -187,6 +190,21 @@ func newMatcher(rs *Rules) (*matcher, error) {
 		if c, ok := rs.Platforms[id]; ok {
 			if err := addClass(kindPlatform, id, c); err != nil {
 				return nil, err
+			}
+		}
+	}
+
+	// Platform words stop a damping scan: "old Pixel 6 -> Pixel 8".
+	for _, c := range rs.Platforms {
+		for _, r := range c.Rules {
+			for _, slot := range r.slots() {
+				for _, alt := range strings.Split(slot, "|") {
+					if toks := patternTokens(alt); len(toks) == 1 {
+						if id, ok := m.vocab[toks[0]]; ok {
+							m.roles[id] |= rolePlatform
+						}
+					}
+				}
 			}
 		}
 	}

@@ -517,9 +517,6 @@ func (c *Classifier) decideAfterBot(v *Verdict, before, after tally, replied []s
 	case contains(fresh, CatPasswordForgotten):
 		use.add(CatPasswordForgotten)
 		v.Action, v.Confidence, v.Reason = ActionEscalatePassword, c.strength(after, CatPasswordForgotten), "forgotten password or locked account"
-	case c.holds(after, SigResetMFA):
-		use.add(SigResetMFA)
-		v.Action, v.Confidence, v.Reason = ActionEscalateMFA, c.strength(after, SigResetMFA), "the reporter asks for an MFA reset"
 	case c.holds(after, SigNoOtherMethod) || c.holds(after, SigLostDevice):
 		use.add(SigNoOtherMethod, SigLostDevice)
 		v.Action = ActionEscalateMFA
@@ -535,6 +532,10 @@ func (c *Classifier) decideAfterBot(v *Verdict, before, after tally, replied []s
 	case c.holds(after, SigWorksNow):
 		use.add(SigWorksNow)
 		v.Action, v.Confidence, v.Reason = ActionResolve, c.strength(after, SigWorksNow), "works now after the bot's steps"
+	case c.holds(after, SigResetMFA):
+		// after "works now": a reporter whose sign-in works needs no reset
+		use.add(SigResetMFA)
+		v.Action, v.Confidence, v.Reason = ActionEscalateMFA, c.strength(after, SigResetMFA), "the reporter asks for an MFA reset"
 	default:
 		v.Action, v.Confidence, v.Reason = ActionHuman, 0.5, "the reporter's answer is not clear"
 	}

@@ -8,7 +8,7 @@ type token struct {
 	word       int32 // vocabulary id, -1 when unknown
 	prefix     int32 // longest matching prefix id, -1 when none
 	sent       int32 // sentence number
-	roles      uint8
+	roles      uint16
 	sig        bool // from a signature: platform rules only
 }
 
@@ -430,10 +430,13 @@ func (m *matcher) damping(toks []token, i, end int32) float64 {
 	sent := toks[i].sent
 	for k, n := i-1, 0; k >= 0 && n < 4; k, n = k-1, n+1 {
 		t := &toks[k]
-		if t.sent != sent {
-			break
+		if t.sent != sent || t.roles&rolePlatform != 0 {
+			break // another device's name: the damping word was its
 		}
 		if t.roles&roleDamped != 0 {
+			if k > 0 && toks[k-1].roles&roleUndamp != 0 {
+				break // "the same old Galaxy"
+			}
 			return weak
 		}
 		if t.roles&roleFrom != 0 {

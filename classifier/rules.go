@@ -132,6 +132,9 @@ type Words struct {
 	// otherwise ("working from my iPad").
 	From   []string `yaml:"platform_from"`
 	Change []string `yaml:"platform_change"`
+	// Undamp words before a damping word cancel it ("the same old
+	// Galaxy" is the phone still in use).
+	Undamp []string `yaml:"platform_undamp"`
 }
 
 // Class is a category, a signal or a platform: rules that add to its score,
