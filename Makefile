@@ -23,6 +23,11 @@ test: ## Run every test with the race detector, then the allocation tests withou
 bench: ## Run the benchmarks, each beside its baseline
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
+.PHONY: bench-pipeline
+bench-pipeline: build ## Pipeline vs raw asynq: an unthrottled run, then a 200 tickets/s latency run (BENCH_FLAGS adds flags)
+	./scripts/with-redis.sh bin/triage bench --tickets $${BENCH_TICKETS:-10000} $(BENCH_FLAGS)
+	./scripts/with-redis.sh bin/triage bench --tickets 4000 --rate 200 $(BENCH_FLAGS)
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 20s)
 	./scripts/fuzz.sh $${FUZZTIME:-20s}

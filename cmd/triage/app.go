@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 
 	"github.com/hibiken/asynq"
@@ -88,7 +89,11 @@ func appFrom(cfg config, logw io.Writer, needJira, needWorker bool) (*app, error
 	a.metrics.RegisterEscalations(a.esc.OpenStats)
 	a.metrics.RegisterQueues(a.inspector, cfg.Queue)
 	if needJira {
-		a.jira, err = jira.New(cfg.jira(), jira.WithLogger(a.log), jira.WithHTTPTransport(a.metrics.JiraTransport(nil)))
+		// keep a connection per concurrent task: the default two idle
+		// connections per host make every other call open a new one
+		base := http.DefaultTransport.(*http.Transport).Clone()
+		base.MaxIdleConnsPerHost = max(cfg.Concurrency, 16)
+		a.jira, err = jira.New(cfg.jira(), jira.WithLogger(a.log), jira.WithHTTPTransport(a.metrics.JiraTransport(base)))
 		if err != nil {
 			return nil, err
 		}
@@ -141,12 +146,13 @@ func classifierFrom(path string) (*classifier.Classifier, error) {
 // asynqServer builds the worker's asynq server and mux.
 func (a *app) asynqServer(h *worker.TriageHandler) (*asynq.Server, *asynq.ServeMux) {
 	srv := asynq.NewServer(a.redisConn, asynq.Config{
-		Concurrency:     a.cfg.Concurrency,
-		Queues:          map[string]int{a.cfg.Queue: 1},
-		RetryDelayFunc:  worker.RetryDelay,
-		IsFailure:       worker.IsFailure,
-		ShutdownTimeout: a.cfg.ShutdownTimeout,
-		Logger:          asynqLogger{a.log},
+		Concurrency:       a.cfg.Concurrency,
+		TaskCheckInterval: a.cfg.TaskCheckInterval,
+		Queues:            map[string]int{a.cfg.Queue: 1},
+		RetryDelayFunc:    worker.RetryDelay,
+		IsFailure:         worker.IsFailure,
+		ShutdownTimeout:   a.cfg.ShutdownTimeout,
+		Logger:            asynqLogger{a.log},
 	})
 	mux := asynq.NewServeMux()
 	mux.Use(worker.RecoveryMiddleware(a.log), worker.LoggingMiddleware(a.log))

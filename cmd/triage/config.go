@@ -36,6 +36,8 @@ type config struct {
 	Queue           string        `yaml:"queue"`
 	Concurrency     int           `yaml:"concurrency"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// TaskCheckInterval is how often an idle worker looks for new tasks.
+	TaskCheckInterval time.Duration `yaml:"task_check_interval"`
 
 	FollowupWindow     time.Duration `yaml:"followup_window"`
 	InternalCategories []string      `yaml:"internal_categories"`
@@ -76,6 +78,7 @@ var envVars = []struct {
 	{"TRIAGE_QUEUE", "triage", "asynq queue name", func(c *config, v string) error { c.Queue = v; return nil }},
 	{"TRIAGE_CONCURRENCY", "10", "tasks one worker process runs at once", func(c *config, v string) error { return setInt(&c.Concurrency, v) }},
 	{"TRIAGE_SHUTDOWN_TIMEOUT", "30s", "how long a stopping worker waits for running tasks", func(c *config, v string) error { return setDuration(&c.ShutdownTimeout, v) }},
+	{"TRIAGE_TASK_CHECK_INTERVAL", "20ms", "how often an idle worker looks for new tasks (asynq's default of 1s adds up to a second of latency)", func(c *config, v string) error { return setDuration(&c.TaskCheckInterval, v) }},
 	{"TRIAGE_FOLLOWUP_WINDOW", "24h", "how long a replied ticket waits for an answer before it is escalated", func(c *config, v string) error { return setDuration(&c.FollowupWindow, v) }},
 	{"TRIAGE_INTERNAL_CATEGORIES", "", "comma-separated categories whose steps go out as internal notes for agents", func(c *config, v string) error { c.InternalCategories = splitList(v); return nil }},
 	{"TRIAGE_ESCALATION_ASSIGNEE", "", "account id escalated tickets are assigned to", func(c *config, v string) error { c.EscalationAssignee = v; return nil }},
@@ -168,6 +171,9 @@ func (c *config) defaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.TaskCheckInterval == 0 {
+		c.TaskCheckInterval = 20 * time.Millisecond
 	}
 	if c.ReconcileWindow == 0 {
 		c.ReconcileWindow = 24 * time.Hour
