@@ -36,8 +36,14 @@ type Config struct {
 	ResolveTransition string
 	// JiraBaseURL makes links to tickets in escalations.
 	JiraBaseURL string
-	// LockTTL bounds how long one task holds a ticket. Default 2m.
+	// LockTTL is the ticket lock's time to live; the store renews it while
+	// the task runs, so it only bounds how long a dead worker's lock
+	// lingers. Default 15s.
 	LockTTL time.Duration
+	// LockWait is how long a task waits for a ticket another task holds
+	// before it gives up with ErrBusy (and is retried). Default 20s, longer
+	// than LockTTL, so a dead holder's lock expires while the task waits.
+	LockWait time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -48,7 +54,10 @@ func (c Config) withDefaults() Config {
 		c.FollowupWindow = 24 * time.Hour
 	}
 	if c.LockTTL == 0 {
-		c.LockTTL = 2 * time.Minute
+		c.LockTTL = 15 * time.Second
+	}
+	if c.LockWait == 0 {
+		c.LockWait = 20 * time.Second
 	}
 	return c
 }
@@ -69,7 +78,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("internal category %q is not one of %s", cat, strings.Join(classifier.Categories(), ", ")))
 		}
 	}
-	if c.FollowupWindow < 0 || c.LockTTL < 0 {
+	if c.FollowupWindow < 0 || c.LockTTL < 0 || c.LockWait < 0 {
 		errs = append(errs, errors.New("the follow-up window and the lock TTL cannot be negative"))
 	}
 	return errors.Join(errs...)

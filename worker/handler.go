@@ -186,15 +186,28 @@ func (h *TriageHandler) newRun(ctx context.Context, key, event, delivery string)
 	}
 }
 
+// lock takes the ticket's lock, waiting up to LockWait for another task
+// (or a dead worker's lock) to let go: a retry for a busy ticket would
+// spend one of the task's retries.
 func (h *TriageHandler) lock(ctx context.Context, r *run) (func(), error) {
-	unlock, ok, err := h.d.States.Lock(ctx, r.key, h.cfg.LockTTL)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", r.key, err)
+	deadline := h.d.Now().Add(h.cfg.LockWait)
+	for {
+		unlock, ok, err := h.d.States.Lock(ctx, r.key, h.cfg.LockTTL)
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", r.key, err)
+		}
+		if ok {
+			return unlock, nil
+		}
+		if !h.d.Now().Before(deadline) {
+			return nil, fmt.Errorf("%s: %w", r.key, ErrBusy)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: %w", r.key, ErrBusy)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	if !ok {
-		return nil, fmt.Errorf("%s: %w", r.key, ErrBusy)
-	}
-	return unlock, nil
 }
 
 func (h *TriageHandler) loadState(ctx context.Context, r *run) error {

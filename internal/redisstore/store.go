@@ -125,7 +125,12 @@ func (s *Store) AgentActive(ctx context.Context, ticket string) (bool, error) {
 // unlockScript deletes the lock only when it is still ours.
 var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
 
-// Lock implements worker.StateStore.
+// renewScript extends the lock only while it is still ours.
+var renewScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
+
+// Lock implements worker.StateStore. The lock is renewed every third of
+// its TTL while held, so a short TTL frees a ticket soon after its holder
+// dies (SIGKILL, lost node) without expiring under a slow, live task.
 func (s *Store) Lock(ctx context.Context, ticket string, ttl time.Duration) (func(), bool, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -140,7 +145,26 @@ func (s *Store) Lock(ctx context.Context, ticket string, ttl time.Duration) (fun
 	if !ok {
 		return nil, false, nil
 	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				rctx, cancel := context.WithTimeout(context.Background(), ttl/3)
+				_ = renewScript.Run(rctx, s.rdb, []string{k}, token, ttl.Milliseconds()).Err()
+				cancel()
+			}
+		}
+	}()
 	return func() {
+		close(stop)
+		<-done
 		// a fresh context: the task's may be done
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -97,3 +97,23 @@ func TestAuditIsBounded(t *testing.T) {
 	}
 	_ = rdb
 }
+
+func TestLockIsRenewedWhileHeld(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, redisstore.Config{})
+	ctx := context.Background()
+	unlock, ok, err := s.Lock(ctx, "HD-5", 300*time.Millisecond)
+	if err != nil || !ok {
+		t.Fatalf("Lock = %v, %v", ok, err)
+	}
+	time.Sleep(time.Second) // three TTLs: only renewal keeps it
+	if _, ok, _ := s.Lock(ctx, "HD-5", time.Minute); ok {
+		t.Fatal("the lock expired while its holder was alive")
+	}
+	unlock()
+	if u, ok, _ := s.Lock(ctx, "HD-5", time.Minute); !ok {
+		t.Error("the lock was not released")
+	} else {
+		u()
+	}
+}
