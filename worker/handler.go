@@ -164,7 +164,20 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		Float64("confidence", v.Confidence).Str("reason", v.Reason).Msg("decided")
 	r.log.Debug().Str("summary", issue.Summary).Msg("ticket text")
 
-	if err := h.act(ctx, r, issue, v, ""); err != nil {
+	reason := ""
+	if r.state.Escalated != "" && !r.state.NoteDone {
+		// A previous attempt announced the escalation (notice, labels,
+		// state) and stopped before its note or record: the thread now
+		// ends with the bot's notice and reads differently. Finish the
+		// escalation that was announced.
+		reason = r.state.Escalated
+		v.Action, v.Reply = classifier.ActionEscalateMFA, nil
+		if reason == templates.ReasonPasswordReset {
+			v.Action = classifier.ActionEscalatePassword
+		}
+		r.log.Info().Str("reason", reason).Msg("finishing an escalation a previous attempt started")
+	}
+	if err := h.act(ctx, r, issue, v, reason); err != nil {
 		return err
 	}
 	if h.d.Metrics != nil {
@@ -227,6 +240,9 @@ func (h *TriageHandler) needsRead(p TriagePayload, r *run) bool {
 	if p.Event != EventIssueCreated || r.retried > 0 || p.Redelivered {
 		return true
 	}
+	if r.found && r.state.Writing {
+		return true // a task died in the middle of a write to Jira
+	}
 	if p.Issue.Summary == "" && p.Issue.Description == "" {
 		return true
 	}
@@ -251,6 +267,7 @@ func (h *TriageHandler) read(ctx context.Context, r *run) (Issue, error) {
 		r.log.Info().Int("version", is.State.Version).Msg("state taken from Jira")
 		r.state, r.found = *is.State, true
 	}
+	r.state.Writing = false // Jira's copy is now known
 	return is, nil
 }
 
@@ -333,16 +350,17 @@ func (h *TriageHandler) reply(ctx context.Context, r *run, is Issue, v classifie
 	next.Replied = append(append([]string(nil), r.state.Replied...), cats...)
 	next.RepliedAt = h.d.Now().UTC()
 	next.Human = false
+	// The follow-up goes first: after the reply, a crash or an answer
+	// lost on the way back would leave the retry with nothing to reply
+	// and no follow-up. One for a version that is never written is a
+	// no-op (ProcessFollowup compares versions).
+	if err := h.d.Followups.Schedule(ctx, r.key, next.Version, h.cfg.FollowupWindow); err != nil {
+		return fmt.Errorf("schedule follow-up of %s: %w", r.key, err)
+	}
 	if err := h.write(ctx, r, Write{Comment: rendered.Wiki, Internal: internal, AddLabels: labels, State: &next}); err != nil {
 		return err
 	}
-	r.writes = append(r.writes, visibility(internal)+" reply "+strings.Join(cats, ","), "labels "+strings.Join(labels, ","))
-	if err := h.d.Followups.Schedule(ctx, r.key, next.Version, h.cfg.FollowupWindow); err != nil {
-		// the reply is out; a missing follow-up is logged, not retried
-		r.log.Error().Err(err).Msg("schedule follow-up")
-	} else {
-		r.writes = append(r.writes, fmt.Sprintf("follow-up in %s", h.cfg.FollowupWindow))
-	}
+	r.writes = append(r.writes, visibility(internal)+" reply "+strings.Join(cats, ","), "labels "+strings.Join(labels, ","), fmt.Sprintf("follow-up in %s", h.cfg.FollowupWindow))
 	return nil
 }
 
@@ -391,6 +409,13 @@ func (h *TriageHandler) escalate(ctx context.Context, r *run, is Issue, v classi
 			posted = posted || strings.Contains(c.Body, marker)
 		}
 	}
+	// The record goes before the state that says the note is done, so
+	// that NoteDone implies the record (Create is idempotent).
+	if created, err := h.d.Escalations.Create(ctx, h.escalation(is, v, r.state, reason)); err != nil {
+		return fmt.Errorf("escalation record for %s: %w", r.key, err)
+	} else if created {
+		r.writes = append(r.writes, "escalation record "+reason)
+	}
 	next := r.state
 	next.NoteDone = true
 	if posted {
@@ -413,13 +438,6 @@ func (h *TriageHandler) escalate(ctx context.Context, r *run, is Issue, v classi
 			return h.jiraErr(r, "assign", err)
 		}
 		r.writes = append(r.writes, "assigned")
-	}
-	created, err := h.d.Escalations.Create(ctx, h.escalation(is, v, r.state, reason))
-	if err != nil {
-		return fmt.Errorf("escalation record for %s: %w", r.key, err)
-	}
-	if created {
-		r.writes = append(r.writes, "escalation record "+reason)
 	}
 	if r.event != TypeFollowup {
 		if err := h.d.Followups.Cancel(ctx, r.key, before); err != nil {
@@ -486,6 +504,15 @@ func (h *TriageHandler) write(ctx context.Context, r *run, w Write) error {
 		w.State.UpdatedAt = h.d.Now().UTC()
 	}
 	if h.cfg.Mode == ModeLive {
+		// Redis learns that a write is under way before Jira gets it: a
+		// crash between the Jira write and the state's save below then
+		// sends the next task to Jira's copy, even a first attempt that
+		// would not read Jira otherwise.
+		mark := r.state
+		mark.Writing = true
+		if err := h.d.States.Save(ctx, r.key, mark); err != nil {
+			return fmt.Errorf("save state of %s: %w", r.key, err)
+		}
 		if err := h.d.Jira.Write(ctx, r.key, w); err != nil {
 			return h.jiraErr(r, "write", err)
 		}

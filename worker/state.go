@@ -21,6 +21,10 @@ type State struct {
 	Resolved bool `json:"resolved,omitempty"`
 	// Human records that the ticket was left to a human (needs-human).
 	Human bool `json:"human,omitempty"`
+	// Writing, in the Redis copy only, says that a write to Jira was
+	// started and its outcome is not known here: the next task must read
+	// Jira's copy before it acts.
+	Writing bool `json:"writing,omitempty"`
 	// Deliveries lists the last deliveries handled, newest last.
 	Deliveries []string  `json:"deliveries,omitempty"`
 	UpdatedAt  time.Time `json:"updated_at,omitzero"`

@@ -96,12 +96,14 @@ func (s *Store) Save(ctx context.Context, ticket string, st worker.State) error 
 }
 
 // HasState reports whether a ticket has a state copy (for reconciliation).
+// A copy that only says a first write to Jira was started (Writing at
+// version 0) does not count: that write may never have happened.
 func (s *Store) HasState(ctx context.Context, ticket string) (bool, error) {
-	n, err := s.rdb.Exists(ctx, s.key("state", ticket)).Result()
+	st, found, err := s.Load(ctx, ticket)
 	if err != nil {
 		return false, fmt.Errorf("state exists: %w", err)
 	}
-	return n > 0, nil
+	return found && !(st.Writing && st.Version == 0), nil
 }
 
 // RecordAgent marks that a human agent commented on a ticket.
