@@ -42,3 +42,15 @@ eval: ## Score the classifier on the dev corpus and the project's own labeled ti
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+.PHONY: chaos
+chaos: ## Chaos test, full size (CHAOS_TICKETS, default 2000): worker SIGKILLs, a Redis restart, Jira faults; ends with the chaos: line
+	@log=$$(mktemp); \
+	{ CHAOS_TICKETS=$${CHAOS_TICKETS:-2000} $(GO) test -v -count=1 -timeout 10m -run '^TestChaos$$' ./chaos; echo $$? > $$log.rc; } 2>&1 | tee $$log; \
+	rc=$$(cat $$log.rc); grep -h '^chaos: ' $$log | tail -1; rm -f $$log $$log.rc; exit $$rc
+
+.PHONY: failover
+failover: ## Redis Sentinel failover test: master, replica, 3 sentinels, the master SIGKILLed mid-run; ends with the failover: line
+	@log=$$(mktemp); \
+	{ $(GO) test -v -count=1 -timeout 10m -run '^TestSentinelFailover$$' ./chaos; echo $$? > $$log.rc; } 2>&1 | tee $$log; \
+	rc=$$(cat $$log.rc); grep -h '^failover: ' $$log | tail -1; rm -f $$log $$log.rc; exit $$rc
