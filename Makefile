@@ -1,6 +1,8 @@
 # triage — make targets. `make help` lists them.
 GO        ?= go
 PKGS      ?= ./...
+# make test leaves the chaos package (minutes of process kills) to make chaos-ci
+TEST_PKGS ?= $(shell $(GO) list $(PKGS) | grep -v '/chaos$$')
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 export TEST_REDIS_URL
 
@@ -16,8 +18,8 @@ build: ## Build bin/triage
 
 .PHONY: test
 test: ## Run every test with the race detector, then the allocation tests without it (starts a throwaway Redis if none answers)
-	./scripts/with-redis.sh $(GO) test -race -count=1 $(PKGS)
-	$(GO) test -count=1 -run 'Allocs' $(PKGS)
+	./scripts/with-redis.sh $(GO) test -race -count=1 $(TEST_PKGS)
+	$(GO) test -count=1 -run 'Allocs' $(TEST_PKGS)
 
 .PHONY: bench
 bench: ## Run the benchmarks, each beside its baseline
@@ -48,6 +50,12 @@ chaos: ## Chaos test, full size (CHAOS_TICKETS, default 2000): worker SIGKILLs, 
 	@log=$$(mktemp); \
 	{ CHAOS_TICKETS=$${CHAOS_TICKETS:-2000} $(GO) test -v -count=1 -timeout 10m -run '^TestChaos$$' ./chaos; echo $$? > $$log.rc; } 2>&1 | tee $$log; \
 	rc=$$(cat $$log.rc); grep -h '^chaos: ' $$log | tail -1; rm -f $$log $$log.rc; exit $$rc
+
+.PHONY: chaos-ci
+chaos-ci: ## Every chaos/ test at CI size (300 tickets; ~4 min): chaos, three workers, Sentinel failover, crash between Jira and Redis
+	@log=$$(mktemp); \
+	{ $(GO) test -v -count=1 -timeout 12m ./chaos; echo $$? > $$log.rc; } 2>&1 | tee $$log; \
+	rc=$$(cat $$log.rc); grep -hE '^(chaos|scale|failover|crash-between-jira-and-redis): ' $$log; rm -f $$log $$log.rc; exit $$rc
 
 .PHONY: failover
 failover: ## Redis Sentinel failover test: master, replica, 3 sentinels, the master SIGKILLed mid-run; ends with the failover: line

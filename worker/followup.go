@@ -21,14 +21,10 @@ func (h *TriageHandler) ProcessFollowup(ctx context.Context, t *asynq.Task) erro
 		return fmt.Errorf("decode follow-up payload: %v: %w", err, asynq.SkipRetry)
 	}
 	r := h.newRun(ctx, p.Key, TypeFollowup, FollowupTaskID(p.Key, p.Version))
-	unlock, err := h.lock(ctx, r)
-	if err != nil {
+	if err := h.acquire(ctx, r); err != nil {
 		return err
 	}
-	defer unlock()
-	if err := h.loadState(ctx, r); err != nil {
-		return err
-	}
+	defer r.release()
 	// Jira's copy is the authority: read it (a follow-up is rare).
 	is, err := h.read(ctx, r)
 	if err != nil {
@@ -39,9 +35,7 @@ func (h *TriageHandler) ProcessFollowup(ctx context.Context, t *asynq.Task) erro
 		r.log.Info().Int("state_version", s.Version).Int("followup_version", p.Version).Msg("follow-up not needed")
 		return nil
 	}
-	if agent, err := h.d.States.AgentActive(ctx, r.key); err != nil {
-		return fmt.Errorf("agent mark of %s: %w", r.key, err)
-	} else if agent {
+	if r.agent {
 		// an agent took the ticket over: leave it to them
 		v := classifier.Verdict{Action: classifier.ActionHuman, Categories: []string{}, Reason: "an agent is working on the ticket; no follow-up escalation"}
 		if err := h.human(ctx, r); err != nil {

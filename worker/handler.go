@@ -106,6 +106,10 @@ type run struct {
 	event    string
 	// commented is set once the run wrote a comment to Jira.
 	commented bool
+	// agent is the ticket's agent mark, read with the lock.
+	agent bool
+	// releaseFn is the lock's Hold.Release.
+	releaseFn func(ctx context.Context, s *State) error
 }
 
 // ProcessTask triages a ticket after an event.
@@ -132,15 +136,11 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	r := h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID)
 
-	unlock, err := h.lock(ctx, r)
-	if err != nil {
+	if err := h.acquire(ctx, r); err != nil {
 		return err
 	}
-	defer unlock()
+	defer r.release()
 
-	if err := h.loadState(ctx, r); err != nil {
-		return err
-	}
 	if r.state.handled(p.DeliveryID) {
 		r.log.Info().Msg("delivery already handled")
 		return nil
@@ -155,9 +155,7 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		issue = full
 	}
 	v := h.d.Classifier.Decide(h.ticket(issue, r.state))
-	if agent, err := h.d.States.AgentActive(ctx, r.key); err != nil {
-		return fmt.Errorf("agent mark of %s: %w", r.key, err)
-	} else if agent && v.Action != classifier.ActionHuman {
+	if r.agent && v.Action != classifier.ActionHuman {
 		v.Action, v.Reply, v.Reason = classifier.ActionHuman, nil, "a helpdesk agent has commented on the ticket"
 	}
 	r.log.Info().Str("action", string(v.Action)).Strs("categories", v.Categories).Str("platform", v.Platform).
@@ -199,37 +197,42 @@ func (h *TriageHandler) newRun(ctx context.Context, key, event, delivery string)
 	}
 }
 
-// lock takes the ticket's lock, waiting up to LockWait for another task
-// (or a dead worker's lock) to let go: a retry for a busy ticket would
-// spend one of the task's retries.
-func (h *TriageHandler) lock(ctx context.Context, r *run) (func(), error) {
+// acquire takes the ticket's lock, with its state and agent mark, waiting
+// up to LockWait for another task (or a dead worker's lock) to let go: a
+// retry for a busy ticket would spend one of the task's retries.
+func (h *TriageHandler) acquire(ctx context.Context, r *run) error {
 	deadline := h.d.Now().Add(h.cfg.LockWait)
 	for {
-		unlock, ok, err := h.d.States.Lock(ctx, r.key, h.cfg.LockTTL)
+		hold, ok, err := h.d.States.Acquire(ctx, r.key, h.cfg.LockTTL)
 		if err != nil {
-			return nil, fmt.Errorf("lock %s: %w", r.key, err)
+			return fmt.Errorf("lock %s: %w", r.key, err)
 		}
 		if ok {
-			return unlock, nil
+			r.state, r.found, r.agent, r.releaseFn = hold.State, hold.Found, hold.Agent, hold.Release
+			return nil
 		}
 		if !h.d.Now().Before(deadline) {
-			return nil, fmt.Errorf("%s: %w", r.key, ErrBusy)
+			return fmt.Errorf("%s: %w", r.key, ErrBusy)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%s: %w", r.key, ErrBusy)
+			return fmt.Errorf("%s: %w", r.key, ErrBusy)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-func (h *TriageHandler) loadState(ctx context.Context, r *run) error {
-	s, found, err := h.d.States.Load(ctx, r.key)
-	if err != nil {
-		return fmt.Errorf("load state of %s: %w", r.key, err)
+// release lets the ticket's lock go without saving (a no-op after
+// finish), on a fresh context: the task's may be done.
+func (r *run) release() {
+	if r.releaseFn == nil {
+		return
 	}
-	r.state, r.found = s, found
-	return nil
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.releaseFn(ctx, nil); err != nil {
+		r.log.Warn().Err(err).Msg("release the ticket's lock")
+	}
 }
 
 // needsRead decides whether the ticket must be read from Jira: always but
@@ -519,18 +522,18 @@ func (h *TriageHandler) write(ctx context.Context, r *run, w Write) error {
 		r.commented = r.commented || w.Comment != ""
 	}
 	if w.State != nil {
+		// Saved to Redis by finish, or by the next write's mark: until
+		// then the mark sends any other task to Jira's copy.
 		r.state, r.found = *w.State, true
-		if err := h.d.States.Save(ctx, r.key, r.state); err != nil {
-			return fmt.Errorf("save state of %s: %w", r.key, err)
-		}
 	}
 	return nil
 }
 
-// finish saves the state and records the decision.
+// finish saves the state as it lets the lock go, and records the
+// decision.
 func (h *TriageHandler) finish(ctx context.Context, r *run, v classifier.Verdict) error {
 	r.state.UpdatedAt = h.d.Now().UTC()
-	if err := h.d.States.Save(ctx, r.key, r.state); err != nil {
+	if err := r.releaseFn(ctx, &r.state); err != nil {
 		return fmt.Errorf("save state of %s: %w", r.key, err)
 	}
 	if h.cfg.Mode == ModeShadow {

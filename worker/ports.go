@@ -34,13 +34,24 @@ type Write struct {
 // StateStore keeps the Redis copy of the triage state, the marks intake
 // leaves when an agent comments, and a per-ticket lock.
 type StateStore interface {
-	Load(ctx context.Context, key string) (State, bool, error)
+	// Acquire takes the ticket's lock for ttl and, in the same round
+	// trip, reads its state copy and agent mark; ok is false (and the
+	// Hold empty) when another task holds the lock.
+	Acquire(ctx context.Context, key string, ttl time.Duration) (h Hold, ok bool, err error)
+	// Save writes the state copy.
 	Save(ctx context.Context, key string, s State) error
-	// AgentActive reports whether a human agent commented on the ticket.
-	AgentActive(ctx context.Context, key string) (bool, error)
-	// Lock takes the ticket's lock for ttl; ok is false when another
-	// task holds it.
-	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(), ok bool, err error)
+}
+
+// Hold is a ticket's lock, held, with what was read when it was taken.
+type Hold struct {
+	State State
+	Found bool // a state copy was there
+	// Agent reports whether a human agent commented on the ticket.
+	Agent bool
+	// Release saves s (unless nil) and lets the lock go, in one round
+	// trip. The first call does the work; later calls do nothing and
+	// return nil.
+	Release func(ctx context.Context, s *State) error
 }
 
 // Escalation is the record handed to the admins' escalation queue.

@@ -83,8 +83,24 @@ type failingSave struct {
 	failed atomic.Bool
 }
 
+func (f *failingSave) Acquire(ctx context.Context, key string, ttl time.Duration) (worker.Hold, bool, error) {
+	h, ok, err := f.StateStore.Acquire(ctx, key, ttl)
+	if !ok || err != nil {
+		return h, ok, err
+	}
+	release := h.Release
+	h.Release = func(ctx context.Context, s *worker.State) error {
+		if s != nil && s.Version > 0 && f.failed.CompareAndSwap(false, true) {
+			_ = release(ctx, nil) // the lock expires with the dead worker
+			return errors.New("simulated crash after the Jira write")
+		}
+		return release(ctx, s)
+	}
+	return h, ok, err
+}
+
 func (f *failingSave) Save(ctx context.Context, key string, s worker.State) error {
-	if s.Version > 0 && f.failed.CompareAndSwap(false, true) {
+	if !s.Writing && s.Version > 0 && f.failed.CompareAndSwap(false, true) {
 		return errors.New("simulated crash after the Jira write")
 	}
 	return f.StateStore.Save(ctx, key, s)

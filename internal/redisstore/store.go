@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -125,28 +126,59 @@ func (s *Store) AgentActive(ctx context.Context, ticket string) (bool, error) {
 }
 
 // unlockScript deletes the lock only when it is still ours.
-var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+const unlockScript = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`
 
 // renewScript extends the lock only while it is still ours.
 var renewScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
 
-// Lock implements worker.StateStore. The lock is renewed every third of
-// its TTL while held, so a short TTL frees a ticket soon after its holder
-// dies (SIGKILL, lost node) without expiring under a slow, live task.
-func (s *Store) Lock(ctx context.Context, ticket string, ttl time.Duration) (func(), bool, error) {
+// Acquire implements worker.StateStore: SET NX of the lock, GET of the
+// state and EXISTS of the agent mark in one pipeline (the keys share a
+// hash tag, so a Cluster sends them to one node). The lock is renewed
+// every third of its TTL while held, so a short TTL frees a ticket soon
+// after its holder dies (SIGKILL, lost node) without expiring under a
+// slow, live task.
+func (s *Store) Acquire(ctx context.Context, ticket string, ttl time.Duration) (worker.Hold, bool, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return nil, false, err
+		return worker.Hold{}, false, err
 	}
 	token := hex.EncodeToString(b[:])
-	k := s.key("lock", ticket)
-	ok, err := s.rdb.SetNX(ctx, k, token, ttl).Result()
-	if err != nil {
-		return nil, false, fmt.Errorf("lock: %w", err)
+	lk := s.key("lock", ticket)
+	pipe := s.rdb.Pipeline()
+	lock := pipe.SetNX(ctx, lk, token, ttl)
+	state := pipe.Get(ctx, s.key("state", ticket))
+	agent := pipe.Exists(ctx, s.key("agent", ticket))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return worker.Hold{}, false, fmt.Errorf("lock: %w", err)
 	}
-	if !ok {
-		return nil, false, nil
+	if ok, err := lock.Result(); err != nil || !ok {
+		return worker.Hold{}, false, err
 	}
+	h := worker.Hold{Agent: agent.Val() > 0}
+	release := s.holdLock(lk, token, ttl)
+	h.Release = func(ctx context.Context, st *worker.State) error {
+		return release(ctx, ticket, st)
+	}
+	data, err := state.Bytes()
+	switch {
+	case errors.Is(err, redis.Nil):
+	case err != nil:
+		_ = h.Release(ctx, nil)
+		return worker.Hold{}, false, fmt.Errorf("load state: %w", err)
+	default:
+		if err := json.Unmarshal(data, &h.State); err != nil {
+			_ = h.Release(ctx, nil)
+			return worker.Hold{}, false, fmt.Errorf("state of %s is not valid JSON: %w", ticket, err)
+		}
+		h.Found = true
+	}
+	return h, true, nil
+}
+
+// holdLock renews a lock taken with token until the returned release
+// stops it; release saves the state (unless nil) and deletes the lock in
+// one pipeline. Once that pipeline went through, release does nothing.
+func (s *Store) holdLock(lk, token string, ttl time.Duration) func(context.Context, string, *worker.State) error {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -159,19 +191,39 @@ func (s *Store) Lock(ctx context.Context, ticket string, ttl time.Duration) (fun
 				return
 			case <-t.C:
 				rctx, cancel := context.WithTimeout(context.Background(), ttl/3)
-				_ = renewScript.Run(rctx, s.rdb, []string{k}, token, ttl.Milliseconds()).Err()
+				_ = renewScript.Run(rctx, s.rdb, []string{lk}, token, ttl.Milliseconds()).Err()
 				cancel()
 			}
 		}
 	}()
-	return func() {
-		close(stop)
-		<-done
-		// a fresh context: the task's may be done
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = unlockScript.Run(ctx, s.rdb, []string{k}, token).Err()
-	}, true, nil
+	var mu sync.Mutex
+	stopped, released := false, false
+	return func(ctx context.Context, ticket string, st *worker.State) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if released {
+			return nil
+		}
+		if !stopped {
+			close(stop)
+			<-done
+			stopped = true
+		}
+		pipe := s.rdb.Pipeline()
+		if st != nil {
+			data, err := json.Marshal(st)
+			if err != nil {
+				return err
+			}
+			pipe.Set(ctx, s.key("state", ticket), data, s.cfg.StateTTL)
+		}
+		pipe.Eval(ctx, unlockScript, []string{lk}, token)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("save state and unlock: %w", err)
+		}
+		released = true
+		return nil
+	}
 }
 
 // Record implements worker.Auditor: one entry in the ticket's stream and

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mfatriage/triage/internal/redisstore"
@@ -48,19 +49,61 @@ func TestLockIsExclusiveAndReleased(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t, redisstore.Config{})
 	ctx := context.Background()
-	unlock, ok, err := s.Lock(ctx, "HD-2", time.Minute)
+	h, ok, err := s.Acquire(ctx, "HD-2", time.Minute)
 	if err != nil || !ok {
-		t.Fatalf("first Lock = %v, %v", ok, err)
+		t.Fatalf("first Acquire = %v, %v", ok, err)
 	}
-	if _, ok, _ := s.Lock(ctx, "HD-2", time.Minute); ok {
-		t.Fatal("a second Lock was granted while the first is held")
+	if _, ok, _ := s.Acquire(ctx, "HD-2", time.Minute); ok {
+		t.Fatal("a second Acquire was granted while the first is held")
 	}
-	unlock()
-	unlock2, ok, err := s.Lock(ctx, "HD-2", time.Minute)
+	if err := h.Release(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	h2, ok, err := s.Acquire(ctx, "HD-2", time.Minute)
 	if err != nil || !ok {
-		t.Fatalf("Lock after unlock = %v, %v", ok, err)
+		t.Fatalf("Acquire after Release = %v, %v", ok, err)
 	}
-	unlock2()
+	// a second Release of the first hold must not free the new holder's lock
+	if err := h.Release(ctx, &worker.State{Version: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Acquire(ctx, "HD-2", time.Minute); ok {
+		t.Fatal("a stale hold's second Release freed another holder's lock")
+	}
+	if _, found, _ := s.Load(ctx, "HD-2"); found {
+		t.Error("a stale hold's second Release saved a state")
+	}
+	if err := h2.Release(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAcquireReadsStateAndAgentAndReleaseSaves(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t, redisstore.Config{})
+	ctx := context.Background()
+	h, ok, err := s.Acquire(ctx, "HD-6", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("Acquire = %v, %v", ok, err)
+	}
+	if diff := cmp.Diff(worker.Hold{}, h, cmpopts.IgnoreFields(worker.Hold{}, "Release")); diff != "" {
+		t.Errorf("hold of a new ticket (-want +got):\n%s", diff)
+	}
+	want := worker.State{Version: 2, Replied: []string{"passkey-invalid"}, Deliveries: []string{"d-1"}}
+	if err := h.Release(ctx, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordAgent(ctx, "HD-6", "acc-agent", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h, ok, err = s.Acquire(ctx, "HD-6", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("Acquire after Release = %v, %v", ok, err)
+	}
+	defer h.Release(ctx, nil)
+	if diff := cmp.Diff(worker.Hold{State: want, Found: true, Agent: true}, h, cmpopts.IgnoreFields(worker.Hold{}, "Release")); diff != "" {
+		t.Errorf("hold after a save and an agent mark (-want +got):\n%s", diff)
+	}
 }
 
 func TestAgentMark(t *testing.T) {
@@ -102,18 +145,20 @@ func TestLockIsRenewedWhileHeld(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t, redisstore.Config{})
 	ctx := context.Background()
-	unlock, ok, err := s.Lock(ctx, "HD-5", 300*time.Millisecond)
+	h, ok, err := s.Acquire(ctx, "HD-5", 300*time.Millisecond)
 	if err != nil || !ok {
-		t.Fatalf("Lock = %v, %v", ok, err)
+		t.Fatalf("Acquire = %v, %v", ok, err)
 	}
 	time.Sleep(time.Second) // three TTLs: only renewal keeps it
-	if _, ok, _ := s.Lock(ctx, "HD-5", time.Minute); ok {
+	if _, ok, _ := s.Acquire(ctx, "HD-5", time.Minute); ok {
 		t.Fatal("the lock expired while its holder was alive")
 	}
-	unlock()
-	if u, ok, _ := s.Lock(ctx, "HD-5", time.Minute); !ok {
+	if err := h.Release(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if h2, ok, _ := s.Acquire(ctx, "HD-5", time.Minute); !ok {
 		t.Error("the lock was not released")
 	} else {
-		u()
+		_ = h2.Release(ctx, nil)
 	}
 }
