@@ -35,7 +35,6 @@ type Deps struct {
 	Jira        Jira
 	States      StateStore
 	Escalations EscalationStore
-	Audit       Auditor
 	Followups   Followups
 	// Metrics, when set, receives decisions and latencies.
 	Metrics Metrics
@@ -70,9 +69,6 @@ func NewTriageHandler(cfg Config, d Deps) (*TriageHandler, error) {
 	}
 	if d.Escalations == nil {
 		missing = append(missing, "escalation store")
-	}
-	if d.Audit == nil {
-		missing = append(missing, "audit")
 	}
 	if d.Followups == nil {
 		missing = append(missing, "follow-up scheduler")
@@ -109,7 +105,7 @@ type run struct {
 	// agent is the ticket's agent mark, read with the lock.
 	agent bool
 	// releaseFn is the lock's Hold.Release.
-	releaseFn func(ctx context.Context, s *State) error
+	releaseFn func(ctx context.Context, s *State, e *AuditEntry) error
 }
 
 // ProcessTask triages a ticket after an event.
@@ -230,7 +226,7 @@ func (r *run) release() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := r.releaseFn(ctx, nil); err != nil {
+	if err := r.releaseFn(ctx, nil, nil); err != nil {
 		r.log.Warn().Err(err).Msg("release the ticket's lock")
 	}
 }
@@ -529,21 +525,18 @@ func (h *TriageHandler) write(ctx context.Context, r *run, w Write) error {
 	return nil
 }
 
-// finish saves the state as it lets the lock go, and records the
-// decision.
+// finish saves the state and records the decision as it lets the lock
+// go.
 func (h *TriageHandler) finish(ctx context.Context, r *run, v classifier.Verdict) error {
 	r.state.UpdatedAt = h.d.Now().UTC()
-	if err := r.releaseFn(ctx, &r.state); err != nil {
-		return fmt.Errorf("save state of %s: %w", r.key, err)
-	}
 	if h.cfg.Mode == ModeShadow {
 		for i := range r.writes {
 			r.writes[i] = "shadow (not written): " + r.writes[i]
 		}
 	}
 	entry := AuditEntry{Key: r.key, TaskID: r.taskID, Event: r.event, DeliveryID: r.delivery, Mode: h.cfg.Mode, Verdict: v, Writes: r.writes, At: h.d.Now().UTC()}
-	if err := h.d.Audit.Record(ctx, entry); err != nil {
-		r.log.Error().Err(err).Msg("audit")
+	if err := r.releaseFn(ctx, &r.state, &entry); err != nil {
+		return fmt.Errorf("save state of %s and its audit entry: %w", r.key, err)
 	}
 	r.log.Info().Strs("writes", r.writes).Msg("done")
 	return nil

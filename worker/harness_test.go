@@ -136,9 +136,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	h.handler, err = worker.NewTriageHandler(h.cfg, worker.Deps{
 		Classifier: clf, Templates: tmpl, Jira: jira.NewTriage(jc), States: h.states,
-		Escalations: h.esc, Audit: h.store,
-		Followups: &worker.AsynqFollowups{Client: h.client, Inspector: h.inspector, Queue: h.queue},
-		Logger:    zerolog.New(h.logs),
+		Escalations: h.esc,
+		Followups:   &worker.AsynqFollowups{Client: h.client, Inspector: h.inspector, Queue: h.queue},
+		Logger:      zerolog.New(h.logs),
 	})
 	if err != nil {
 		t.Fatal(err)

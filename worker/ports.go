@@ -48,10 +48,10 @@ type Hold struct {
 	Found bool // a state copy was there
 	// Agent reports whether a human agent commented on the ticket.
 	Agent bool
-	// Release saves s (unless nil) and lets the lock go, in one round
-	// trip. The first call does the work; later calls do nothing and
-	// return nil.
-	Release func(ctx context.Context, s *State) error
+	// Release saves s and records e (each unless nil), and lets the
+	// lock go, in one round trip. The first call that succeeds does the
+	// work; later calls do nothing and return nil.
+	Release func(ctx context.Context, s *State, e *AuditEntry) error
 }
 
 // Escalation is the record handed to the admins' escalation queue.
@@ -93,11 +93,6 @@ type AuditEntry struct {
 	// "labels triage-replied,triage-passkey-invalid", …), or why nothing.
 	Writes []string  `json:"writes"`
 	At     time.Time `json:"at"`
-}
-
-// Auditor records every decision.
-type Auditor interface {
-	Record(ctx context.Context, e AuditEntry) error
 }
 
 // Followups schedules and cancels follow-up tasks.

@@ -89,12 +89,12 @@ func (f *failingSave) Acquire(ctx context.Context, key string, ttl time.Duration
 		return h, ok, err
 	}
 	release := h.Release
-	h.Release = func(ctx context.Context, s *worker.State) error {
+	h.Release = func(ctx context.Context, s *worker.State, e *worker.AuditEntry) error {
 		if s != nil && s.Version > 0 && f.failed.CompareAndSwap(false, true) {
-			_ = release(ctx, nil) // the lock expires with the dead worker
+			_ = release(ctx, nil, nil) // the lock expires with the dead worker
 			return errors.New("simulated crash after the Jira write")
 		}
-		return release(ctx, s)
+		return release(ctx, s, e)
 	}
 	return h, ok, err
 }

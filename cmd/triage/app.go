@@ -119,10 +119,10 @@ func (a *app) handler() (*worker.TriageHandler, error) {
 	}
 	return worker.NewTriageHandler(a.cfg.worker(), worker.Deps{
 		Classifier: clf, Templates: tmpl, Jira: jira.NewTriage(a.jira), States: a.store,
-		Escalations: a.esc, Audit: a.store,
-		Followups: &worker.AsynqFollowups{Client: a.client, Inspector: a.inspector, Queue: a.cfg.Queue},
-		Metrics:   a.metrics,
-		Logger:    a.log,
+		Escalations: a.esc,
+		Followups:   &worker.AsynqFollowups{Client: a.client, Inspector: a.inspector, Queue: a.cfg.Queue},
+		Metrics:     a.metrics,
+		Logger:      a.log,
 	})
 }
 

@@ -58,7 +58,6 @@ type Store struct {
 
 var (
 	_ worker.StateStore = (*Store)(nil)
-	_ worker.Auditor    = (*Store)(nil)
 )
 
 // New wraps a go-redis client (standalone, Sentinel failover or Cluster).
@@ -156,18 +155,18 @@ func (s *Store) Acquire(ctx context.Context, ticket string, ttl time.Duration) (
 	}
 	h := worker.Hold{Agent: agent.Val() > 0}
 	release := s.holdLock(lk, token, ttl)
-	h.Release = func(ctx context.Context, st *worker.State) error {
-		return release(ctx, ticket, st)
+	h.Release = func(ctx context.Context, st *worker.State, e *worker.AuditEntry) error {
+		return release(ctx, ticket, st, e)
 	}
 	data, err := state.Bytes()
 	switch {
 	case errors.Is(err, redis.Nil):
 	case err != nil:
-		_ = h.Release(ctx, nil)
+		_ = h.Release(ctx, nil, nil)
 		return worker.Hold{}, false, fmt.Errorf("load state: %w", err)
 	default:
 		if err := json.Unmarshal(data, &h.State); err != nil {
-			_ = h.Release(ctx, nil)
+			_ = h.Release(ctx, nil, nil)
 			return worker.Hold{}, false, fmt.Errorf("state of %s is not valid JSON: %w", ticket, err)
 		}
 		h.Found = true
@@ -176,9 +175,10 @@ func (s *Store) Acquire(ctx context.Context, ticket string, ttl time.Duration) (
 }
 
 // holdLock renews a lock taken with token until the returned release
-// stops it; release saves the state (unless nil) and deletes the lock in
-// one pipeline. Once that pipeline went through, release does nothing.
-func (s *Store) holdLock(lk, token string, ttl time.Duration) func(context.Context, string, *worker.State) error {
+// stops it; release saves the state and records the audit entry (each
+// unless nil) and deletes the lock in one pipeline. Once that pipeline
+// went through, release does nothing.
+func (s *Store) holdLock(lk, token string, ttl time.Duration) func(context.Context, string, *worker.State, *worker.AuditEntry) error {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -198,7 +198,7 @@ func (s *Store) holdLock(lk, token string, ttl time.Duration) func(context.Conte
 	}()
 	var mu sync.Mutex
 	stopped, released := false, false
-	return func(ctx context.Context, ticket string, st *worker.State) error {
+	return func(ctx context.Context, ticket string, st *worker.State, e *worker.AuditEntry) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if released {
@@ -217,6 +217,11 @@ func (s *Store) holdLock(lk, token string, ttl time.Duration) func(context.Conte
 			}
 			pipe.Set(ctx, s.key("state", ticket), data, s.cfg.StateTTL)
 		}
+		if e != nil {
+			if err := s.record(ctx, pipe, *e); err != nil {
+				return err
+			}
+		}
 		pipe.Eval(ctx, unlockScript, []string{lk}, token)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("save state and unlock: %w", err)
@@ -226,21 +231,30 @@ func (s *Store) holdLock(lk, token string, ttl time.Duration) func(context.Conte
 	}
 }
 
-// Record implements worker.Auditor: one entry in the ticket's stream and
-// one in the stream of all decisions, both bounded.
+// Record records a decision on its own: one entry in the ticket's stream
+// and one in the stream of all decisions, both bounded. The worker records
+// its decisions through Hold.Release, in the round trip that saves the
+// state.
 func (s *Store) Record(ctx context.Context, e worker.AuditEntry) error {
-	data, err := json.Marshal(e)
-	if err != nil {
+	pipe := s.rdb.Pipeline()
+	if err := s.record(ctx, pipe, e); err != nil {
 		return err
 	}
-	pipe := s.rdb.Pipeline()
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("audit %s: %w", e.Key, err)
+	}
+	return nil
+}
+
+func (s *Store) record(ctx context.Context, pipe redis.Pipeliner, e worker.AuditEntry) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", e.Key, err)
+	}
 	tk := s.key("audit", e.Key)
 	pipe.XAdd(ctx, &redis.XAddArgs{Stream: tk, MaxLen: s.cfg.AuditPerTicket, Approx: true, Values: []any{"entry", data}})
 	pipe.Expire(ctx, tk, s.cfg.StateTTL)
 	pipe.XAdd(ctx, &redis.XAddArgs{Stream: s.cfg.Prefix + "audit", MaxLen: s.cfg.AuditTotal, Approx: true, Values: []any{"key", e.Key, "entry", data}})
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("audit %s: %w", e.Key, err)
-	}
 	return nil
 }
 

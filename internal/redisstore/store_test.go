@@ -56,7 +56,7 @@ func TestLockIsExclusiveAndReleased(t *testing.T) {
 	if _, ok, _ := s.Acquire(ctx, "HD-2", time.Minute); ok {
 		t.Fatal("a second Acquire was granted while the first is held")
 	}
-	if err := h.Release(ctx, nil); err != nil {
+	if err := h.Release(ctx, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	h2, ok, err := s.Acquire(ctx, "HD-2", time.Minute)
@@ -64,7 +64,7 @@ func TestLockIsExclusiveAndReleased(t *testing.T) {
 		t.Fatalf("Acquire after Release = %v, %v", ok, err)
 	}
 	// a second Release of the first hold must not free the new holder's lock
-	if err := h.Release(ctx, &worker.State{Version: 9}); err != nil {
+	if err := h.Release(ctx, &worker.State{Version: 9}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, _ := s.Acquire(ctx, "HD-2", time.Minute); ok {
@@ -73,12 +73,12 @@ func TestLockIsExclusiveAndReleased(t *testing.T) {
 	if _, found, _ := s.Load(ctx, "HD-2"); found {
 		t.Error("a stale hold's second Release saved a state")
 	}
-	if err := h2.Release(ctx, nil); err != nil {
+	if err := h2.Release(ctx, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestAcquireReadsStateAndAgentAndReleaseSaves(t *testing.T) {
+func TestAcquireReadsStateAndAgentAndReleaseSavesAndRecords(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t, redisstore.Config{})
 	ctx := context.Background()
@@ -90,17 +90,25 @@ func TestAcquireReadsStateAndAgentAndReleaseSaves(t *testing.T) {
 		t.Errorf("hold of a new ticket (-want +got):\n%s", diff)
 	}
 	want := worker.State{Version: 2, Replied: []string{"passkey-invalid"}, Deliveries: []string{"d-1"}}
-	if err := h.Release(ctx, &want); err != nil {
+	entry := worker.AuditEntry{Key: "HD-6", TaskID: "t-1", Event: "jira:issue_created", Writes: []string{"public reply passkey-invalid"}}
+	if err := h.Release(ctx, &want, &entry); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RecordAgent(ctx, "HD-6", "acc-agent", time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	hist, err := s.History(ctx, "HD-6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]worker.AuditEntry{entry}, hist); diff != "" {
+		t.Errorf("audit after Release (-want +got):\n%s", diff)
+	}
 	h, ok, err = s.Acquire(ctx, "HD-6", time.Minute)
 	if err != nil || !ok {
 		t.Fatalf("Acquire after Release = %v, %v", ok, err)
 	}
-	defer h.Release(ctx, nil)
+	defer h.Release(ctx, nil, nil)
 	if diff := cmp.Diff(worker.Hold{State: want, Found: true, Agent: true}, h, cmpopts.IgnoreFields(worker.Hold{}, "Release")); diff != "" {
 		t.Errorf("hold after a save and an agent mark (-want +got):\n%s", diff)
 	}
@@ -153,12 +161,12 @@ func TestLockIsRenewedWhileHeld(t *testing.T) {
 	if _, ok, _ := s.Acquire(ctx, "HD-5", time.Minute); ok {
 		t.Fatal("the lock expired while its holder was alive")
 	}
-	if err := h.Release(ctx, nil); err != nil {
+	if err := h.Release(ctx, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if h2, ok, _ := s.Acquire(ctx, "HD-5", time.Minute); !ok {
 		t.Error("the lock was not released")
 	} else {
-		_ = h2.Release(ctx, nil)
+		_ = h2.Release(ctx, nil, nil)
 	}
 }
