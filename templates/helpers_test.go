@@ -18,6 +18,16 @@ func mustLoad(t testing.TB) *Set {
 	return s
 }
 
+// adfOf is r's ADF form; it fails the test when there is none.
+func adfOf(t testing.TB, r Rendered) json.RawMessage {
+	t.Helper()
+	adf, err := r.ADF()
+	if err != nil {
+		t.Fatalf("ADF: %v", err)
+	}
+	return adf
+}
+
 // prettyADF indents an ADF document for golden files and diffs.
 func prettyADF(t testing.TB, raw json.RawMessage) string {
 	t.Helper()

@@ -125,10 +125,22 @@ type Sent struct {
 	At       time.Time
 }
 
-// Rendered is one comment in both of Jira's body formats.
+// Rendered is one comment: Jira wiki markup (the comment body of REST API
+// v2), and on demand the Atlassian Document Format (REST API v3's).
 type Rendered struct {
-	Wiki string          // Jira wiki markup: the comment body of REST API v2
-	ADF  json.RawMessage // Atlassian Document Format: the comment body of REST API v3
+	Wiki   string // Jira wiki markup
+	blocks []block
+}
+
+// ADF is the comment in the Atlassian Document Format. It is built on
+// demand: the worker posts wiki markup, and the ADF form costs as much as
+// the rest of the rendering.
+func (r Rendered) ADF() (json.RawMessage, error) {
+	adf, err := toADF(r.blocks)
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	return adf, nil
 }
 
 // Set is a loaded, validated set of templates. It is immutable and safe for
@@ -217,7 +229,8 @@ func (s *Set) execute(name string, v view) (string, error) {
 	return buf.String(), nil
 }
 
-// convert turns the intermediate markup into both output formats.
+// convert turns the intermediate markup into wiki markup, keeping the
+// blocks for the ADF form.
 func convert(name, out string) (Rendered, error) {
 	blocks, err := parseMarkup(out)
 	if err != nil {
@@ -226,11 +239,7 @@ func convert(name, out string) (Rendered, error) {
 	if len(blocks) == 0 {
 		return Rendered{}, fmt.Errorf("rendering %q: the template produced no text", name)
 	}
-	adf, err := toADF(blocks)
-	if err != nil {
-		return Rendered{}, fmt.Errorf("rendering %q: %w", name, err)
-	}
-	return Rendered{Wiki: toWiki(blocks), ADF: adf}, nil
+	return Rendered{Wiki: toWiki(blocks), blocks: blocks}, nil
 }
 
 func replyCategories(in []string) ([]string, error) {
