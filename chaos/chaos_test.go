@@ -5,16 +5,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/mfatriage/triage/internal/jira/jiratest"
 )
@@ -61,17 +56,9 @@ func TestChaos(t *testing.T) {
 	t.Logf("chaos: %d tickets, seed %d, kills for %v, Redis restart at %v, deadline %v; logs in %s", n, seedN, plan.killFor, plan.redisAt, plan.deadline, e.logDir)
 
 	// Redis with the append-only file, fsync always
-	ro := redisOpts{port: freePort(t), dataDir: filepath.Join(e.dir, "redis")}
-	redisProc := e.startRedis("redis", ro)
-	redisAddr := "127.0.0.1:" + strconv.Itoa(ro.port)
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	t.Cleanup(func() { rdb.Close() })
+	qr := e.startQueueRedis()
+	ro, redisProc, redisAddr, rdb, insp, aclient := qr.opts, qr.proc, qr.addr, qr.rdb, qr.insp, qr.client
 	queue := fmt.Sprintf("chaos-%08x", rng.Uint32())
-	rconn := asynq.RedisClientOpt{Addr: redisAddr}
-	insp := asynq.NewInspector(rconn)
-	t.Cleanup(func() { insp.Close() })
-	aclient := asynq.NewClient(rconn)
-	t.Cleanup(func() { aclient.Close() })
 
 	// the fake Jira, seeded, then faulty
 	fake := startFakeJira(t, seedN, reporters...)

@@ -3,15 +3,12 @@ package chaos_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/mfatriage/triage/classifier"
 	"github.com/mfatriage/triage/worker"
@@ -33,16 +30,8 @@ import (
 func TestCrashBetweenJiraAndRedis(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	ro := redisOpts{port: freePort(t), dataDir: filepath.Join(e.dir, "redis")}
-	e.startRedis("redis", ro)
-	redisAddr := "127.0.0.1:" + strconv.Itoa(ro.port)
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	t.Cleanup(func() { rdb.Close() })
-	rconn := asynq.RedisClientOpt{Addr: redisAddr}
-	insp := asynq.NewInspector(rconn)
-	t.Cleanup(func() { insp.Close() })
-	aclient := asynq.NewClient(rconn)
-	t.Cleanup(func() { aclient.Close() })
+	qr := e.startQueueRedis()
+	redisAddr, rdb, insp, aclient := qr.addr, qr.rdb, qr.insp, qr.client
 
 	fake := startFakeJira(t, 1, reporters...)
 	var tk *ticket

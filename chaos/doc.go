@@ -27,7 +27,8 @@
 //     one reply, not two.
 //
 // The size of TestChaos and TestSentinelFailover is CHAOS_TICKETS (default
-// 300, the CI size, also under -short); TestThreeWorkers's is
+// 300, also under -short; `make chaos`, `make failover` and `make chaos-ci`,
+// which CI runs, set 2,000); TestThreeWorkers's is
 // CHAOS_SCALE_TICKETS (default 1,000 per run); CHAOS_KILL_FOR overrides how
 // long TestChaos kills workers. The tests need redis-server (Debian's
 // redis-server package) and fail, never skip, without it. They build

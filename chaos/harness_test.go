@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mfatriage/triage/internal/jira/jiratest"
@@ -294,6 +295,34 @@ func (e *env) startRedis(name string, o redisOpts) *proc {
 	return p
 }
 
+// queueRedis is a redis-server of a test's own (append-only file on) with
+// the clients the tests read and drive the queue through.
+type queueRedis struct {
+	proc   *proc
+	opts   redisOpts
+	addr   string
+	rdb    *redis.Client
+	insp   *asynq.Inspector
+	client *asynq.Client
+}
+
+// startQueueRedis starts a redis-server on a free port under the test's
+// directory and opens its clients, closed when the test ends.
+func (e *env) startQueueRedis() *queueRedis {
+	e.t.Helper()
+	q := &queueRedis{opts: redisOpts{port: freePort(e.t), dataDir: filepath.Join(e.dir, "redis")}}
+	q.proc = e.startRedis("redis", q.opts)
+	q.addr = "127.0.0.1:" + strconv.Itoa(q.opts.port)
+	q.rdb = redis.NewClient(&redis.Options{Addr: q.addr})
+	e.t.Cleanup(func() { q.rdb.Close() })
+	conn := asynq.RedisClientOpt{Addr: q.addr}
+	q.insp = asynq.NewInspector(conn)
+	e.t.Cleanup(func() { q.insp.Close() })
+	q.client = asynq.NewClient(conn)
+	e.t.Cleanup(func() { q.client.Close() })
+	return q
+}
+
 // spawnRedis is startRedis returning the error; safe from any goroutine.
 func (e *env) spawnRedis(name string, o redisOpts) (*proc, error) {
 	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
@@ -452,35 +481,9 @@ func (e *env) tail(logName string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// grepLogs returns the log lines (of every log) that contain s, at most max.
-func (e *env) grepLogs(s string, max int) []string {
-	var out []string
-	entries, _ := os.ReadDir(e.logDir)
-	for _, en := range entries {
-		f, err := os.Open(filepath.Join(e.logDir, en.Name()))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), s) {
-				out = append(out, en.Name()+": "+sc.Text())
-				if len(out) >= max {
-					f.Close()
-					return out
-				}
-			}
-		}
-		f.Close()
-	}
-	return out
-}
-
-// countLogs counts the log lines of logs whose name starts with prefix that
-// contain s.
-func (e *env) countLogs(prefix, s string) int {
-	n := 0
+// scanLogs calls fn with each line of the logs whose name starts with
+// prefix, until fn returns false.
+func (e *env) scanLogs(prefix string, fn func(log, line string) bool) {
 	entries, _ := os.ReadDir(e.logDir)
 	for _, en := range entries {
 		if !strings.HasPrefix(en.Name(), prefix) {
@@ -493,12 +496,37 @@ func (e *env) countLogs(prefix, s string) int {
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
-			if strings.Contains(sc.Text(), s) {
-				n++
+			if !fn(en.Name(), sc.Text()) {
+				f.Close()
+				return
 			}
 		}
 		f.Close()
 	}
+}
+
+// grepLogs returns the log lines (of every log) that contain s, at most max.
+func (e *env) grepLogs(s string, max int) []string {
+	var out []string
+	e.scanLogs("", func(log, line string) bool {
+		if strings.Contains(line, s) {
+			out = append(out, log+": "+line)
+		}
+		return len(out) < max
+	})
+	return out
+}
+
+// countLogs counts the log lines of logs whose name starts with prefix that
+// contain s.
+func (e *env) countLogs(prefix, s string) int {
+	n := 0
+	e.scanLogs(prefix, func(_, line string) bool {
+		if strings.Contains(line, s) {
+			n++
+		}
+		return true
+	})
 	return n
 }
 

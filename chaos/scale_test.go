@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,16 +61,8 @@ func TestThreeWorkers(t *testing.T) {
 		}
 	}
 	e := newEnv(t)
-	ro := redisOpts{port: freePort(t), dataDir: filepath.Join(e.dir, "redis")}
-	redisProc := e.startRedis("redis", ro)
-	redisAddr := "127.0.0.1:" + strconv.Itoa(ro.port)
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	t.Cleanup(func() { rdb.Close() })
-	rconn := asynq.RedisClientOpt{Addr: redisAddr}
-	insp := asynq.NewInspector(rconn)
-	t.Cleanup(func() { insp.Close() })
-	aclient := asynq.NewClient(rconn)
-	t.Cleanup(func() { aclient.Close() })
+	qr := e.startQueueRedis()
+	redisProc, redisAddr, rdb, insp, aclient := qr.proc, qr.addr, qr.rdb, qr.insp, qr.client
 	seedN := uint64(time.Now().UnixNano())
 	fake := startFakeJira(t, seedN, reporters...)
 	fake.SetFaults(jiratest.Faults{Latency: 2 * time.Millisecond, LatencyJitter: 8 * time.Millisecond})

@@ -67,7 +67,7 @@ func New(rdb redis.UniversalClient, cfg Config) *Store {
 
 func (s *Store) key(kind, ticket string) string { return s.cfg.Prefix + kind + ":{" + ticket + "}" }
 
-// Load implements worker.StateStore.
+// Load reads a ticket's state copy (found is false when there is none).
 func (s *Store) Load(ctx context.Context, ticket string) (worker.State, bool, error) {
 	data, err := s.rdb.Get(ctx, s.key("state", ticket)).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -115,7 +115,8 @@ func (s *Store) RecordAgent(ctx context.Context, ticket, accountID string, at ti
 	return nil
 }
 
-// AgentActive implements worker.StateStore.
+// AgentActive reports whether a human agent commented on the ticket (the
+// worker reads the mark with its lock, in Acquire).
 func (s *Store) AgentActive(ctx context.Context, ticket string) (bool, error) {
 	n, err := s.rdb.Exists(ctx, s.key("agent", ticket)).Result()
 	if err != nil {
