@@ -45,6 +45,7 @@ type config struct {
 	ResolveTransition  string        `yaml:"resolve_transition"`
 
 	JQL               string        `yaml:"jql"`
+	JiraTimeZone      string        `yaml:"jira_time_zone"`
 	PollInterval      time.Duration `yaml:"poll_interval"`
 	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
 	ReconcileWindow   time.Duration `yaml:"reconcile_window"`
@@ -91,6 +92,7 @@ var envVars = []struct {
 	}},
 	{"TRIAGE_DONE_TRANSITION", "", "transition run when an admin marks an MFA reset done", func(c *config, v string) error { c.DoneTransition = v; return nil }},
 	{"TRIAGE_JQL", "", "the tickets to triage, for polling and reconciliation, e.g. project = HD", func(c *config, v string) error { c.JQL = v; return nil }},
+	{"TRIAGE_JIRA_TIMEZONE", "asked of Jira", "the zone Jira reads the bot's JQL dates in (its profile's, an IANA name such as America/New_York); by default the poller asks Jira once", func(c *config, v string) error { c.JiraTimeZone = v; return nil }},
 	{"TRIAGE_POLL_INTERVAL", "0 (off)", "poll Jira with TRIAGE_JQL this often (sites without webhooks)", func(c *config, v string) error { return setDuration(&c.PollInterval, v) }},
 	{"TRIAGE_RECONCILE_INTERVAL", "0 (off)", "re-enqueue tickets with no triage state this often", func(c *config, v string) error { return setDuration(&c.ReconcileInterval, v) }},
 	{"TRIAGE_RECONCILE_WINDOW", "24h", "how far back reconciliation looks", func(c *config, v string) error { return setDuration(&c.ReconcileWindow, v) }},
@@ -210,6 +212,11 @@ func (c config) validate(needJira, needWorker bool) error {
 	}
 	if (c.PollInterval > 0 || c.ReconcileInterval > 0) && strings.TrimSpace(c.JQL) == "" {
 		errs = append(errs, errors.New("polling or reconciliation is on but TRIAGE_JQL is empty: say which tickets to look at, e.g. project = HD"))
+	}
+	if c.JiraTimeZone != "" {
+		if _, err := time.LoadLocation(c.JiraTimeZone); err != nil {
+			errs = append(errs, fmt.Errorf("TRIAGE_JIRA_TIMEZONE %q is not a time zone name such as America/New_York or Europe/Berlin", c.JiraTimeZone))
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

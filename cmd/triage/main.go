@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // the poller writes JQL dates in the bot's Jira time zone, on images without a zone database too
 )
 
 func main() {

@@ -27,7 +27,15 @@ func (a *app) pollers() (*intake.Poller, *intake.Reconciler, error) {
 	if a.cfg.JQL == "" {
 		return nil, nil, nil
 	}
-	p, err := intake.NewPoller(intake.PollerConfig{JQL: a.cfg.JQL, Queue: a.cfg.Queue, Logger: a.log}, a.jira, intake.NewRedisCursor(a.rdb, ""), a.client)
+	pc := intake.PollerConfig{JQL: a.cfg.JQL, Queue: a.cfg.Queue, Logger: a.log}
+	if a.cfg.JiraTimeZone != "" {
+		loc, err := time.LoadLocation(a.cfg.JiraTimeZone)
+		if err != nil {
+			return nil, nil, fmt.Errorf("TRIAGE_JIRA_TIMEZONE: %w", err)
+		}
+		pc.Location = loc
+	}
+	p, err := intake.NewPoller(pc, a.jira, intake.NewRedisCursor(a.rdb, ""), a.client)
 	if err != nil {
 		return nil, nil, err
 	}

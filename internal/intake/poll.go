@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -51,7 +52,10 @@ type PollerConfig struct {
 	Lookback time.Duration
 
 	// Location is the time zone Jira reads JQL dates in: the searching
-	// (bot) user's zone in Jira's profile settings. Default UTC.
+	// (bot) user's zone in Jira's profile settings. Default: asked of
+	// Jira at the first poll when the searcher is also a ZoneFinder (as
+	// *jira.Client is), else UTC. A date written in the wrong zone makes
+	// the poll miss the updates of as many hours as the zones differ.
 	Location *time.Location
 
 	// Logger receives a line per enqueued ticket and per poll. The zero
@@ -95,9 +99,13 @@ func (c PollerConfig) Validate() error {
 type Poller struct {
 	cfg    PollerConfig
 	search Searcher
+	zones  ZoneFinder // nil when cfg.Location is set or search is none
 	cursor Cursor
 	enq    Enqueuer
 	log    zerolog.Logger
+
+	locMu sync.Mutex
+	loc   *time.Location // cfg.Location, or the zone Jira told; nil until known
 }
 
 // NewPoller builds a poller. search is the Jira adapter (*jira.Client),
@@ -125,18 +133,48 @@ func NewPoller(cfg PollerConfig, search Searcher, cursor Cursor, enq Enqueuer) (
 	if cfg.Lookback == 0 {
 		cfg.Lookback = DefaultPollLookback
 	}
-	if cfg.Location == nil {
-		cfg.Location = time.UTC
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Poller{cfg: cfg, search: search, cursor: cursor, enq: enq, log: cfg.Logger}, nil
+	p := &Poller{cfg: cfg, search: search, cursor: cursor, enq: enq, log: cfg.Logger, loc: cfg.Location}
+	if zf, ok := search.(ZoneFinder); ok && cfg.Location == nil {
+		p.zones = zf
+	}
+	return p, nil
 }
 
-// JQL returns the query a poll from since runs.
+// JQL returns the query a poll from since runs, its date in the zone Jira
+// reads it in (UTC while that zone is not known yet).
 func (p *Poller) JQL(since time.Time) string {
-	return fmt.Sprintf(`(%s) AND updated >= "%s" ORDER BY updated ASC`, p.cfg.JQL, since.In(p.cfg.Location).Format(jqlDateLayout))
+	p.locMu.Lock()
+	loc := p.loc
+	p.locMu.Unlock()
+	if loc == nil {
+		loc = time.UTC
+	}
+	return fmt.Sprintf(`(%s) AND updated >= "%s" ORDER BY updated ASC`, p.cfg.JQL, since.In(loc).Format(jqlDateLayout))
+}
+
+// location learns the zone Jira reads the poll's dates in, once: from the
+// configuration, else from Jira (a failed question fails the poll and is
+// asked again at the next), else UTC.
+func (p *Poller) location(ctx context.Context) error {
+	p.locMu.Lock()
+	defer p.locMu.Unlock()
+	if p.loc != nil {
+		return nil
+	}
+	if p.zones == nil {
+		p.loc = time.UTC
+		return nil
+	}
+	loc, err := p.zones.TimeZone(ctx)
+	if err != nil {
+		return fmt.Errorf("the time zone Jira reads the poll's dates in: %w", err)
+	}
+	p.loc = loc
+	p.log.Info().Str("time_zone", loc.String()).Msg("poll: JQL dates are written in the bot's Jira time zone")
+	return nil
 }
 
 // Poll searches the tickets updated since the cursor (all pages) and
@@ -146,6 +184,10 @@ func (p *Poller) JQL(since time.Time) string {
 // cursor to the newest update seen minus the overlap. It returns how many
 // tasks it enqueued; on an error the cursor stays where it was.
 func (p *Poller) Poll(ctx context.Context) (enqueued int, err error) {
+	if err := p.location(ctx); err != nil {
+		p.log.Error().Err(err).Msg("poll failed; the cursor stays")
+		return 0, fmt.Errorf("poll: %w", err)
+	}
 	since, ok, err := p.cursor.Get(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("poll: %w", err)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	_ "time/tzdata" // America/Los_Angeles without a system zone database
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
@@ -151,6 +152,62 @@ func TestPollerPollsAllPagesOnce(t *testing.T) {
 	at, _, _ = cursor.Get(ctx)
 	if want := edited.Add(-DefaultPollOverlap); !at.Equal(want) {
 		t.Errorf("cursor %v, want %v", at, want)
+	}
+}
+
+// TestPollerWritesDatesInTheBotsTimeZone: Jira reads a JQL date in the
+// searching user's profile zone. With the bot in Los Angeles (UTC-8 in
+// January), a poll whose dates were written in UTC would ask for updates
+// eight hours later than meant and miss the recent ones.
+func TestPollerWritesDatesInTheBotsTimeZone(t *testing.T) {
+	t.Parallel()
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		location *time.Location // PollerConfig.Location; nil: ask Jira
+		wantJQL  string
+		want     int
+	}{
+		{"asked of Jira", nil, `(project = HD) AND updated >= "2026/01/15 09:00" ORDER BY updated ASC`, 1},
+		{"set to the same zone", la, `(project = HD) AND updated >= "2026/01/15 09:00" ORDER BY updated ASC`, 1},
+		{"UTC, wrongly", time.UTC, `(project = HD) AND updated >= "2026/01/15 17:00" ORDER BY updated ASC`, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "api-token", fakeBot), jiratest.WithLocation(la))
+			t.Cleanup(srv.Close)
+			jc, err := jira.New(jira.Config{BaseURL: srv.URL(), Email: "bot@example.com", APIToken: "api-token"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.AddIssue(jiratest.Issue{Key: "HD-1", Summary: "passkey", Reporter: fakeAlice,
+				Created: now.Add(-40 * time.Minute), Updated: now.Add(-30 * time.Minute)})
+			q := newTestQueue(t)
+			cursor := testCursor(t, q)
+			if err := cursor.Set(context.Background(), now.Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			p, err := NewPoller(PollerConfig{JQL: "project = HD", Queue: q.name, Location: tt.location, Overlap: time.Minute,
+				Now: func() time.Time { return now }}, jc, cursor, q.client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.Poll(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.wantJQL, p.JQL(now.Add(-time.Hour))); diff != "" {
+				t.Errorf("JQL (-want +got):\n%s", diff)
+			}
+			if got != tt.want {
+				t.Errorf("poll enqueued %d, want %d", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -45,6 +45,15 @@ type Searcher interface {
 
 var _ Searcher = (*jira.Client)(nil)
 
+// ZoneFinder tells the time zone Jira reads the searching user's JQL dates
+// in (its profile's). *jira.Client implements it (GET /myself); a poller
+// whose Searcher is also a ZoneFinder asks it once.
+type ZoneFinder interface {
+	TimeZone(ctx context.Context) (*time.Location, error)
+}
+
+var _ ZoneFinder = (*jira.Client)(nil)
+
 // Cursor keeps the poller's position: the time up to which Jira was
 // searched. RedisCursor implements it.
 type Cursor interface {

@@ -3,6 +3,7 @@ package jira
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Myself returns the account the credentials belong to (GET /myself, one
@@ -37,4 +38,22 @@ func (c *Client) BotAccountID(ctx context.Context) (string, error) {
 	}
 	c.botID = id
 	return id, nil
+}
+
+// TimeZone returns the time zone Jira reads the bot's JQL dates in: the
+// zone of its profile (one GET /myself). A profile without a zone gives
+// UTC; a zone name this binary does not know is an error.
+func (c *Client) TimeZone(ctx context.Context) (*time.Location, error) {
+	u, err := c.Myself(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if u.TimeZone == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(u.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("the bot's Jira time zone %q: %w", u.TimeZone, err)
+	}
+	return loc, nil
 }

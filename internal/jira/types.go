@@ -15,6 +15,10 @@ type User struct {
 	Name        string // Data Center user name
 	DisplayName string
 	Email       string
+	// TimeZone is the user's zone in Jira's profile settings (an IANA
+	// name, e.g. "America/New_York"); Jira reads the user's JQL dates in
+	// it. Only GET /myself carries it reliably.
+	TimeZone string
 }
 
 // Comment is one comment on an issue.
@@ -191,7 +195,7 @@ func fromGoJira(g gojira.Issue) Issue {
 }
 
 func userFromGoJira(u *gojira.User) User {
-	return User{AccountID: u.AccountID, Name: u.Name, DisplayName: u.DisplayName, Email: u.EmailAddress}
+	return User{AccountID: u.AccountID, Name: u.Name, DisplayName: u.DisplayName, Email: u.EmailAddress, TimeZone: u.TimeZone}
 }
 
 func projectOf(key string) string {

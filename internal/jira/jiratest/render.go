@@ -14,7 +14,7 @@ const jiraTime = "2006-01-02T15:04:05.000-0700"
 
 func formatTime(t time.Time) string { return t.Format(jiraTime) }
 
-func userJSON(base string, u *User) any {
+func userJSON(base, tz string, u *User) any {
 	if u == nil {
 		return nil
 	}
@@ -25,7 +25,7 @@ func userJSON(base string, u *User) any {
 		"displayName":  u.DisplayName,
 		"emailAddress": u.EmailAddress,
 		"active":       true,
-		"timeZone":     "UTC",
+		"timeZone":     tz,
 		"avatarUrls":   map[string]string{"48x48": base + "/avatar/48.png"},
 	}
 	if u.Name != "" {
@@ -73,13 +73,13 @@ func statusID(name string) string {
 	return strconv.Itoa(10000 + int(h.Sum32()%90000))
 }
 
-func commentJSON(base string, is *Issue, c *Comment, withProps bool) map[string]any {
+func commentJSON(base, tz string, is *Issue, c *Comment, withProps bool) map[string]any {
 	m := map[string]any{
 		"self":         base + "/rest/api/2/issue/" + is.ID + "/comment/" + c.ID,
 		"id":           c.ID,
-		"author":       userJSON(base, &c.Author),
+		"author":       userJSON(base, tz, &c.Author),
 		"body":         c.Body,
-		"updateAuthor": userJSON(base, &c.Author),
+		"updateAuthor": userJSON(base, tz, &c.Author),
 		"created":      formatTime(c.Created),
 		"updated":      formatTime(c.Updated),
 		"jsdPublic":    !c.Internal,
@@ -141,6 +141,7 @@ func (sel selection) empty() bool { return !sel.all && len(sel.named) == 0 }
 // issueJSON renders an issue like GET /issue/{key} does, with the selected
 // fields and, when any are selected, properties.
 func (s *Server) issueJSON(base string, is *Issue, fields, props selection) map[string]any {
+	tz := s.opts.location.String()
 	m := map[string]any{
 		"expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
 		"id":     is.ID,
@@ -160,9 +161,9 @@ func (s *Server) issueJSON(base string, is *Issue, fields, props selection) map[
 		}
 		return is.Description
 	})
-	add("reporter", func() any { return userJSON(base, &is.Reporter) })
-	add("creator", func() any { return userJSON(base, &is.Reporter) })
-	add("assignee", func() any { return userJSON(base, is.Assignee) })
+	add("reporter", func() any { return userJSON(base, tz, &is.Reporter) })
+	add("creator", func() any { return userJSON(base, tz, &is.Reporter) })
+	add("assignee", func() any { return userJSON(base, tz, is.Assignee) })
 	add("labels", func() any {
 		if is.Labels == nil {
 			return []string{}
@@ -186,7 +187,7 @@ func (s *Server) issueJSON(base string, is *Issue, fields, props selection) map[
 		}
 		list := make([]any, 0, len(cs))
 		for i := range cs {
-			list = append(list, commentJSON(base, is, &cs[i], false))
+			list = append(list, commentJSON(base, s.opts.location.String(), is, &cs[i], false))
 		}
 		return map[string]any{
 			"comments":   list,

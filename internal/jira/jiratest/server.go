@@ -97,6 +97,7 @@ func WithTransitions(ts ...Transition) Option {
 }
 
 // WithLocation sets the time zone in which JQL dates without a zone are read
+// (every user's profile zone, reported as their timeZone)
 // (Jira uses the searching user's zone). The default is UTC.
 func WithLocation(loc *time.Location) Option { return func(o *options) { o.location = loc } }
 
@@ -364,7 +365,7 @@ func (s *Server) routeLocked(r *http.Request, rt route, body []byte, user User) 
 		if method != http.MethodGet {
 			return methodNotAllowed()
 		}
-		return jsonReply(http.StatusOK, userJSON(base, &user))
+		return jsonReply(http.StatusOK, userJSON(base, s.opts.location.String(), &user))
 	case routeSearchOld:
 		return errReply(http.StatusGone, "The requested API has been removed. Please migrate to the /rest/api/2/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046")
 	case routeSearchJQL:
