@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -48,6 +49,20 @@ type Config struct {
 	ClientIPHeader string
 	// PageSize is the number of rows on a page of the queue; default 25.
 	PageSize int
+	// Revocations, when set, remembers signed-out sessions until they
+	// would have expired, so that a copy of the cookie stops working at
+	// logout (on every replica). Nil: logout clears the browser's cookie
+	// only, and a copy stays valid until it expires.
+	Revocations Revocations
+}
+
+// Revocations remembers revoked sessions by id (the session's nonce).
+// *redisstore.Store implements it.
+type Revocations interface {
+	// Revoke marks the session revoked until it would have expired.
+	Revoke(ctx context.Context, id string, until time.Time) error
+	// Revoked reports whether the session was revoked.
+	Revoked(ctx context.Context, id string) (bool, error)
 }
 
 // Validate explains, in plain English, what is wrong with the

@@ -6,7 +6,7 @@
 //
 //	GET  /login                         the login form (name + admin token)
 //	POST /login                         checks the token, sets the session cookie
-//	POST /logout                        session + CSRF; clears the cookie
+//	POST /logout                        session + CSRF; revokes the session, clears the cookie
 //	GET  /                              session; the queue (status tabs, reason and age filters, paged)
 //	GET  /escalations/{id}              session; one escalation: evidence, steps, replies, history, actions
 //	POST /escalations/{id}/ack          session + CSRF; acknowledge

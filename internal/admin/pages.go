@@ -134,6 +134,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess session) {
+	if s.cfg.Revocations != nil {
+		if err := s.cfg.Revocations.Revoke(r.Context(), sess.id, sess.Expires); err != nil {
+			s.log.Error().Err(err).Str("actor", sess.Name).Msg("admin sign-out not recorded")
+			s.errorPage(w, sess, http.StatusServiceUnavailable, "Signing out failed: the session could not be revoked. Try again in a moment.")
+			return
+		}
+	}
 	s.clearCookie(w, r, sessionCookie)
 	s.log.Info().Str("actor", sess.Name).Msg("admin signed out")
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

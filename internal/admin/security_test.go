@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/mfatriage/triage/internal/admin"
 	"github.com/mfatriage/triage/internal/escalation"
+	"github.com/mfatriage/triage/internal/redisstore"
+	"github.com/mfatriage/triage/internal/redistest"
 )
 
 func TestNewRefusesToRunOpen(t *testing.T) {
@@ -482,5 +485,70 @@ func TestTokenNeverInLogsOrPages(t *testing.T) {
 	}
 	if _, err := e.svc.Get(context.Background(), id); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// brokenRevocations fails every call, as a Redis that is down would.
+type brokenRevocations struct{}
+
+func (brokenRevocations) Revoke(context.Context, string, time.Time) error {
+	return errors.New("redis: connection refused")
+}
+func (brokenRevocations) Revoked(context.Context, string) (bool, error) {
+	return false, errors.New("redis: connection refused")
+}
+
+// TestLogoutRevokesCopiesOfTheCookie: a cookie copied before the logout
+// (another browser, a stolen laptop's profile) stops working with it.
+func TestLogoutRevokesCopiesOfTheCookie(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		revocations bool
+		wantCopy    int // GET / with the copied cookie after the logout
+	}{
+		{"revocations in Redis", true, http.StatusSeeOther},
+		{"no revocations: the cookie is only cleared", false, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, func(c *admin.Config) {
+				if tt.revocations {
+					c.Revocations = redisstore.New(redistest.Client(t), redisstore.Config{Prefix: "admin-test:" + redistest.ID(t) + ":"})
+				}
+			})
+			b := e.browser()
+			tok := b.login("Ada Admin")
+			stolen := e.browser()
+			u, _ := url.Parse(e.srv.URL)
+			stolen.c.Jar.SetCookies(u, []*http.Cookie{b.cookie("triage_admin_session")})
+			if p := stolen.get("/"); p.Status != http.StatusOK {
+				t.Fatalf("the copied cookie before the logout: %d, want 200", p.Status)
+			}
+			if p := b.post("/logout", url.Values{"csrf": {tok}}); p.Status != http.StatusSeeOther || p.Location != "/login" {
+				t.Fatalf("logout: %d %q", p.Status, p.Location)
+			}
+			if p := stolen.get("/"); p.Status != tt.wantCopy {
+				t.Errorf("the copied cookie after the logout: GET / = %d %q, want %d", p.Status, p.Location, tt.wantCopy)
+			}
+		})
+	}
+}
+
+// TestSessionsFailClosedWhenRevocationsCannotBeRead: with the revocation
+// store down, no session is honoured (a signed-out cookie must not work).
+func TestSessionsFailClosedWhenRevocationsCannotBeRead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *admin.Config) { c.Revocations = brokenRevocations{} })
+	b := e.browser()
+	if p := b.tryLogin("Ada Admin", testToken); p.Status != http.StatusSeeOther || p.Location != "/" {
+		t.Fatalf("login: %d %q, want 303 to /", p.Status, p.Location)
+	}
+	if p := b.get("/"); p.Status != http.StatusSeeOther || p.Location != "/login" {
+		t.Errorf("GET / with the revocation store down: %d %q, want 303 /login", p.Status, p.Location)
+	}
+	if !strings.Contains(e.logs.String(), "admin session check failed") {
+		t.Errorf("the failure was not logged:\n%s", e.logs.String())
 	}
 }

@@ -155,14 +155,30 @@ func (s *Server) withSession(h sessionHandler) http.HandlerFunc {
 	}
 }
 
-// session reads and verifies the request's session cookie.
+// session reads and verifies the request's session cookie, and that it
+// was not signed out. When the revocations cannot be read, the session is
+// refused (and the failure logged): a signed-out cookie must not work.
 func (s *Server) session(r *http.Request) (session, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		return session{}, false
 	}
 	sess, err := s.keys.decodeSession(c.Value, s.cfg.Now(), s.cfg.SessionTTL)
-	return sess, err == nil
+	if err != nil {
+		return session{}, false
+	}
+	if s.cfg.Revocations != nil {
+		revoked, err := s.cfg.Revocations.Revoked(r.Context(), sess.id)
+		if err != nil {
+			s.log.Error().Err(err).Msg("admin session check failed; treating the session as signed out")
+			return session{}, false
+		}
+		if revoked {
+			s.log.Warn().Str("actor", sess.Name).Str("client_ip", s.clientIP(r)).Msg("a signed-out admin session was presented")
+			return session{}, false
+		}
+	}
+	return sess, true
 }
 
 func (s *Server) secure(r *http.Request) bool { return s.cfg.Secure || r.TLS != nil }

@@ -61,6 +61,7 @@ func (k keys) tokenMatches(presented string) bool {
 type session struct {
 	Name    string
 	Expires time.Time
+	id      string // the nonce, base64url: what a revocation names
 	raw     string // the cookie's value, which the CSRF token signs
 }
 
@@ -128,7 +129,7 @@ func (k keys) decodeSession(v string, now time.Time, ttl time.Duration) (session
 	if expires.Sub(now) > ttl+time.Minute {
 		return session{}, errTooFarExpired
 	}
-	return session{Name: string(name), Expires: expires, raw: v}, nil
+	return session{Name: string(name), Expires: expires, id: parts[2], raw: v}, nil
 }
 
 // csrfToken is the token the forms of a session carry.

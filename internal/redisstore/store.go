@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/mfatriage/triage/internal/admin"
 	"github.com/mfatriage/triage/worker"
 )
 
@@ -58,6 +59,7 @@ type Store struct {
 
 var (
 	_ worker.StateStore = (*Store)(nil)
+	_ admin.Revocations = (*Store)(nil)
 )
 
 // New wraps a go-redis client (standalone, Sentinel failover or Cluster).
@@ -275,4 +277,27 @@ func (s *Store) History(ctx context.Context, ticket string) ([]worker.AuditEntry
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// Revoke remembers a signed-out admin session until it would have expired
+// (admin.Revocations). A session already expired needs nothing.
+func (s *Store) Revoke(ctx context.Context, id string, until time.Time) error {
+	ttl := time.Until(until)
+	if ttl <= 0 {
+		return nil
+	}
+	if err := s.rdb.Set(ctx, s.cfg.Prefix+"admin:revoked:"+id, 1, ttl).Err(); err != nil {
+		return fmt.Errorf("revoke admin session: %w", err)
+	}
+	return nil
+}
+
+// Revoked reports whether an admin session was signed out
+// (admin.Revocations).
+func (s *Store) Revoked(ctx context.Context, id string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.cfg.Prefix+"admin:revoked:"+id).Result()
+	if err != nil {
+		return false, fmt.Errorf("admin session revocation: %w", err)
+	}
+	return n > 0, nil
 }
