@@ -71,6 +71,7 @@ func TestCorpusTargets(t *testing.T) {
 		{path: "../testdata/corpus/holdout.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0.02},
 		{path: "../testdata/corpus/holdout2.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0.02},
 		{path: "../testdata/corpus/holdout3.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0.02},
+		{path: "../testdata/corpus/holdout4.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0.02},
 		{path: "../testdata/corpus/languages.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0},
 	}
 	for _, tt := range tests {
@@ -308,8 +309,8 @@ func TestRulesValidation(t *testing.T) {
 		{"wrong version", "version: 2\n", "version must be 1"},
 		{"missing category", "version: 1\n", `category "passkey-setup" is missing`},
 		{"unknown group", strings.Replace(string(classifier.DefaultRules()), `"@passkey", "@invalid_strong"], window: 10`, `"@nosuchgroup", "@invalid_strong"], window: 10`, 1), "group @nosuchgroup, which is not defined"},
-		{"negative weight", strings.Replace(string(classifier.DefaultRules()), `{phrase: "number matching", weight: 2}`, `{phrase: "number matching", weight: -2}`, 1), "weight cannot be negative"},
-		{"both phrase and near", strings.Replace(string(classifier.DefaultRules()), `{phrase: "number matching", weight: 2}`, `{phrase: "number matching", near: [a, b]}`, 1), "has both phrase and near"},
+		{"negative weight", strings.Replace(string(classifier.DefaultRules()), `{phrase: "number matching", weight: 2, no_negation: true}`, `{phrase: "number matching", weight: -2, no_negation: true}`, 1), "weight cannot be negative"},
+		{"both phrase and near", strings.Replace(string(classifier.DefaultRules()), `{phrase: "number matching", weight: 2, no_negation: true}`, `{phrase: "number matching", near: [a, b]}`, 1), "has both phrase and near"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ const (
 	roleChange
 	roleUndamp
 	rolePlatform
+	roleTime
 )
 
 // Class kinds.
@@ -130,6 +131,7 @@ func newMatcher(rs *Rules) (*matcher, error) {
 		{rs.Words.Change, roleChange},
 		{rs.Words.Exact, roleNoFuzzy},
 		{rs.Words.Undamp, roleUndamp | roleNoFuzzy},
+		{rs.Words.Time, roleTime | roleNoFuzzy},
 	} {
 		for _, w := range list.words {
 			for _, tok := range patternTokens(w) {

@@ -506,10 +506,14 @@ func (c *Classifier) decideAfterBot(v *Verdict, before, after tally, replied []s
 	var bBuf, aBuf [6]string
 	answered := c.categories(before, &bBuf, false)
 	now := c.categories(after, &aBuf, true)
+	// "Entered the number and approved it, works!": an answer that says
+	// the steps were done and now work describes them in the categories'
+	// own words; only a new error is new information then.
+	doneAndWorks := c.holds(after, SigWorksNow) && c.holds(after, SigStepsDone) && !c.holds(after, SigStillFails)
 	var newBuf [6]string
 	fresh := newBuf[:0]
 	for _, id := range now {
-		if !contains(answered, id) && !contains(replied, id) {
+		if !contains(answered, id) && !contains(replied, id) && (!doneAndWorks || isErrorCategory(id)) {
 			fresh = append(fresh, id)
 		}
 	}
@@ -525,6 +529,11 @@ func (c *Classifier) decideAfterBot(v *Verdict, before, after tally, replied []s
 	case c.holds(after, SigStillFails):
 		use.add(SigStillFails)
 		v.Action, v.Confidence, v.Reason = ActionEscalateMFA, c.strength(after, SigStillFails), "still fails after the bot's steps"
+	case c.holds(after, SigResetMFA) && !c.holds(after, SigWorksNow) && !hasErrorCategory(fresh):
+		// "can't set up the passkey on the new one, please reset my MFA":
+		// an explicit request wins over the how-to words around it
+		use.add(SigResetMFA)
+		v.Action, v.Confidence, v.Reason = ActionEscalateMFA, c.strength(after, SigResetMFA), "the reporter asks for an MFA reset"
 	case len(fresh) > 0:
 		c.reply(v, after, fresh, nil, use)
 		v.Reason = "new information after the bot's steps"
@@ -552,6 +561,16 @@ func (c *Classifier) decideAfterBot(v *Verdict, before, after tally, replied []s
 		}
 		v.Categories = v.Categories[:k]
 	}
+}
+
+// hasErrorCategory reports whether any of ids is an error category.
+func hasErrorCategory(ids []string) bool {
+	for _, id := range ids {
+		if isErrorCategory(id) {
+			return true
+		}
+	}
+	return false
 }
 
 // isErrorCategory reports whether a category is an error the reporter

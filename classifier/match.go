@@ -430,12 +430,19 @@ func (m *matcher) damping(toks []token, i, end int32) float64 {
 	sent := toks[i].sent
 	for k, n := i-1, 0; k >= 0 && n < 4; k, n = k-1, n+1 {
 		t := &toks[k]
+		if t.sent == sent && t.roles&rolePlatform != 0 && k == i-1 {
+			// a model after its brand ("Galaxy S23"): the brand's fate
+			return m.damping(toks, k, k)
+		}
 		if t.sent != sent || t.roles&rolePlatform != 0 {
 			break // another device's name: the damping word was its
 		}
 		if t.roles&roleDamped != 0 {
 			if k > 0 && toks[k-1].roles&roleUndamp != 0 {
 				break // "the same old Galaxy"
+			}
+			if toks[k+1].roles&roleTime != 0 {
+				continue // "vorige week": a time, not a device
 			}
 			return weak
 		}
@@ -451,6 +458,9 @@ func (m *matcher) damping(toks []token, i, end int32) float64 {
 		t := &toks[k]
 		if t.sent != sent {
 			break
+		}
+		if t.roles&roleDamped != 0 {
+			break // "New Samsung, old phone lost": the other device's fate
 		}
 		if t.roles&roleDampedAfter != 0 {
 			return weak

@@ -135,6 +135,9 @@ type Words struct {
 	// Undamp words before a damping word cancel it ("the same old
 	// Galaxy" is the phone still in use).
 	Undamp []string `yaml:"platform_undamp"`
+	// Time words after a damping word make it a time, not a device
+	// ("since last week a new Pixel": Dutch "vorige week").
+	Time []string `yaml:"platform_time"`
 }
 
 // Class is a category, a signal or a platform: rules that add to its score,
