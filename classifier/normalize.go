@@ -10,7 +10,8 @@ import (
 // fold appends the matching form of src to dst: compatibility
 // decomposition (NFKD, so NFKC's ligatures and full-width forms are
 // covered), combining marks (diacritics) dropped, lower case, curly quotes
-// and apostrophes straightened, dashes made plain. tmp is scratch space for
+// and apostrophes straightened, dashes made plain, the thumbs-up and
+// check-mark emoji made the word "thumbsup". tmp is scratch space for
 // the decomposition; both buffers are returned for reuse.
 func fold(dst, tmp, src []byte) (out, scratch []byte) {
 	ascii := true
@@ -68,6 +69,9 @@ func fold(dst, tmp, src []byte) (out, scratch []byte) {
 			dst = append(dst, 'i')
 		case '\u00fe', '\u00de':
 			dst = append(dst, 't', 'h')
+		case '\U0001F44D', '\U0001F44C', '\u2705', '\u2714', '\u2611':
+			// 👍 👌 ✅ ✔ ☑: an answer of its own ("works")
+			dst = append(dst, " thumbsup "...)
 		case '\u2028', '\u2029', '\u0085':
 			dst = append(dst, '\n')
 		case utf8.RuneError:
