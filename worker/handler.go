@@ -415,23 +415,25 @@ func (h *TriageHandler) escalate(ctx context.Context, r *run, is Issue, v classi
 	} else if created {
 		r.writes = append(r.writes, "escalation record "+reason)
 	}
+	// The note's "done" mark lives in the Redis copy only (saved by
+	// finish, or by the next write's mark): writing it to Jira would cost
+	// one more call on every escalation. A task that finds Jira's copy
+	// escalated without it looks for the note's anchor instead (above).
 	next := r.state
 	next.NoteDone = true
 	if posted {
-		if err := h.write(ctx, r, Write{State: &next}); err != nil {
-			return err
-		}
 		r.writes = append(r.writes, "evidence note was already posted")
 	} else {
 		note, err := h.d.Templates.Render(templates.EvidenceNote, data)
 		if err != nil {
 			return fmt.Errorf("render evidence note for %s: %v: %w", r.key, err, asynq.SkipRetry)
 		}
-		if err := h.write(ctx, r, Write{Comment: note.Wiki + "\n\n{anchor:" + marker + "}", Internal: true, State: &next}); err != nil {
+		if err := h.write(ctx, r, Write{Comment: note.Wiki + "\n\n{anchor:" + marker + "}", Internal: true}); err != nil {
 			return err
 		}
 		r.writes = append(r.writes, "internal evidence note")
 	}
+	r.state, r.found = next, true
 	if h.cfg.EscalationAssignee != "" && h.cfg.Mode == ModeLive {
 		if err := h.d.Jira.Assign(ctx, r.key, h.cfg.EscalationAssignee); err != nil {
 			return h.jiraErr(r, "assign", err)

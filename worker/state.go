@@ -16,7 +16,8 @@ type State struct {
 	Escalated   string    `json:"escalated,omitempty"`
 	EscalatedAt time.Time `json:"escalated_at,omitzero"`
 	// NoteDone records that the internal evidence note of the escalation
-	// was posted.
+	// was posted. It is kept in the Redis copy only; Jira's copy leaves it
+	// out, and a task that adopts Jira's copy finds the note by its anchor.
 	NoteDone bool `json:"note_done,omitempty"`
 	Resolved bool `json:"resolved,omitempty"`
 	// Human records that the ticket was left to a human (needs-human).
