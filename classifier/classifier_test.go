@@ -74,6 +74,7 @@ func TestCorpusTargets(t *testing.T) {
 		{path: "../testdata/corpus/holdout4.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0.02},
 		{path: "../testdata/corpus/holdout5.jsonl", macroF1: 0.93, action: 0.95, platform: 0.9, false: 0.02},
 		{path: "../testdata/corpus/holdout6.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0.02},
+		{path: "../testdata/corpus/holdout7.jsonl", macroF1: 0.93, action: 0.95, platform: 0.95, false: 0.03},
 		{path: "../testdata/corpus/languages.jsonl", macroF1: 0.95, action: 0.95, platform: 0.95, false: 0},
 	}
 	for _, tt := range tests {
