@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/internal/logtest"
 	"github.com/mfatriage/triage/internal/redisstore"
 	"github.com/mfatriage/triage/internal/redistest"
 	"github.com/mfatriage/triage/templates"
@@ -68,24 +68,7 @@ type harness struct {
 	states    worker.StateStore
 	handler   *worker.TriageHandler
 	done      chan string // task ids, as each task finishes for good
-	logs      *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs      *logtest.Buffer
 }
 
 type harnessOption func(*harness)
@@ -107,7 +90,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		queue:    "test-" + id,
 		prefix:   "test:" + id + ":",
 		done:     make(chan string, 100),
-		logs:     &syncBuffer{},
+		logs:     &logtest.Buffer{},
 	}
 	t.Cleanup(h.jira.Close)
 	t.Cleanup(func() { h.rdb.Close() })

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mfatriage/triage/internal/logtest"
 )
 
 // TestDemoExitAfterSummary runs the demo as `triage demo
@@ -44,7 +46,7 @@ func TestDemoExitAfterSummary(t *testing.T) {
 // checks the admin page asks for a login.
 func TestDemoServesTheAdminPage(t *testing.T) {
 	t.Parallel()
-	out := &lockedBuffer{}
+	out := &logtest.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

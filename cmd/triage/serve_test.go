@@ -19,6 +19,7 @@ import (
 
 	"github.com/mfatriage/triage/internal/intake"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/internal/logtest"
 	"github.com/mfatriage/triage/internal/redistest"
 )
 
@@ -29,23 +30,6 @@ var (
 	e2eSecret = "webhook-s3cret"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // e2e runs `serve` (intake, worker, scheduler) in-process against the test
 // Redis and a fake Jira, and posts signed webhooks to it over HTTP.
 type e2e struct {
@@ -53,7 +37,7 @@ type e2e struct {
 	proj string // a project key of its own: state in Redis outlives a run
 	jira *jiratest.Server
 	url  string
-	logs *lockedBuffer
+	logs *logtest.Buffer
 	stop func() error
 }
 
@@ -72,7 +56,7 @@ func startServe(t *testing.T) *e2e {
 		ShutdownTimeout: 5 * time.Second, FollowupWindow: time.Hour,
 	}
 	cfg.defaults()
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	a, err := appFrom(cfg, logs, true, true)
 	if err != nil {
 		t.Fatal(err)

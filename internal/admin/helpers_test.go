@@ -22,6 +22,7 @@ import (
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/internal/logtest"
 	"github.com/mfatriage/triage/internal/redistest"
 	"github.com/mfatriage/triage/templates"
 	"github.com/mfatriage/triage/worker"
@@ -69,23 +70,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is an admin server on a real Redis (own key prefix) and the real
 // escalation service, writing to a fake Jira over HTTP through the real
 // adapter.
@@ -97,7 +81,7 @@ type env struct {
 	svc    *escalation.Service
 	jira   *jiratest.Server
 	clock  *clock
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 	admin  *admin.Server
 	srv    *httptest.Server
 }
@@ -112,7 +96,7 @@ func newEnv(t *testing.T, cfg ...func(*admin.Config)) *env {
 		rdb:    rdb,
 		prefix: redistest.Prefix(t, rdb),
 		clock:  &clock{now: time.Now().UTC().Truncate(time.Second)},
-		logs:   &syncBuffer{},
+		logs:   &logtest.Buffer{},
 		jira:   jiratest.New(jiratest.WithBasicAuth("bot@example.com", "jira-tok", botUser), jiratest.WithUsers(alice)),
 	}
 	t.Cleanup(e.jira.Close)

@@ -1,7 +1,6 @@
 package intake
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/mfatriage/triage/internal/logtest"
 	"github.com/mfatriage/triage/worker"
 )
 
@@ -494,7 +494,7 @@ func TestHealthAndReady(t *testing.T) {
 
 func TestWebhookLogs(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf logtest.Buffer
 	e := newHookEnv(t, func(c *Config) { c.Logger = zerolog.New(&buf).Level(zerolog.InfoLevel) })
 	e.send(t, delivery{body: cloudIssueCreated, id: "log-1"})
 	e.send(t, delivery{body: cloudIssueCreated, id: "log-1"})
@@ -510,23 +510,6 @@ func TestWebhookLogs(t *testing.T) {
 			t.Errorf("log at info level contains %q:\n%s", secret, out)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestConfigValidate(t *testing.T) {
