@@ -497,9 +497,10 @@ func (h *TriageHandler) human(ctx context.Context, r *run) error {
 	return nil
 }
 
-// write performs one write (skipped in shadow mode), then saves the state
-// to Redis: Jira first, so that a crash in between is repaired from Jira's
-// copy on the retry.
+// write performs one write (skipped in shadow mode). Redis first gets the
+// state marked Writing; the state the write describes is then only taken
+// into r.state, saved by finish (or as the next write's mark): until then
+// the mark sends any other task to Jira's copy.
 func (h *TriageHandler) write(ctx context.Context, r *run, w Write) error {
 	if w.State != nil {
 		w.State.UpdatedAt = h.d.Now().UTC()

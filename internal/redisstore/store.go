@@ -156,11 +156,7 @@ func (s *Store) Acquire(ctx context.Context, ticket string, ttl time.Duration) (
 	if ok, err := lock.Result(); err != nil || !ok {
 		return worker.Hold{}, false, err
 	}
-	h := worker.Hold{Agent: agent.Val() > 0}
-	release := s.holdLock(lk, token, ttl)
-	h.Release = func(ctx context.Context, st *worker.State, e *worker.AuditEntry) error {
-		return release(ctx, ticket, st, e)
-	}
+	h := worker.Hold{Agent: agent.Val() > 0, Release: s.holdLock(ticket, token, ttl)}
 	data, err := state.Bytes()
 	switch {
 	case errors.Is(err, redis.Nil):
@@ -177,11 +173,12 @@ func (s *Store) Acquire(ctx context.Context, ticket string, ttl time.Duration) (
 	return h, true, nil
 }
 
-// holdLock renews a lock taken with token until the returned release
+// holdLock renews a ticket's lock taken with token until the returned release
 // stops it; release saves the state and records the audit entry (each
 // unless nil) and deletes the lock in one pipeline. Once that pipeline
 // went through, release does nothing.
-func (s *Store) holdLock(lk, token string, ttl time.Duration) func(context.Context, string, *worker.State, *worker.AuditEntry) error {
+func (s *Store) holdLock(ticket, token string, ttl time.Duration) func(context.Context, *worker.State, *worker.AuditEntry) error {
+	lk := s.key("lock", ticket)
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -201,7 +198,7 @@ func (s *Store) holdLock(lk, token string, ttl time.Duration) func(context.Conte
 	}()
 	var mu sync.Mutex
 	stopped, released := false, false
-	return func(ctx context.Context, ticket string, st *worker.State, e *worker.AuditEntry) error {
+	return func(ctx context.Context, st *worker.State, e *worker.AuditEntry) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if released {
