@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 
 	"github.com/mfatriage/triage/classifier"
@@ -50,8 +52,8 @@ func TestCrashBetweenJiraAndRedis(t *testing.T) {
 	held := fake.holdWrites(tk.key, time.Minute)
 	a := e.startWorker(1, cfg)
 	rec := worker.TriagePayload{
-		Event: worker.EventReconcile, DeliveryID: fmt.Sprintf("reconcile:%s:%d", tk.key, tk.issue.Updated.UnixMilli()), ReceivedAt: time.Now(),
-		Issue: worker.Issue{Key: tk.key, ID: tk.issue.ID, Summary: tk.issue.Summary, Description: tk.issue.Description,
+		Event: triage.EventReconcile, DeliveryID: fmt.Sprintf("reconcile:%s:%d", tk.key, tk.issue.Updated.UnixMilli()), ReceivedAt: time.Now(),
+		Issue: triage.Issue{Key: tk.key, ID: tk.issue.ID, Summary: tk.issue.Summary, Description: tk.issue.Description,
 			ReporterID: tk.reporter.AccountID, ReporterName: tk.reporter.DisplayName, Status: "Open", Updated: tk.issue.Updated},
 	}
 	task, err := worker.NewTriageTask(rec, asynq.Queue(queue))

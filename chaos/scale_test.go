@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
@@ -138,8 +140,8 @@ func runScalePhase(t *testing.T, e *env, fake *fakeJira, rdb redis.UniversalClie
 		}
 		tk := p.tk
 		payload := worker.TriagePayload{
-			Event: worker.EventPoll, DeliveryID: fmt.Sprintf("poll:%s:%d", tk.key, tk.issue.Updated.UnixMilli()), ReceivedAt: time.Now(),
-			Issue: worker.Issue{Key: tk.key, ID: tk.issue.ID, Summary: tk.issue.Summary, Description: tk.issue.Description,
+			Event: triage.EventPoll, DeliveryID: fmt.Sprintf("poll:%s:%d", tk.key, tk.issue.Updated.UnixMilli()), ReceivedAt: time.Now(),
+			Issue: triage.Issue{Key: tk.key, ID: tk.issue.ID, Summary: tk.issue.Summary, Description: tk.issue.Description,
 				ReporterID: tk.reporter.AccountID, ReporterName: tk.reporter.DisplayName, Status: "Open", Updated: tk.issue.Updated},
 		}
 		p.after = func() {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
@@ -92,9 +94,9 @@ func makeTickets(t *testing.T, proj string, n int) []*ticket {
 		t.Fatal(err)
 	}
 	decide := func(is jiratest.Issue) classifier.Verdict {
-		wi := worker.Issue{Key: is.Key, Summary: is.Summary, Description: is.Description, ReporterID: is.Reporter.AccountID, ReporterName: is.Reporter.DisplayName}
+		wi := triage.Issue{Key: is.Key, Summary: is.Summary, Description: is.Description, ReporterID: is.Reporter.AccountID, ReporterName: is.Reporter.DisplayName}
 		for _, c := range is.Comments {
-			wi.Comments = append(wi.Comments, worker.Comment{AuthorID: c.Author.AccountID, Body: c.Body})
+			wi.Comments = append(wi.Comments, triage.Comment{AuthorID: c.Author.AccountID, Body: c.Body})
 		}
 		return clf.Decide(worker.TicketOf(wi, bot.AccountID))
 	}
@@ -146,7 +148,7 @@ func (tk *ticket) expect() {
 	v := tk.verdict
 	switch v.Action {
 	case classifier.ActionReply:
-		tk.wantLabels = []string{worker.LabelReplied}
+		tk.wantLabels = []string{triage.LabelReplied}
 		for _, c := range v.Reply {
 			tk.wantLabels = append(tk.wantLabels, "triage-"+c)
 		}
@@ -157,13 +159,13 @@ func (tk *ticket) expect() {
 		if v.Action == classifier.ActionEscalatePassword {
 			label = "triage-escalate-password"
 		}
-		tk.wantLabels = []string{worker.LabelEscalated, label}
+		tk.wantLabels = []string{triage.LabelEscalated, label}
 		tk.wantComments, tk.wantInternal, tk.wantEsc = 2, 1, true
 	case classifier.ActionResolve:
-		tk.wantLabels = []string{worker.LabelResolved}
+		tk.wantLabels = []string{triage.LabelResolved}
 		tk.wantComments = 1
 	default:
-		tk.wantLabels = []string{worker.LabelNeedsHuman}
+		tk.wantLabels = []string{triage.LabelNeedsHuman}
 	}
 	sort.Strings(tk.wantLabels)
 }

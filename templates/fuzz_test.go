@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -15,9 +17,9 @@ import (
 // data with every string replaced by "x" (or left empty) has the same ADF
 // skeleton. Seeds: testdata/fuzz/FuzzRender.
 func FuzzRender(f *testing.F) {
-	f.Add(uint8(0), "Hannah", "ios", PasskeySetup, ReasonMFAReset, "passkey can no longer be used", "description", "did all that, still fails", "HD-1", int64(1715679060))
-	f.Add(uint8(3), "", "unknown", NewDevice, ReasonFollowupTimeout, "", "", "", "", int64(0))
-	f.Add(uint8(6), "*{code}[x|http://evil]", "Android", PasswordForgotten, ReasonPasswordReset, "{{.TicketKey}}", "# comment", "h1. x\n* y", "{{template \"x\"}}", int64(-62135596800))
+	f.Add(uint8(0), "Hannah", "ios", PasskeySetup, triage.ReasonMFAReset, "passkey can no longer be used", "description", "did all that, still fails", "HD-1", int64(1715679060))
+	f.Add(uint8(3), "", "unknown", NewDevice, triage.ReasonFollowupTimeout, "", "", "", "", int64(0))
+	f.Add(uint8(6), "*{code}[x|http://evil]", "Android", PasswordForgotten, triage.ReasonPasswordReset, "{{.TicketKey}}", "# comment", "h1. x\n* y", "{{template \"x\"}}", int64(-62135596800))
 	f.Add(uint8(9), "\uE000a\uE001", "\x00", "x", "requested", "<script>", "\\", "&amp; :) (y)", "\xff", int64(1<<62))
 	s := mustLoad(f)
 	docs := slices.Concat([]string{""}, categoryIDs(), documentNames()) // "": Reply

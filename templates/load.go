@@ -14,6 +14,8 @@ import (
 	"text/template/parse"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mfatriage/triage"
 )
 
 //go:embed text/*.tmpl
@@ -332,7 +334,7 @@ func sampleData() []Data {
 		ReporterName: "Alex Example",
 		Platform:     PlatformIOS,
 		Categories:   categoryIDs(),
-		Reason:       ReasonMFAReset,
+		Reason:       triage.ReasonMFAReset,
 		Evidence: []Evidence{
 			{Label: PasskeyInvalid, Phrase: "passkey can no longer be used", Where: "description"},
 			{Label: "escalate-mfa", Phrase: "still fails", Where: "comment 2"},
@@ -342,9 +344,9 @@ func sampleData() []Data {
 	}
 	return []Data{
 		full,
-		{Platform: PlatformAndroid, Categories: []string{PasskeyInvalid, NewDevice}, Reason: ReasonPasswordReset},
-		{TicketKey: "HD-7", ReporterName: "Sam", Platform: PlatformUnknown, Categories: []string{NewDevice, PasskeySetup}, Reason: ReasonFollowupTimeout},
-		{Platform: "", Categories: []string{AuthenticatorSignIn}, Reason: ReasonRequested},
+		{Platform: PlatformAndroid, Categories: []string{PasskeyInvalid, NewDevice}, Reason: triage.ReasonPasswordReset},
+		{TicketKey: "HD-7", ReporterName: "Sam", Platform: PlatformUnknown, Categories: []string{NewDevice, PasskeySetup}, Reason: triage.ReasonFollowupTimeout},
+		{Platform: "", Categories: []string{AuthenticatorSignIn}, Reason: triage.ReasonRequested},
 		{Reason: "other"},
 	}
 }

@@ -38,15 +38,6 @@ const (
 	PlatformUnknown = "unknown"
 )
 
-// Escalation reasons the embedded templates have wording for ([Data.Reason]).
-// Other values are shown as given.
-const (
-	ReasonMFAReset        = "mfa-reset"
-	ReasonPasswordReset   = "password-reset"
-	ReasonFollowupTimeout = "followup-timeout"
-	ReasonRequested       = "requested"
-)
-
 // Names of the partial templates: not rendered on their own, but included by the
 // documents and overridable like them.
 const (

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -23,7 +25,7 @@ func fullData(platform string) Data {
 		TicketKey:    "HD-1042",
 		ReporterName: "Hannah",
 		Platform:     platform,
-		Reason:       ReasonMFAReset,
+		Reason:       triage.ReasonMFAReset,
 		Evidence: []Evidence{
 			{Label: PasskeyInvalid, Phrase: "passkey can no longer be used", Where: "description"},
 			{Label: "escalate-mfa", Phrase: "did all that, still fails", Where: "comment 2"},
@@ -70,13 +72,13 @@ func goldenCases() []goldenCase {
 	rev.Categories = []string{NewDevice, AuthenticatorIncomplete, PasskeySetup, NewDevice}
 	add("reply-new-device-first", "", rev)
 
-	for _, r := range []string{ReasonMFAReset, ReasonFollowupTimeout, ReasonRequested} {
+	for _, r := range []string{triage.ReasonMFAReset, triage.ReasonFollowupTimeout, triage.ReasonRequested} {
 		d := fullData(PlatformIOS)
 		d.Reason = r
 		add(EscalationMFA+"-"+r, EscalationMFA, d)
 	}
 	pw := fullData(PlatformUnknown)
-	pw.Reason = ReasonPasswordReset
+	pw.Reason = triage.ReasonPasswordReset
 	pw.Categories = []string{PasswordForgotten}
 	add(EscalationPassword, EscalationPassword, pw)
 
@@ -84,7 +86,7 @@ func goldenCases() []goldenCase {
 	note.Categories = []string{PasskeyInvalid, PasskeySetup}
 	add(EvidenceNote+"-mfa-reset", EvidenceNote, note)
 	add(EvidenceNote+"-password-reset", EvidenceNote, pw)
-	add(EvidenceNote+"-empty", EvidenceNote, Data{Reason: ReasonFollowupTimeout})
+	add(EvidenceNote+"-empty", EvidenceNote, Data{Reason: triage.ReasonFollowupTimeout})
 
 	add(Resolved, Resolved, fullData(PlatformIOS))
 	add(Resolved+"-no-name", Resolved, Data{TicketKey: "HD-9"})

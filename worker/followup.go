@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 
 	"github.com/mfatriage/triage/classifier"
-	"github.com/mfatriage/triage/templates"
 )
 
 // ProcessFollowup escalates a replied ticket that is still unresolved when
@@ -46,9 +47,9 @@ func (h *TriageHandler) ProcessFollowup(ctx context.Context, t *asynq.Task) erro
 	v := h.d.Classifier.Decide(h.ticket(is, r.state))
 	v.Action, v.Reply = classifier.ActionEscalateMFA, nil
 	v.Reason = "no answer within the follow-up window after the bot's steps"
-	if err := h.act(ctx, r, is, v, templates.ReasonFollowupTimeout); err != nil {
+	if err := h.act(ctx, r, is, v, triage.ReasonFollowupTimeout); err != nil {
 		return err
 	}
-	r.state.remember(FollowupTaskID(p.Key, p.Version))
+	r.state.Remember(FollowupTaskID(p.Key, p.Version))
 	return h.finish(ctx, r, v)
 }

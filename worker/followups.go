@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 )
 
@@ -18,7 +20,7 @@ type AsynqFollowups struct {
 	Queue string
 }
 
-var _ Followups = (*AsynqFollowups)(nil)
+var _ triage.Followups = (*AsynqFollowups)(nil)
 
 func (f *AsynqFollowups) queue() string {
 	if f.Queue == "" {

@@ -8,20 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
 	"github.com/mfatriage/triage/classifier"
 	"github.com/mfatriage/triage/templates"
-)
-
-// Labels the worker puts on tickets.
-const (
-	LabelReplied    = "triage-replied"
-	LabelEscalated  = "triage-escalated"
-	LabelResolved   = "triage-resolved"
-	LabelNeedsHuman = "triage-needs-human"
-	labelPrefix     = "triage-"
 )
 
 // ErrBusy is returned when another task holds the ticket: the task is
@@ -32,12 +25,12 @@ var ErrBusy = errors.New("another task is working on this ticket")
 type Deps struct {
 	Classifier  *classifier.Classifier
 	Templates   *templates.Set
-	Jira        Jira
-	States      StateStore
-	Escalations EscalationStore
-	Followups   Followups
+	Jira        triage.Jira
+	States      triage.StateStore
+	Escalations triage.EscalationStore
+	Followups   triage.Followups
 	// Metrics, when set, receives decisions and latencies.
-	Metrics Metrics
+	Metrics triage.Metrics
 	Logger  zerolog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -95,7 +88,7 @@ type run struct {
 	taskID   string
 	retried  int
 	log      zerolog.Logger
-	state    State
+	state    triage.State
 	found    bool
 	writes   []string
 	delivery string
@@ -105,7 +98,7 @@ type run struct {
 	// agent is the ticket's agent mark, read with the lock.
 	agent bool
 	// releaseFn is the lock's Hold.Release.
-	releaseFn func(ctx context.Context, s *State, e *AuditEntry) error
+	releaseFn func(ctx context.Context, s *triage.State, e *triage.AuditEntry) error
 }
 
 // ProcessTask triages a ticket after an event.
@@ -137,7 +130,7 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	defer r.release()
 
-	if r.state.handled(p.DeliveryID) {
+	if r.state.Handled(p.DeliveryID) {
 		r.log.Info().Msg("delivery already handled")
 		return nil
 	}
@@ -166,7 +159,7 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		// escalation that was announced.
 		reason = r.state.Escalated
 		v.Action, v.Reply = classifier.ActionEscalateMFA, nil
-		if reason == templates.ReasonPasswordReset {
+		if reason == triage.ReasonPasswordReset {
 			v.Action = classifier.ActionEscalatePassword
 		}
 		r.log.Info().Str("reason", reason).Msg("finishing an escalation a previous attempt started")
@@ -180,7 +173,7 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			h.d.Metrics.Commented(p.ReceivedAt)
 		}
 	}
-	r.state.remember(p.DeliveryID)
+	r.state.Remember(p.DeliveryID)
 	return h.finish(ctx, r, v)
 }
 
@@ -236,7 +229,7 @@ func (r *run) release() {
 // webhook carried). A retry reads, because the previous attempt may have
 // written to Jira and died before saving the state to Redis.
 func (h *TriageHandler) needsRead(p TriagePayload, r *run) bool {
-	if p.Event != EventIssueCreated || r.retried > 0 || p.Redelivered {
+	if p.Event != triage.EventIssueCreated || r.retried > 0 || p.Redelivered {
 		return true
 	}
 	if r.found && r.state.Writing {
@@ -247,7 +240,7 @@ func (h *TriageHandler) needsRead(p TriagePayload, r *run) bool {
 	}
 	if !r.found {
 		for _, l := range p.Issue.Labels {
-			if strings.HasPrefix(l, labelPrefix) {
+			if strings.HasPrefix(l, triage.LabelPrefix) {
 				return true // Jira knows more than Redis
 			}
 		}
@@ -257,10 +250,10 @@ func (h *TriageHandler) needsRead(p TriagePayload, r *run) bool {
 
 // read reads the issue from Jira and adopts its state when it is newer:
 // Jira's copy is written in the same call as the write it describes.
-func (h *TriageHandler) read(ctx context.Context, r *run) (Issue, error) {
+func (h *TriageHandler) read(ctx context.Context, r *run) (triage.Issue, error) {
 	is, err := h.d.Jira.GetIssue(ctx, r.key)
 	if err != nil {
-		return Issue{}, h.jiraErr(r, "read", err)
+		return triage.Issue{}, h.jiraErr(r, "read", err)
 	}
 	if is.State != nil && (!r.found || is.State.Version > r.state.Version) {
 		r.log.Info().Int("version", is.State.Version).Msg("state taken from Jira")
@@ -271,7 +264,7 @@ func (h *TriageHandler) read(ctx context.Context, r *run) (Issue, error) {
 }
 
 // ticket turns an issue into what the classifier reads.
-func (h *TriageHandler) ticket(is Issue, s State) classifier.Ticket {
+func (h *TriageHandler) ticket(is triage.Issue, s triage.State) classifier.Ticket {
 	t := TicketOf(is, h.cfg.BotAccountID)
 	t.Replied = s.Replied
 	return t
@@ -280,7 +273,7 @@ func (h *TriageHandler) ticket(is Issue, s State) classifier.Ticket {
 // TicketOf turns an issue into what the classifier reads: comments by the
 // bot's account are the bot's, by the reporter the reporter's, by anyone
 // else an agent's.
-func TicketOf(is Issue, botAccountID string) classifier.Ticket {
+func TicketOf(is triage.Issue, botAccountID string) classifier.Ticket {
 	t := classifier.Ticket{ID: is.Key, Summary: is.Summary, Description: is.Description}
 	for _, c := range is.Comments {
 		a := classifier.AuthorAgent
@@ -297,7 +290,7 @@ func TicketOf(is Issue, botAccountID string) classifier.Ticket {
 
 // act carries out a verdict, writing only what the state says is not done.
 // reason overrides the escalation reason (the follow-up's timeout).
-func (h *TriageHandler) act(ctx context.Context, r *run, is Issue, v classifier.Verdict, reason string) error {
+func (h *TriageHandler) act(ctx context.Context, r *run, is triage.Issue, v classifier.Verdict, reason string) error {
 	switch v.Action {
 	case classifier.ActionReply:
 		return h.reply(ctx, r, is, v)
@@ -316,14 +309,14 @@ func (h *TriageHandler) act(ctx context.Context, r *run, is Issue, v classifier.
 func escalationReason(v classifier.Verdict) string {
 	switch {
 	case v.Action == classifier.ActionEscalatePassword:
-		return templates.ReasonPasswordReset
+		return triage.ReasonPasswordReset
 	case contains(v.Signals, classifier.SigResetMFA):
-		return templates.ReasonRequested
+		return triage.ReasonRequested
 	}
-	return templates.ReasonMFAReset
+	return triage.ReasonMFAReset
 }
 
-func (h *TriageHandler) reply(ctx context.Context, r *run, is Issue, v classifier.Verdict) error {
+func (h *TriageHandler) reply(ctx context.Context, r *run, is triage.Issue, v classifier.Verdict) error {
 	var cats []string
 	for _, c := range v.Reply {
 		if !contains(r.state.Replied, c) {
@@ -339,9 +332,9 @@ func (h *TriageHandler) reply(ctx context.Context, r *run, is Issue, v classifie
 		return fmt.Errorf("render reply for %s: %v: %w", r.key, err, asynq.SkipRetry)
 	}
 	internal := false
-	labels := []string{LabelReplied}
+	labels := []string{triage.LabelReplied}
 	for _, c := range cats {
-		labels = append(labels, labelPrefix+c)
+		labels = append(labels, triage.LabelPrefix+c)
 		internal = internal || contains(h.cfg.InternalCategories, c)
 	}
 	next := r.state
@@ -356,7 +349,7 @@ func (h *TriageHandler) reply(ctx context.Context, r *run, is Issue, v classifie
 	if err := h.d.Followups.Schedule(ctx, r.key, next.Version, h.cfg.FollowupWindow); err != nil {
 		return fmt.Errorf("schedule follow-up of %s: %w", r.key, err)
 	}
-	if err := h.write(ctx, r, Write{Comment: rendered.Wiki, Internal: internal, AddLabels: labels, State: &next}); err != nil {
+	if err := h.write(ctx, r, triage.Write{Comment: rendered.Wiki, Internal: internal, AddLabels: labels, State: &next}); err != nil {
 		return err
 	}
 	r.writes = append(r.writes, visibility(internal)+" reply "+strings.Join(cats, ","), "labels "+strings.Join(labels, ","), fmt.Sprintf("follow-up in %s", h.cfg.FollowupWindow))
@@ -370,14 +363,14 @@ func visibility(internal bool) string {
 	return "public"
 }
 
-func (h *TriageHandler) escalate(ctx context.Context, r *run, is Issue, v classifier.Verdict, reason string) error {
+func (h *TriageHandler) escalate(ctx context.Context, r *run, is triage.Issue, v classifier.Verdict, reason string) error {
 	if r.state.Escalated != "" && r.state.NoteDone {
 		r.writes = append(r.writes, "nothing: already escalated ("+r.state.Escalated+")")
 		return nil
 	}
-	name, label := templates.EscalationMFA, "triage-escalate-mfa"
-	if reason == templates.ReasonPasswordReset {
-		name, label = templates.EscalationPassword, "triage-escalate-password"
+	name, label := templates.EscalationMFA, triage.LabelEscalateMFA
+	if reason == triage.ReasonPasswordReset {
+		name, label = templates.EscalationPassword, triage.LabelEscalatePassword
 	}
 	data := h.evidenceData(is, v, r.state, reason)
 	before := r.state.Version
@@ -390,8 +383,8 @@ func (h *TriageHandler) escalate(ctx context.Context, r *run, is Issue, v classi
 		next := r.state
 		next.Version++
 		next.Escalated, next.EscalatedAt = reason, h.d.Now().UTC()
-		labels := []string{LabelEscalated, label}
-		if err := h.write(ctx, r, Write{Comment: notice.Wiki, AddLabels: labels, State: &next}); err != nil {
+		labels := []string{triage.LabelEscalated, label}
+		if err := h.write(ctx, r, triage.Write{Comment: notice.Wiki, AddLabels: labels, State: &next}); err != nil {
 			return err
 		}
 		r.writes = append(r.writes, "public escalation notice ("+reason+")", "labels "+strings.Join(labels, ","))
@@ -428,7 +421,7 @@ func (h *TriageHandler) escalate(ctx context.Context, r *run, is Issue, v classi
 		if err != nil {
 			return fmt.Errorf("render evidence note for %s: %v: %w", r.key, err, asynq.SkipRetry)
 		}
-		if err := h.write(ctx, r, Write{Comment: note.Wiki + "\n\n{anchor:" + marker + "}", Internal: true}); err != nil {
+		if err := h.write(ctx, r, triage.Write{Comment: note.Wiki + "\n\n{anchor:" + marker + "}", Internal: true}); err != nil {
 			return err
 		}
 		r.writes = append(r.writes, "internal evidence note")
@@ -454,7 +447,7 @@ func noteMarker(key string, version int) string {
 	return fmt.Sprintf("triage-note-%s-%d", strings.ToLower(key), version)
 }
 
-func (h *TriageHandler) resolve(ctx context.Context, r *run, is Issue, v classifier.Verdict) error {
+func (h *TriageHandler) resolve(ctx context.Context, r *run, is triage.Issue, v classifier.Verdict) error {
 	if r.state.Resolved {
 		r.writes = append(r.writes, "nothing: already resolved")
 		return nil
@@ -466,10 +459,10 @@ func (h *TriageHandler) resolve(ctx context.Context, r *run, is Issue, v classif
 	next := r.state
 	next.Version++
 	next.Resolved = true
-	if err := h.write(ctx, r, Write{Comment: ack.Wiki, AddLabels: []string{LabelResolved}, State: &next}); err != nil {
+	if err := h.write(ctx, r, triage.Write{Comment: ack.Wiki, AddLabels: []string{triage.LabelResolved}, State: &next}); err != nil {
 		return err
 	}
-	r.writes = append(r.writes, "public acknowledgement", "labels "+LabelResolved)
+	r.writes = append(r.writes, "public acknowledgement", "labels "+triage.LabelResolved)
 	if h.cfg.ResolveTransition != "" && h.cfg.Mode == ModeLive {
 		if err := h.d.Jira.Transition(ctx, r.key, h.cfg.ResolveTransition); err != nil {
 			return h.jiraErr(r, "transition", err)
@@ -490,10 +483,10 @@ func (h *TriageHandler) human(ctx context.Context, r *run) error {
 	next := r.state
 	next.Version++
 	next.Human = true
-	if err := h.write(ctx, r, Write{AddLabels: []string{LabelNeedsHuman}, State: &next}); err != nil {
+	if err := h.write(ctx, r, triage.Write{AddLabels: []string{triage.LabelNeedsHuman}, State: &next}); err != nil {
 		return err
 	}
-	r.writes = append(r.writes, "labels "+LabelNeedsHuman)
+	r.writes = append(r.writes, "labels "+triage.LabelNeedsHuman)
 	return nil
 }
 
@@ -501,7 +494,7 @@ func (h *TriageHandler) human(ctx context.Context, r *run) error {
 // state marked Writing; the state the write describes is then only taken
 // into r.state, saved by finish (or as the next write's mark): until then
 // the mark sends any other task to Jira's copy.
-func (h *TriageHandler) write(ctx context.Context, r *run, w Write) error {
+func (h *TriageHandler) write(ctx context.Context, r *run, w triage.Write) error {
 	if w.State != nil {
 		w.State.UpdatedAt = h.d.Now().UTC()
 	}
@@ -537,7 +530,7 @@ func (h *TriageHandler) finish(ctx context.Context, r *run, v classifier.Verdict
 			r.writes[i] = "shadow (not written): " + r.writes[i]
 		}
 	}
-	entry := AuditEntry{Key: r.key, TaskID: r.taskID, Event: r.event, DeliveryID: r.delivery, Mode: h.cfg.Mode, Verdict: v, Writes: r.writes, At: h.d.Now().UTC()}
+	entry := triage.AuditEntry{Key: r.key, TaskID: r.taskID, Event: r.event, DeliveryID: r.delivery, Mode: h.cfg.Mode, Verdict: v, Writes: r.writes, At: h.d.Now().UTC()}
 	if err := r.releaseFn(ctx, &r.state, &entry); err != nil {
 		return fmt.Errorf("save state of %s and its audit entry: %w", r.key, err)
 	}
@@ -557,7 +550,7 @@ func (h *TriageHandler) jiraErr(r *run, op string, err error) error {
 	return wrapped
 }
 
-func (h *TriageHandler) evidenceData(is Issue, v classifier.Verdict, s State, reason string) templates.Data {
+func (h *TriageHandler) evidenceData(is triage.Issue, v classifier.Verdict, s triage.State, reason string) templates.Data {
 	d := templates.Data{TicketKey: is.Key, ReporterName: firstName(is.ReporterName), Platform: v.Platform, Categories: v.Categories, Reason: reason}
 	for _, e := range v.Evidence {
 		if e.Kind == "platform" {
@@ -576,8 +569,8 @@ func (h *TriageHandler) evidenceData(is Issue, v classifier.Verdict, s State, re
 	return d
 }
 
-func (h *TriageHandler) escalation(is Issue, v classifier.Verdict, s State, reason string) Escalation {
-	e := Escalation{
+func (h *TriageHandler) escalation(is triage.Issue, v classifier.Verdict, s triage.State, reason string) triage.Escalation {
+	e := triage.Escalation{
 		Key: is.Key, ReporterID: is.ReporterID, ReporterName: is.ReporterName, Reason: reason,
 		Categories: v.Categories, Platform: v.Platform, Evidence: v.Evidence,
 		ReporterReplies: reporterReplies(is, h.cfg.BotAccountID), CreatedAt: h.d.Now().UTC(),
@@ -586,14 +579,14 @@ func (h *TriageHandler) escalation(is Issue, v classifier.Verdict, s State, reas
 		e.Link = strings.TrimRight(h.cfg.JiraBaseURL, "/") + "/browse/" + is.Key
 	}
 	for _, c := range s.Replied {
-		e.StepsSent = append(e.StepsSent, SentStep{Category: c, At: s.RepliedAt})
+		e.StepsSent = append(e.StepsSent, triage.SentStep{Category: c, At: s.RepliedAt})
 	}
 	return e
 }
 
 // reporterReplies are short excerpts of the reporter's comments after the
 // bot's first reply.
-func reporterReplies(is Issue, bot string) []string {
+func reporterReplies(is triage.Issue, bot string) []string {
 	var out []string
 	seenBot := false
 	for _, c := range is.Comments {

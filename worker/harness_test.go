@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -65,7 +67,7 @@ type harness struct {
 	client    *asynq.Client
 	inspector *asynq.Inspector
 	cfg       worker.Config
-	states    worker.StateStore
+	states    triage.StateStore
 	handler   *worker.TriageHandler
 	done      chan string // task ids, as each task finishes for good
 	logs      *logtest.Buffer
@@ -74,7 +76,7 @@ type harness struct {
 type harnessOption func(*harness)
 
 func withConfig(f func(*worker.Config)) harnessOption { return func(h *harness) { f(&h.cfg) } }
-func withStates(wrap func(worker.StateStore) worker.StateStore) harnessOption {
+func withStates(wrap func(triage.StateStore) triage.StateStore) harnessOption {
 	return func(h *harness) { h.states = wrap(h.states) }
 }
 
@@ -196,28 +198,28 @@ func (h *harness) enqueue(p worker.TriagePayload) string {
 // created is the payload a webhook for a new issue carries.
 func created(is jiratest.Issue, delivery string) worker.TriagePayload {
 	return worker.TriagePayload{
-		Event: worker.EventIssueCreated, DeliveryID: delivery, ReceivedAt: time.Now(), ActorID: is.Reporter.AccountID,
-		Issue: worker.Issue{Key: is.Key, Summary: is.Summary, Description: is.Description, ReporterID: is.Reporter.AccountID, ReporterName: is.Reporter.DisplayName, Labels: is.Labels},
+		Event: triage.EventIssueCreated, DeliveryID: delivery, ReceivedAt: time.Now(), ActorID: is.Reporter.AccountID,
+		Issue: triage.Issue{Key: is.Key, Summary: is.Summary, Description: is.Description, ReporterID: is.Reporter.AccountID, ReporterName: is.Reporter.DisplayName, Labels: is.Labels},
 	}
 }
 
 // commented is the payload of a comment_created webhook.
 func commented(key string, author jiratest.User, body, delivery string) worker.TriagePayload {
 	return worker.TriagePayload{
-		Event: worker.EventCommentCreated, DeliveryID: delivery, ReceivedAt: time.Now(), ActorID: author.AccountID,
-		Issue:   worker.Issue{Key: key},
-		Comment: &worker.Comment{AuthorID: author.AccountID, AuthorName: author.DisplayName, Body: body},
+		Event: triage.EventCommentCreated, DeliveryID: delivery, ReceivedAt: time.Now(), ActorID: author.AccountID,
+		Issue:   triage.Issue{Key: key},
+		Comment: &triage.Comment{AuthorID: author.AccountID, AuthorName: author.DisplayName, Body: body},
 	}
 }
 
 // state reads the triage state property the fake Jira holds.
-func (h *harness) state(key string) worker.State {
+func (h *harness) state(key string) triage.State {
 	h.t.Helper()
 	raw, ok := h.jira.Property(key, "triage")
 	if !ok {
-		return worker.State{}
+		return triage.State{}
 	}
-	var s worker.State
+	var s triage.State
 	if err := json.Unmarshal(raw, &s); err != nil {
 		h.t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 )
 
@@ -22,16 +24,6 @@ const (
 
 // DefaultQueue is the asynq queue the triage tasks go to.
 const DefaultQueue = "triage"
-
-// The events a triage task can stand for.
-const (
-	EventIssueCreated   = "jira:issue_created"
-	EventIssueUpdated   = "jira:issue_updated"
-	EventCommentCreated = "comment_created"
-	EventPoll           = "poll"
-	EventReconcile      = "reconcile"
-	EventBackfill       = "backfill"
-)
 
 // TriagePayload is a triage task: the event and the ticket fields it
 // carried, so that the happy path needs no Jira read.
@@ -49,43 +41,10 @@ type TriagePayload struct {
 	// its own copy.
 	Redelivered bool `json:"redelivered,omitempty"`
 	// ActorID is the account that caused the event.
-	ActorID string `json:"actor_id,omitempty"`
-	Issue   Issue  `json:"issue"`
+	ActorID string       `json:"actor_id,omitempty"`
+	Issue   triage.Issue `json:"issue"`
 	// Comment is the new comment of a comment event.
-	Comment *Comment `json:"comment,omitempty"`
-}
-
-// Issue is the part of a Jira issue the worker reads. Identities
-// (ReporterID, Comment.AuthorID, TriagePayload.ActorID) are the Cloud
-// accountId, else the Data Center user name; the *Name fields are display
-// names.
-type Issue struct {
-	// Key is the issue key; a Server/DC comment event without its issue
-	// carries only the numeric id here, and the worker reads the key.
-	Key          string    `json:"key"`
-	ID           string    `json:"id,omitempty"`
-	Summary      string    `json:"summary"`
-	Description  string    `json:"description"`
-	ReporterID   string    `json:"reporter_id,omitempty"`
-	ReporterName string    `json:"reporter_name,omitempty"`
-	Labels       []string  `json:"labels,omitempty"`
-	Status       string    `json:"status,omitempty"`
-	Updated      time.Time `json:"updated,omitzero"`
-	// Comments, oldest first, when the issue was read from Jira; a
-	// webhook payload carries none.
-	Comments []Comment `json:"comments,omitempty"`
-	// State is the triage state stored on the issue, when read from Jira.
-	State *State `json:"-"`
-}
-
-// Comment is one comment of a ticket.
-type Comment struct {
-	ID         string    `json:"id,omitempty"`
-	AuthorID   string    `json:"author_id,omitempty"`
-	AuthorName string    `json:"author_name,omitempty"`
-	Body       string    `json:"body"`
-	Created    time.Time `json:"created,omitzero"`
-	Internal   bool      `json:"internal,omitempty"`
+	Comment *triage.Comment `json:"comment,omitempty"`
 }
 
 // Validate reports what makes a payload unusable.
@@ -98,11 +57,11 @@ func (p TriagePayload) Validate() error {
 		errs = append(errs, errors.New("the delivery id is missing"))
 	}
 	switch p.Event {
-	case EventIssueCreated, EventIssueUpdated, EventCommentCreated, EventPoll, EventReconcile, EventBackfill:
+	case triage.EventIssueCreated, triage.EventIssueUpdated, triage.EventCommentCreated, triage.EventPoll, triage.EventReconcile, triage.EventBackfill:
 	default:
 		errs = append(errs, fmt.Errorf("unknown event %q", p.Event))
 	}
-	if p.Event == EventCommentCreated && p.Comment == nil {
+	if p.Event == triage.EventCommentCreated && p.Comment == nil {
 		errs = append(errs, errors.New("a comment event without its comment"))
 	}
 	return errors.Join(errs...)

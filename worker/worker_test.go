@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hibiken/asynq"
@@ -79,17 +81,17 @@ func TestDuplicateDeliveriesPostOnce(t *testing.T) {
 // failingSave makes the first state save after a Jira write fail, as if
 // the worker died right after writing to Jira.
 type failingSave struct {
-	worker.StateStore
+	triage.StateStore
 	failed atomic.Bool
 }
 
-func (f *failingSave) Acquire(ctx context.Context, key string, ttl time.Duration) (worker.Hold, bool, error) {
+func (f *failingSave) Acquire(ctx context.Context, key string, ttl time.Duration) (triage.Hold, bool, error) {
 	h, ok, err := f.StateStore.Acquire(ctx, key, ttl)
 	if !ok || err != nil {
 		return h, ok, err
 	}
 	release := h.Release
-	h.Release = func(ctx context.Context, s *worker.State, e *worker.AuditEntry) error {
+	h.Release = func(ctx context.Context, s *triage.State, e *triage.AuditEntry) error {
 		if s != nil && s.Version > 0 && f.failed.CompareAndSwap(false, true) {
 			_ = release(ctx, nil, nil) // the lock expires with the dead worker
 			return errors.New("simulated crash after the Jira write")
@@ -99,7 +101,7 @@ func (f *failingSave) Acquire(ctx context.Context, key string, ttl time.Duration
 	return h, ok, err
 }
 
-func (f *failingSave) Save(ctx context.Context, key string, s worker.State) error {
+func (f *failingSave) Save(ctx context.Context, key string, s triage.State) error {
 	if !s.Writing && s.Version > 0 && f.failed.CompareAndSwap(false, true) {
 		return errors.New("simulated crash after the Jira write")
 	}
@@ -109,7 +111,7 @@ func (f *failingSave) Save(ctx context.Context, key string, s worker.State) erro
 func TestCrashAfterTheJiraWriteDoesNotPostTwice(t *testing.T) {
 	t.Parallel()
 	crash := &failingSave{}
-	h := newHarness(t, withStates(func(s worker.StateStore) worker.StateStore { crash.StateStore = s; return crash }))
+	h := newHarness(t, withStates(func(s triage.StateStore) triage.StateStore { crash.StateStore = s; return crash }))
 	h.start()
 	is := h.jira.AddIssue(jiratest.Issue{Key: "HD-3", Summary: "passkey", Description: "my passkey can no longer be used", Reporter: alice})
 	h.wait(h.enqueue(created(is, "d-3")))

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -71,8 +73,8 @@ a bar on a terminal and plain lines otherwise.`,
 			enq, dup := 0, 0
 			for i, is := range issues {
 				p := worker.TriagePayload{
-					Event: worker.EventBackfill, DeliveryID: fmt.Sprintf("backfill:%s:%d", is.Key, is.Updated.UnixMilli()), ReceivedAt: time.Now(),
-					Issue: worker.Issue{Key: is.Key, Summary: is.Summary, Description: is.Description, ReporterID: userKey(is.Reporter),
+					Event: triage.EventBackfill, DeliveryID: fmt.Sprintf("backfill:%s:%d", is.Key, is.Updated.UnixMilli()), ReceivedAt: time.Now(),
+					Issue: triage.Issue{Key: is.Key, Summary: is.Summary, Description: is.Description, ReporterID: userKey(is.Reporter),
 						ReporterName: is.Reporter.DisplayName, Labels: is.Labels, Status: is.Status, Updated: is.Updated},
 				}
 				task, err := worker.NewTriageTask(p, asynq.Queue(a.cfg.Queue))

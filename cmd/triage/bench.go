@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -245,7 +247,7 @@ func (f *benchFixture) config(o benchOptions) config {
 // labelled reports whether the bot has acted on the ticket.
 func (f *benchFixture) labelled(key string) bool {
 	for _, l := range f.fake.Labels(key) {
-		if strings.HasPrefix(l, "triage-") {
+		if strings.HasPrefix(l, triage.LabelPrefix) {
 			return true
 		}
 	}
@@ -629,14 +631,14 @@ func (f *benchFixture) analyse(res *benchResult, sendAt []time.Time) {
 		p := issues[t.Key]
 		ls := f.fake.Labels(t.Key)
 		switch {
-		case hasLabel(ls, worker.LabelReplied):
+		case hasLabel(ls, triage.LabelReplied):
 			res.Replied++
 			repliedWrites += p.writes
-		case hasLabel(ls, worker.LabelEscalated):
+		case hasLabel(ls, triage.LabelEscalated):
 			res.Escalated++
-		case hasLabel(ls, worker.LabelNeedsHuman):
+		case hasLabel(ls, triage.LabelNeedsHuman):
 			res.Human++
-		case hasLabel(ls, worker.LabelResolved):
+		case hasLabel(ls, triage.LabelResolved):
 			res.Resolved++
 		}
 		if !p.comment.IsZero() && !sendAt[i].IsZero() {
@@ -991,8 +993,8 @@ func runBenchQueued(ctx context.Context, out io.Writer, o benchOptions) (queuedR
 				t := f.tickets[i]
 				u := f.users[t.Reporter]
 				task, err := worker.NewTriageTask(worker.TriagePayload{
-					Event: worker.EventIssueCreated, DeliveryID: "bench-" + t.Key, ReceivedAt: now, ActorID: u.AccountID,
-					Issue: worker.Issue{Key: t.Key, Summary: t.Summary, Description: t.Description, ReporterID: u.AccountID, ReporterName: u.DisplayName},
+					Event: triage.EventIssueCreated, DeliveryID: "bench-" + t.Key, ReceivedAt: now, ActorID: u.AccountID,
+					Issue: triage.Issue{Key: t.Key, Summary: t.Summary, Description: t.Description, ReporterID: u.AccountID, ReporterName: u.DisplayName},
 				}, asynq.Queue(f.queue))
 				if err == nil {
 					_, err = a.client.EnqueueContext(ctx, task)

@@ -18,6 +18,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/mfatriage/triage"
 	"github.com/mfatriage/triage/internal/intake"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
 )
@@ -149,7 +150,7 @@ func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 	// Progress: a line per ticket as the bot acts on it.
 	labelled := func(key string) bool {
 		for _, l := range fake.Labels(key) {
-			if strings.HasPrefix(l, "triage-") {
+			if strings.HasPrefix(l, triage.LabelPrefix) {
 				return true
 			}
 		}
@@ -213,7 +214,7 @@ func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 		key := t.Key
 		if err := wait("the answer on "+key, func() bool {
 			ls := triageLabels(fake.Labels(key))
-			return len(ls) > before || hasLabel(ls, "triage-resolved") || hasLabel(ls, "triage-escalated") || stateVersion(fake, key) > 1
+			return len(ls) > before || hasLabel(ls, triage.LabelResolved) || hasLabel(ls, triage.LabelEscalated) || stateVersion(fake, key) > 1
 		}); err != nil {
 			return err
 		}
@@ -261,7 +262,7 @@ func stateVersion(fake *jiratest.Server, key string) int {
 func triageLabels(labels []string) []string {
 	var out []string
 	for _, l := range labels {
-		if strings.HasPrefix(l, "triage-") {
+		if strings.HasPrefix(l, triage.LabelPrefix) {
 			out = append(out, l)
 		}
 	}
@@ -273,23 +274,23 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 	var replied, mfa, followup, password, resolved, human, comments int
 	for _, t := range tickets {
 		ls := fake.Labels(t.Key)
-		if hasLabel(ls, "triage-replied") {
+		if hasLabel(ls, triage.LabelReplied) {
 			replied++
 		}
-		if hasLabel(ls, "triage-escalate-mfa") {
+		if hasLabel(ls, triage.LabelEscalateMFA) {
 			mfa++
 			raw, _ := fake.Property(t.Key, "triage")
-			if strings.Contains(string(raw), "followup-timeout") {
+			if strings.Contains(string(raw), triage.ReasonFollowupTimeout) {
 				followup++
 			}
 		}
-		if hasLabel(ls, "triage-escalate-password") {
+		if hasLabel(ls, triage.LabelEscalatePassword) {
 			password++
 		}
-		if hasLabel(ls, "triage-resolved") {
+		if hasLabel(ls, triage.LabelResolved) {
 			resolved++
 		}
-		if hasLabel(ls, "triage-needs-human") {
+		if hasLabel(ls, triage.LabelNeedsHuman) {
 			human++
 		}
 		for _, c := range fake.Comments(t.Key) {

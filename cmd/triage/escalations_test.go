@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
 	"github.com/mfatriage/triage/internal/redistest"
-	"github.com/mfatriage/triage/worker"
 )
 
 func TestEscalationsCLI(t *testing.T) {
@@ -25,7 +26,7 @@ func TestEscalationsCLI(t *testing.T) {
 	key := fmt.Sprintf("CLI%d-1", time.Now().UnixNano()%100000)
 	fake.AddIssue(jiratest.Issue{Key: key, Summary: "passkey", Reporter: e2eAlice})
 	id := key + ":mfa-reset"
-	if _, err := escalation.New(rdb, "").Create(ctx, worker.Escalation{Key: key, ReporterName: "Alice Reporter", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
+	if _, err := escalation.New(rdb, "").Create(ctx, triage.Escalation{Key: key, ReporterName: "Alice Reporter", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -8,18 +8,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/mfatriage/triage/internal/escalation"
 )
 
 // Reasons are the reasons the worker escalates for, in the order the
 // filters show them.
-var Reasons = []string{"mfa-reset", "password-reset", "followup-timeout", "requested"}
+var Reasons = triage.Reasons
 
 var reasonLabels = map[string]string{
-	"mfa-reset":        "MFA reset",
-	"password-reset":   "Password reset",
-	"followup-timeout": "No reply after follow-up",
-	"requested":        "Reporter asked for an admin",
+	triage.ReasonMFAReset:        "MFA reset",
+	triage.ReasonPasswordReset:   "Password reset",
+	triage.ReasonFollowupTimeout: "No reply after follow-up",
+	triage.ReasonRequested:       "Reporter asked for an admin",
 }
 
 var statusLabels = map[string]string{

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -25,7 +27,6 @@ import (
 	"github.com/mfatriage/triage/internal/logtest"
 	"github.com/mfatriage/triage/internal/redistest"
 	"github.com/mfatriage/triage/templates"
-	"github.com/mfatriage/triage/worker"
 )
 
 // testToken is the admin token of every test server. No test output may
@@ -126,7 +127,7 @@ func (e *env) seed(key, reason string, age time.Duration) string {
 		e.jira.AddIssue(jiratest.Issue{Key: key, Summary: "Authenticator on my new phone", Reporter: alice})
 	}
 	created := e.clock.Now().Add(-age)
-	_, err := e.store.Create(context.Background(), worker.Escalation{
+	_, err := e.store.Create(context.Background(), triage.Escalation{
 		Key: key, Link: e.jira.URL() + "/browse/" + key, ReporterID: alice.AccountID, ReporterName: alice.DisplayName,
 		Reason: reason, Categories: []string{classifier.CatNewDevice}, Platform: "ios",
 		Evidence: []classifier.Evidence{
@@ -134,7 +135,7 @@ func (e *env) seed(key, reason string, age time.Duration) string {
 			{Kind: "signal", Label: classifier.SigResetMFA, Rule: "reset mfa", Text: "please reset my MFA", Where: "comment", Comment: 2},
 			{Kind: "platform", Label: "ios", Rule: "iphone", Text: "iPhone", Where: "signature"},
 		},
-		StepsSent:       []worker.SentStep{{Category: classifier.CatNewDevice, At: created.Add(-2 * time.Hour)}},
+		StepsSent:       []triage.SentStep{{Category: classifier.CatNewDevice, At: created.Add(-2 * time.Hour)}},
 		ReporterReplies: []string{"I have no other phone, I cannot sign in at all"},
 		CreatedAt:       created,
 	})
@@ -298,6 +299,6 @@ func (e *env) comments(key string) (public, internal []jiratest.Comment) {
 	return public, internal
 }
 
-func escalationWithoutLink(key string, at time.Time) worker.Escalation {
-	return worker.Escalation{Key: key, Reason: "requested", CreatedAt: at}
+func escalationWithoutLink(key string, at time.Time) triage.Escalation {
+	return triage.Escalation{Key: key, Reason: "requested", CreatedAt: at}
 }

@@ -2,7 +2,7 @@
 // (go-redis v9), and the operations admins perform on it.
 //
 // A record is created once per ticket and reason by the worker (through
-// worker.EscalationStore), whatever retries happen. It moves open →
+// triage.EscalationStore), whatever retries happen. It moves open →
 // acknowledged → done, or to returned (handed back to the agents); every
 // status change is atomic, checks the current status, and is kept in the
 // record's history with its time and actor. "MFA reset done" posts the

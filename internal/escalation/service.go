@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/mfatriage/triage/templates"
-	"github.com/mfatriage/triage/worker"
 )
 
 // ServiceConfig configures the admin actions. Zero values are defaults.
@@ -29,19 +30,19 @@ type ServiceConfig struct {
 // the Jira writes that close the loop on the ticket.
 type Service struct {
 	store *Store
-	jira  worker.Jira
+	jira  triage.Jira
 	tmpl  *templates.Set
 	cfg   ServiceConfig
 }
 
 // NewService wires the store, Jira (the worker's adapter) and the
 // templates.
-func NewService(store *Store, jira worker.Jira, tmpl *templates.Set, cfg ServiceConfig) *Service {
+func NewService(store *Store, jira triage.Jira, tmpl *templates.Set, cfg ServiceConfig) *Service {
 	if cfg.DoneLabel == "" {
-		cfg.DoneLabel = "triage-mfa-reset-done"
+		cfg.DoneLabel = triage.LabelMFAResetDone
 	}
 	if cfg.ReturnedLabel == "" {
-		cfg.ReturnedLabel = "triage-returned"
+		cfg.ReturnedLabel = triage.LabelReturned
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -125,7 +126,7 @@ func (s *Service) Done(ctx context.Context, id, actor string) (Record, bool, err
 		if err != nil {
 			return r, false, fmt.Errorf("render the reset-done comment: %w", err)
 		}
-		if err := s.jira.Write(ctx, r.Key, worker.Write{Comment: msg.Wiki + "\n\n{anchor:" + marker + "}", AddLabels: []string{s.cfg.DoneLabel}}); err != nil {
+		if err := s.jira.Write(ctx, r.Key, triage.Write{Comment: msg.Wiki + "\n\n{anchor:" + marker + "}", AddLabels: []string{s.cfg.DoneLabel}}); err != nil {
 			return r, false, fmt.Errorf("comment on %s: %w", r.Key, err)
 		}
 		if s.cfg.DoneTransition != "" {
@@ -157,7 +158,7 @@ func (s *Service) Return(ctx context.Context, id, actor, note string) (Record, b
 		return r, changed, err
 	}
 	body := fmt.Sprintf("Returned to the agents by %s (escalation %s):\n\n%s", escapeWiki(actor), escapeWiki(r.Reason), escapeWiki(note))
-	if err := s.jira.Write(ctx, r.Key, worker.Write{Comment: body, Internal: true, AddLabels: []string{s.cfg.ReturnedLabel}}); err != nil {
+	if err := s.jira.Write(ctx, r.Key, triage.Write{Comment: body, Internal: true, AddLabels: []string{s.cfg.ReturnedLabel}}); err != nil {
 		return r, changed, fmt.Errorf("comment on %s: %w", r.Key, err)
 	}
 	return r, changed, nil

@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
 	"github.com/mfatriage/triage/templates"
-	"github.com/mfatriage/triage/worker"
 )
 
 var (
@@ -40,7 +41,7 @@ func TestDoneCommentsOnceWhateverTheClicks(t *testing.T) {
 	svc, store, fake := newService(t)
 	ctx := context.Background()
 	fake.AddIssue(jiratest.Issue{Key: "HD-1", Summary: "passkey", Reporter: alice})
-	if _, err := store.Create(ctx, worker.Escalation{Key: "HD-1", ReporterName: "Alice Reporter", Reason: "mfa-reset", Platform: "ios", CreatedAt: time.Now()}); err != nil {
+	if _, err := store.Create(ctx, triage.Escalation{Key: "HD-1", ReporterName: "Alice Reporter", Reason: "mfa-reset", Platform: "ios", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -72,7 +73,7 @@ func TestReturnPostsAnInternalNote(t *testing.T) {
 	svc, store, fake := newService(t)
 	ctx := context.Background()
 	fake.AddIssue(jiratest.Issue{Key: "HD-2", Summary: "passkey", Reporter: alice})
-	if _, err := store.Create(ctx, worker.Escalation{Key: "HD-2", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
+	if _, err := store.Create(ctx, triage.Escalation{Key: "HD-2", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := svc.Return(ctx, "HD-2:mfa-reset", "admin", ""); err == nil {

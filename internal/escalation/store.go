@@ -8,10 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mfatriage/triage/classifier"
-	"github.com/mfatriage/triage/worker"
 )
 
 // Statuses of an escalation.
@@ -33,7 +34,7 @@ type Record struct {
 	Categories      []string              `json:"categories"`
 	Platform        string                `json:"platform"`
 	Evidence        []classifier.Evidence `json:"evidence"`
-	StepsSent       []worker.SentStep     `json:"steps_sent,omitempty"`
+	StepsSent       []triage.SentStep     `json:"steps_sent,omitempty"`
 	ReporterReplies []string              `json:"reporter_replies,omitempty"`
 	Status          string                `json:"status"`
 	CreatedAt       time.Time             `json:"created_at"`
@@ -54,7 +55,7 @@ type Store struct {
 	prefix string
 }
 
-var _ worker.EscalationStore = (*Store)(nil)
+var _ triage.EscalationStore = (*Store)(nil)
 
 // New wraps a go-redis client; prefix defaults to "triage:".
 func New(rdb redis.UniversalClient, prefix string) *Store {
@@ -81,9 +82,9 @@ if redis.call("SET", KEYS[1], ARGV[1], "NX") then
 end
 return 0`)
 
-// Create implements worker.EscalationStore: one record per ticket and
+// Create implements triage.EscalationStore: one record per ticket and
 // reason; a repeat returns created=false and changes nothing.
-func (s *Store) Create(ctx context.Context, e worker.Escalation) (bool, error) {
+func (s *Store) Create(ctx context.Context, e triage.Escalation) (bool, error) {
 	r := Record{
 		ID: e.Key + ":" + e.Reason, Key: e.Key, Link: e.Link, ReporterID: e.ReporterID, ReporterName: e.ReporterName,
 		Reason: e.Reason, Categories: e.Categories, Platform: e.Platform, Evidence: e.Evidence,

@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/redistest"
-	"github.com/mfatriage/triage/worker"
 )
 
 func newStore(t *testing.T) *escalation.Store {
@@ -22,7 +23,7 @@ func newStore(t *testing.T) *escalation.Store {
 func TestCreateIsIdempotentUnderConcurrency(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	e := worker.Escalation{Key: "HD-1", Reason: "mfa-reset", CreatedAt: time.Now()}
+	e := triage.Escalation{Key: "HD-1", Reason: "mfa-reset", CreatedAt: time.Now()}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	created := 0
@@ -51,7 +52,7 @@ func TestCreateIsIdempotentUnderConcurrency(t *testing.T) {
 		t.Errorf("open = %+v, %v", recs, err)
 	}
 	// another reason for the same ticket is another record
-	if ok, _ := s.Create(context.Background(), worker.Escalation{Key: "HD-1", Reason: "password-reset", CreatedAt: time.Now()}); !ok {
+	if ok, _ := s.Create(context.Background(), triage.Escalation{Key: "HD-1", Reason: "password-reset", CreatedAt: time.Now()}); !ok {
 		t.Error("a second reason was not created")
 	}
 }
@@ -61,7 +62,7 @@ func TestStatusMachine(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	now := time.Now()
-	if _, err := s.Create(ctx, worker.Escalation{Key: "HD-2", Reason: "mfa-reset", CreatedAt: now}); err != nil {
+	if _, err := s.Create(ctx, triage.Escalation{Key: "HD-2", Reason: "mfa-reset", CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	id := "HD-2:mfa-reset"
@@ -109,7 +110,7 @@ func TestListFiltersAndPages(t *testing.T) {
 		if i%2 == 1 {
 			reason = "password-reset"
 		}
-		if _, err := s.Create(ctx, worker.Escalation{Key: fmt.Sprintf("HD-%d", 10+i), Reason: reason, CreatedAt: now.Add(-time.Duration(7-i) * time.Hour)}); err != nil {
+		if _, err := s.Create(ctx, triage.Escalation{Key: fmt.Sprintf("HD-%d", 10+i), Reason: reason, CreatedAt: now.Add(-time.Duration(7-i) * time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 	}

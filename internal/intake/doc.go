@@ -56,7 +56,7 @@
 //
 // Reconciler.Sweep searches `(<JQL>) AND updated >= -<N>h` and enqueues as
 // reconcile events ("reconcile:<key>:<updated unix ms>") the tickets with
-// none of the TriageLabels and no triage state (StateChecker), so a ticket
+// none of triage.HandledLabels and no triage state (StateChecker), so a ticket
 // lost anywhere is still triaged.
 //
 // Both run as asynq tasks (TypePoll, TypeReconcile) whose TaskID is that of

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/mfatriage/triage/worker"
 )
 
@@ -334,7 +336,7 @@ func (ev *wireEvent) payload(deliveryID string, now time.Time) (worker.TriagePay
 		DeliveryID: deliveryID,
 		ReceivedAt: now,
 		ActorID:    ev.actor().id(),
-		Issue:      worker.Issue{Key: key, ID: id},
+		Issue:      triage.Issue{Key: key, ID: id},
 	}
 	if ev.Issue != nil && ev.Issue.Fields != nil {
 		f := ev.Issue.Fields
@@ -355,7 +357,7 @@ func (ev *wireEvent) payload(deliveryID string, now time.Time) (worker.TriagePay
 	}
 	if c := ev.Comment; c != nil {
 		a := c.Author.user()
-		p.Comment = &worker.Comment{
+		p.Comment = &triage.Comment{
 			ID:         c.ID.String(),
 			AuthorID:   a.id(),
 			AuthorName: a.displayName,

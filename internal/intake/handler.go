@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
@@ -320,7 +322,7 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 	seen.event, seen.deliveryID = truncate(event, 64), deliveryID
 
 	switch event {
-	case worker.EventIssueCreated, worker.EventIssueUpdated, worker.EventCommentCreated:
+	case triage.EventIssueCreated, triage.EventIssueUpdated, triage.EventCommentCreated:
 	case "":
 		return outcome{code: http.StatusBadRequest, status: StatusRejected, reason: "malformed: webhookEvent is missing"}
 	default:
@@ -335,14 +337,14 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 	if n, err := strconv.Atoi(strings.TrimSpace(r.Header.Get(HeaderRetry))); err == nil && n > 0 {
 		p.Redelivered = true
 	}
-	if event == worker.EventCommentCreated && p.Comment == nil {
+	if event == triage.EventCommentCreated && p.Comment == nil {
 		return outcome{code: http.StatusBadRequest, status: StatusRejected, reason: "malformed: comment_created without a comment"}
 	}
 
 	if ev.fromBot(h.cfg.BotAccountID) {
 		return outcome{code: http.StatusOK, status: StatusIgnored, reason: "bot's own event"}
 	}
-	if event == worker.EventIssueUpdated {
+	if event == triage.EventIssueUpdated {
 		if ev.commentUpdate() {
 			return outcome{code: http.StatusOK, status: StatusIgnored, reason: "a comment's update; its comment event carries it"}
 		}
@@ -354,7 +356,7 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.EnqueueTimeout)
 	defer cancel()
 
-	if event == worker.EventCommentCreated {
+	if event == triage.EventCommentCreated {
 		// An agent's comment: the author is known not to be the reporter
 		// (nor the bot, dropped above). Undecidable: the worker decides.
 		if isReporter, ok := same(ev.Comment.Author.user(), ev.reporter()); ok && !isReporter {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
@@ -125,8 +127,8 @@ func TestWebhookEnqueues(t *testing.T) {
 		want worker.TriagePayload
 	}{
 		{"cloud issue created, wiki description", cloudIssueCreated, worker.TriagePayload{
-			Event: worker.EventIssueCreated, ActorID: "557058:alice",
-			Issue: worker.Issue{
+			Event: triage.EventIssueCreated, ActorID: "557058:alice",
+			Issue: triage.Issue{
 				Key: "HD-1", ID: "10001", Summary: "Authenticator lost after new phone",
 				Description: "I got a new phone and *Authenticator* shows no accounts.",
 				ReporterID:  "557058:alice", ReporterName: "Alice Reporter",
@@ -134,8 +136,8 @@ func TestWebhookEnqueues(t *testing.T) {
 			},
 		}},
 		{"cloud issue created, ADF description", cloudIssueCreatedADF, worker.TriagePayload{
-			Event: worker.EventIssueCreated, ActorID: "557058:alice",
-			Issue: worker.Issue{
+			Event: triage.EventIssueCreated, ActorID: "557058:alice",
+			Issue: triage.Issue{
 				Key: "HD-2", ID: "10002", Summary: "Passkey not accepted",
 				Description: "My passkey stopped working.\n> Open Authenticator and tap Add.",
 				ReporterID:  "557058:alice", ReporterName: "Alice Reporter",
@@ -143,45 +145,45 @@ func TestWebhookEnqueues(t *testing.T) {
 			},
 		}},
 		{"cloud comment by the reporter, ADF body", cloudCommentByReporterADF, worker.TriagePayload{
-			Event: worker.EventCommentCreated, ActorID: "557058:alice",
-			Issue: worker.Issue{
+			Event: triage.EventCommentCreated, ActorID: "557058:alice",
+			Issue: triage.Issue{
 				Key: "HD-1", ID: "10001", Summary: "Authenticator lost after new phone",
 				ReporterID: "557058:alice", ReporterName: "Alice Reporter", Status: "Waiting for support",
 			},
-			Comment: &worker.Comment{
+			Comment: &triage.Comment{
 				ID: "10100", AuthorID: "557058:alice", AuthorName: "Alice Reporter",
 				Body:    "Thanks @Triage Bot\nit still fails 😢\n- iPhone 15\n- iOS 18",
 				Created: updated("2025-03-10T09:20:00.000+0000"),
 			},
 		}},
 		{"cloud comment, reporter unknown: enqueued for the worker to decide", cloudCommentNoReporter, worker.TriagePayload{
-			Event: worker.EventCommentCreated, ActorID: "557058:agent",
-			Issue: worker.Issue{Key: "HD-1", ID: "10001", Summary: "Authenticator lost after new phone"},
-			Comment: &worker.Comment{
+			Event: triage.EventCommentCreated, ActorID: "557058:agent",
+			Issue: triage.Issue{Key: "HD-1", ID: "10001", Summary: "Authenticator lost after new phone"},
+			Comment: &triage.Comment{
 				ID: "10101", AuthorID: "557058:agent", AuthorName: "Ann Agent", Body: "Checking.",
 				Created: updated("2025-03-10T09:21:00.000+0000"), Internal: true,
 			},
 		}},
 		{"server comment without issue: key from comment.self", serverComment, worker.TriagePayload{
-			Event: worker.EventCommentCreated, ActorID: "alice",
-			Issue: worker.Issue{Key: "10001", ID: "10001"},
-			Comment: &worker.Comment{
+			Event: triage.EventCommentCreated, ActorID: "alice",
+			Issue: triage.Issue{Key: "10001", ID: "10001"},
+			Comment: &triage.Comment{
 				ID: "10100", AuthorID: "alice", AuthorName: "Alice Reporter",
 				Body:    "Still broken\n{quote}Open Authenticator{quote}",
 				Created: updated("2025-03-10T09:20:00.000+0000"),
 			},
 		}},
 		{"issue updated: summary changed", issueUpdatedSummary, worker.TriagePayload{
-			Event: worker.EventIssueUpdated, ActorID: "557058:alice",
-			Issue: worker.Issue{
+			Event: triage.EventIssueUpdated, ActorID: "557058:alice",
+			Issue: triage.Issue{
 				Key: "HD-1", ID: "10001", Summary: "Authenticator lost - new phone",
 				ReporterID: "557058:alice", ReporterName: "Alice Reporter", Status: "Open",
 				Updated: updated("2025-03-10T09:25:00.000+0000"),
 			},
 		}},
 		{"issue updated without changelog, data center user", issueUpdatedNoChangelog, worker.TriagePayload{
-			Event: worker.EventIssueUpdated, ActorID: "alice",
-			Issue: worker.Issue{Key: "HD-3", Summary: "Sign-in loop", Description: "h1. Help\nIt loops."},
+			Event: triage.EventIssueUpdated, ActorID: "alice",
+			Issue: triage.Issue{Key: "HD-3", Summary: "Sign-in loop", Description: "h1. Help\nIt loops."},
 		}},
 	}
 	for _, tc := range tests {

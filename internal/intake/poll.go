@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
@@ -204,7 +206,7 @@ func (p *Poller) Poll(ctx context.Context) (enqueued int, err error) {
 				newest = is.Updated
 			}
 			id := fmt.Sprintf("poll:%s:%d", is.Key, is.Updated.UnixMilli())
-			added, err := enqueueIssue(ctx, p.enq, p.cfg.Queue, worker.EventPoll, id, is, p.cfg.Now())
+			added, err := enqueueIssue(ctx, p.enq, p.cfg.Queue, triage.EventPoll, id, is, p.cfg.Now())
 			if err != nil {
 				return err
 			}
@@ -213,7 +215,7 @@ func (p *Poller) Poll(ctx context.Context) (enqueued int, err error) {
 			} else {
 				dup++
 			}
-			p.log.Debug().Str("event", worker.EventPoll).Str("issue_key", is.Key).Str("delivery_id", id).
+			p.log.Debug().Str("event", triage.EventPoll).Str("issue_key", is.Key).Str("delivery_id", id).
 				Str("status", statusOf(added)).Msg("poll")
 		}
 		return nil
@@ -230,7 +232,7 @@ func (p *Poller) Poll(ctx context.Context) (enqueued int, err error) {
 			since = next
 		}
 	}
-	p.log.Info().Str("event", worker.EventPoll).Int("seen", seen).Int("enqueued", enqueued).Int("duplicates", dup).
+	p.log.Info().Str("event", triage.EventPoll).Int("seen", seen).Int("enqueued", enqueued).Int("duplicates", dup).
 		Time("cursor", since).Msg("poll done")
 	return enqueued, nil
 }
@@ -267,9 +269,9 @@ func enqueueIssue(ctx context.Context, enq Enqueuer, queue, event, deliveryID st
 
 // issueFromJira maps a searched issue to the payload's issue, with the
 // identities the webhook path uses (account id, else user name).
-func issueFromJira(is jira.Issue) worker.Issue {
+func issueFromJira(is jira.Issue) triage.Issue {
 	rep := user{accountID: is.Reporter.AccountID, name: is.Reporter.Name, displayName: is.Reporter.DisplayName}
-	return worker.Issue{
+	return triage.Issue{
 		Key:          is.Key,
 		ID:           is.ID,
 		Summary:      truncate(is.Summary, MaxTextBytes),

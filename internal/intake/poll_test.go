@@ -10,6 +10,8 @@ import (
 	"time"
 	_ "time/tzdata" // America/Los_Angeles without a system zone database
 
+	"github.com/mfatriage/triage"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
 
@@ -97,8 +99,8 @@ func TestPollerPollsAllPagesOnce(t *testing.T) {
 	gotIDs := map[string]bool{}
 	for _, pl := range payloads {
 		gotIDs[pl.DeliveryID] = true
-		if pl.Event != worker.EventPoll {
-			t.Errorf("%s: event %q, want %q", pl.DeliveryID, pl.Event, worker.EventPoll)
+		if pl.Event != triage.EventPoll {
+			t.Errorf("%s: event %q, want %q", pl.DeliveryID, pl.Event, triage.EventPoll)
 		}
 	}
 	if diff := cmp.Diff(wantIDs, gotIDs); diff != "" {
@@ -111,8 +113,8 @@ func TestPollerPollsAllPagesOnce(t *testing.T) {
 		}
 	}
 	wantHD1 := worker.TriagePayload{
-		Event: worker.EventPoll, DeliveryID: fmt.Sprintf("poll:HD-1:%d", base.Add(time.Minute).UnixMilli()), ReceivedAt: now,
-		Issue: worker.Issue{
+		Event: triage.EventPoll, DeliveryID: fmt.Sprintf("poll:HD-1:%d", base.Add(time.Minute).UnixMilli()), ReceivedAt: now,
+		Issue: triage.Issue{
 			Key: "HD-1", ID: hd1.Issue.ID, Summary: "ticket 1", Description: "Authenticator asks for a code",
 			ReporterID: fakeAlice.AccountID, ReporterName: fakeAlice.DisplayName, Labels: []string{"mfa"}, Status: "Open",
 			Updated: base.Add(time.Minute),

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/rs/zerolog"
 
 	"github.com/mfatriage/triage/internal/jira"
@@ -21,9 +23,7 @@ const (
 	DefaultReconcileGrace  = 10 * time.Minute
 )
 
-// TriageLabels are the labels the worker leaves on a ticket it handled; a
 // ticket with any of them is not swept again.
-var TriageLabels = []string{"triage-replied", "triage-escalated", "triage-resolved", "triage-needs-human"}
 
 // ReconcilerConfig configures the Reconciler. Every optional field has a
 // documented default for its zero value; Validate says in plain words what
@@ -46,7 +46,7 @@ type ReconcilerConfig struct {
 	// minutes; a negative value turns it off.
 	Grace time.Duration
 
-	// Labels mark a ticket as handled. Default TriageLabels.
+	// Labels mark a ticket as handled. Default triage.HandledLabels.
 	Labels []string
 
 	// Logger receives a line per enqueued ticket and per sweep. The zero
@@ -109,7 +109,7 @@ func NewReconciler(cfg ReconcilerConfig, search Searcher, state StateChecker, en
 		cfg.Grace = DefaultReconcileGrace
 	}
 	if cfg.Labels == nil {
-		cfg.Labels = TriageLabels
+		cfg.Labels = triage.HandledLabels
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -150,7 +150,7 @@ func (r *Reconciler) Sweep(ctx context.Context) (enqueued int, err error) {
 				continue
 			}
 			id := fmt.Sprintf("reconcile:%s:%d", is.Key, is.Updated.UnixMilli())
-			added, err := enqueueIssue(ctx, r.enq, r.cfg.Queue, worker.EventReconcile, id, is, now)
+			added, err := enqueueIssue(ctx, r.enq, r.cfg.Queue, triage.EventReconcile, id, is, now)
 			if err != nil {
 				return err
 			}
@@ -159,7 +159,7 @@ func (r *Reconciler) Sweep(ctx context.Context) (enqueued int, err error) {
 			} else {
 				dup++
 			}
-			r.log.Info().Str("event", worker.EventReconcile).Str("issue_key", is.Key).Str("delivery_id", id).
+			r.log.Info().Str("event", triage.EventReconcile).Str("issue_key", is.Key).Str("delivery_id", id).
 				Str("status", statusOf(added)).Msg("reconcile: ticket without triage state")
 		}
 		return nil
@@ -168,7 +168,7 @@ func (r *Reconciler) Sweep(ctx context.Context) (enqueued int, err error) {
 		r.log.Error().Err(err).Int("enqueued", enqueued).Msg("reconciliation failed")
 		return enqueued, fmt.Errorf("reconcile: %w", err)
 	}
-	r.log.Info().Str("event", worker.EventReconcile).Int("seen", seen).Int("handled", handled).Int("recent", recent).
+	r.log.Info().Str("event", triage.EventReconcile).Int("seen", seen).Int("handled", handled).Int("recent", recent).
 		Int("enqueued", enqueued).Int("duplicates", dup).Msg("reconciliation done")
 	return enqueued, nil
 }

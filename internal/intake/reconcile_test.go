@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/hibiken/asynq"
 
 	"github.com/mfatriage/triage/internal/jira"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
-	"github.com/mfatriage/triage/worker"
 )
 
 // fakeStates says which tickets have triage state.
@@ -70,7 +71,7 @@ func TestReconcilerSweep(t *testing.T) {
 	var ids []string
 	for _, p := range payloads {
 		ids = append(ids, p.DeliveryID)
-		if p.Event != worker.EventReconcile || p.Issue.Summary != "passkey "+p.Issue.Key {
+		if p.Event != triage.EventReconcile || p.Issue.Summary != "passkey "+p.Issue.Key {
 			t.Errorf("%s: event %q summary %q", p.DeliveryID, p.Event, p.Issue.Summary)
 		}
 	}

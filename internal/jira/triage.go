@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mfatriage/triage/worker"
+	"github.com/mfatriage/triage"
 )
 
 // Triage adapts a Client to the worker's Jira interface: the worker
@@ -18,32 +18,32 @@ type Triage struct {
 	c *Client
 }
 
-var _ worker.Jira = (*Triage)(nil)
+var _ triage.Jira = (*Triage)(nil)
 
 // NewTriage wraps a client for the worker.
 func NewTriage(c *Client) *Triage { return &Triage{c: c} }
 
-// GetIssue implements worker.Jira.
-func (t *Triage) GetIssue(ctx context.Context, key string) (worker.Issue, error) {
+// GetIssue implements triage.Jira.
+func (t *Triage) GetIssue(ctx context.Context, key string) (triage.Issue, error) {
 	is, err := t.c.GetIssue(ctx, key)
 	if err != nil {
-		return worker.Issue{}, retryInfo{err}
+		return triage.Issue{}, retryInfo{err}
 	}
-	out := worker.Issue{
+	out := triage.Issue{
 		Key: is.Key, ID: is.ID, Summary: is.Summary, Description: is.Description,
 		ReporterID: userID(is.Reporter), ReporterName: is.Reporter.DisplayName,
 		Labels: is.Labels, Status: is.Status, Updated: is.Updated,
 	}
 	for _, c := range is.Comments {
-		out.Comments = append(out.Comments, worker.Comment{
+		out.Comments = append(out.Comments, triage.Comment{
 			ID: c.ID, AuthorID: userID(c.Author), AuthorName: c.Author.DisplayName,
 			Body: c.Body, Created: c.Created, Internal: c.Internal,
 		})
 	}
 	if len(is.State) > 0 {
-		var s worker.State
+		var s triage.State
 		if err := json.Unmarshal(is.State, &s); err != nil {
-			return worker.Issue{}, fmt.Errorf("triage state of %s is not valid JSON: %w", key, err)
+			return triage.Issue{}, fmt.Errorf("triage state of %s is not valid JSON: %w", key, err)
 		}
 		out.State = &s
 	}
@@ -58,8 +58,8 @@ func userID(u User) string {
 	return u.Name
 }
 
-// Write implements worker.Jira: one Edit.
-func (t *Triage) Write(ctx context.Context, key string, w worker.Write) error {
+// Write implements triage.Jira: one Edit.
+func (t *Triage) Write(ctx context.Context, key string, w triage.Write) error {
 	e := Edit{Comment: w.Comment, Internal: w.Internal, AddLabels: w.AddLabels}
 	if w.State != nil {
 		e.Properties = map[string]any{t.c.cfg.StateProperty: w.State}
@@ -70,7 +70,7 @@ func (t *Triage) Write(ctx context.Context, key string, w worker.Write) error {
 	return nil
 }
 
-// Assign implements worker.Jira.
+// Assign implements triage.Jira.
 func (t *Triage) Assign(ctx context.Context, key, accountID string) error {
 	if err := t.c.Assign(ctx, key, accountID); err != nil {
 		return retryInfo{err}
@@ -78,7 +78,7 @@ func (t *Triage) Assign(ctx context.Context, key, accountID string) error {
 	return nil
 }
 
-// Transition implements worker.Jira.
+// Transition implements triage.Jira.
 func (t *Triage) Transition(ctx context.Context, key, name string) error {
 	if err := t.c.TransitionByName(ctx, key, name); err != nil {
 		return retryInfo{err}

@@ -13,12 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/mfatriage/triage/worker"
 )
 
 // Metrics holds the registry and the instruments.
@@ -29,7 +29,7 @@ type Metrics struct {
 	latency   prometheus.Histogram
 }
 
-var _ worker.Metrics = (*Metrics)(nil)
+var _ triage.Metrics = (*Metrics)(nil)
 
 // New makes the registry with the Go and process collectors.
 func New() *Metrics {
@@ -55,7 +55,7 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// Decided implements worker.Metrics.
+// Decided implements triage.Metrics.
 func (m *Metrics) Decided(action string, categories []string) {
 	if len(categories) == 0 {
 		m.tickets.WithLabelValues(action, "none").Inc()
@@ -66,7 +66,7 @@ func (m *Metrics) Decided(action string, categories []string) {
 	}
 }
 
-// Commented implements worker.Metrics.
+// Commented implements triage.Metrics.
 func (m *Metrics) Commented(receivedAt time.Time) {
 	if !receivedAt.IsZero() {
 		m.latency.Observe(time.Since(receivedAt).Seconds())

@@ -10,10 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/mfatriage/triage"
 
-	"github.com/mfatriage/triage/internal/admin"
-	"github.com/mfatriage/triage/worker"
+	"github.com/redis/go-redis/v9"
 )
 
 // Config configures the store. Zero values are defaults.
@@ -57,10 +56,7 @@ type Store struct {
 	cfg Config
 }
 
-var (
-	_ worker.StateStore = (*Store)(nil)
-	_ admin.Revocations = (*Store)(nil)
-)
+var _ triage.StateStore = (*Store)(nil)
 
 // New wraps a go-redis client (standalone, Sentinel failover or Cluster).
 func New(rdb redis.UniversalClient, cfg Config) *Store {
@@ -70,23 +66,23 @@ func New(rdb redis.UniversalClient, cfg Config) *Store {
 func (s *Store) key(kind, ticket string) string { return s.cfg.Prefix + kind + ":{" + ticket + "}" }
 
 // Load reads a ticket's state copy (found is false when there is none).
-func (s *Store) Load(ctx context.Context, ticket string) (worker.State, bool, error) {
+func (s *Store) Load(ctx context.Context, ticket string) (triage.State, bool, error) {
 	data, err := s.rdb.Get(ctx, s.key("state", ticket)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return worker.State{}, false, nil
+		return triage.State{}, false, nil
 	}
 	if err != nil {
-		return worker.State{}, false, fmt.Errorf("load state: %w", err)
+		return triage.State{}, false, fmt.Errorf("load state: %w", err)
 	}
-	var st worker.State
+	var st triage.State
 	if err := json.Unmarshal(data, &st); err != nil {
-		return worker.State{}, false, fmt.Errorf("state of %s is not valid JSON: %w", ticket, err)
+		return triage.State{}, false, fmt.Errorf("state of %s is not valid JSON: %w", ticket, err)
 	}
 	return st, true, nil
 }
 
-// Save implements worker.StateStore.
-func (s *Store) Save(ctx context.Context, ticket string, st worker.State) error {
+// Save implements triage.StateStore.
+func (s *Store) Save(ctx context.Context, ticket string, st triage.State) error {
 	data, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -133,16 +129,16 @@ const unlockScript = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis
 // renewScript extends the lock only while it is still ours.
 var renewScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`)
 
-// Acquire implements worker.StateStore: SET NX of the lock, GET of the
+// Acquire implements triage.StateStore: SET NX of the lock, GET of the
 // state and EXISTS of the agent mark in one pipeline (the keys share a
 // hash tag, so a Cluster sends them to one node). The lock is renewed
 // every third of its TTL while held, so a short TTL frees a ticket soon
 // after its holder dies (SIGKILL, lost node) without expiring under a
 // slow, live task.
-func (s *Store) Acquire(ctx context.Context, ticket string, ttl time.Duration) (worker.Hold, bool, error) {
+func (s *Store) Acquire(ctx context.Context, ticket string, ttl time.Duration) (triage.Hold, bool, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return worker.Hold{}, false, err
+		return triage.Hold{}, false, err
 	}
 	token := hex.EncodeToString(b[:])
 	lk := s.key("lock", ticket)
@@ -151,22 +147,22 @@ func (s *Store) Acquire(ctx context.Context, ticket string, ttl time.Duration) (
 	state := pipe.Get(ctx, s.key("state", ticket))
 	agent := pipe.Exists(ctx, s.key("agent", ticket))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return worker.Hold{}, false, fmt.Errorf("lock: %w", err)
+		return triage.Hold{}, false, fmt.Errorf("lock: %w", err)
 	}
 	if ok, err := lock.Result(); err != nil || !ok {
-		return worker.Hold{}, false, err
+		return triage.Hold{}, false, err
 	}
-	h := worker.Hold{Agent: agent.Val() > 0, Release: s.holdLock(ticket, token, ttl)}
+	h := triage.Hold{Agent: agent.Val() > 0, Release: s.holdLock(ticket, token, ttl)}
 	data, err := state.Bytes()
 	switch {
 	case errors.Is(err, redis.Nil):
 	case err != nil:
 		_ = h.Release(ctx, nil, nil)
-		return worker.Hold{}, false, fmt.Errorf("load state: %w", err)
+		return triage.Hold{}, false, fmt.Errorf("load state: %w", err)
 	default:
 		if err := json.Unmarshal(data, &h.State); err != nil {
 			_ = h.Release(ctx, nil, nil)
-			return worker.Hold{}, false, fmt.Errorf("state of %s is not valid JSON: %w", ticket, err)
+			return triage.Hold{}, false, fmt.Errorf("state of %s is not valid JSON: %w", ticket, err)
 		}
 		h.Found = true
 	}
@@ -177,7 +173,7 @@ func (s *Store) Acquire(ctx context.Context, ticket string, ttl time.Duration) (
 // stops it; release saves the state and records the audit entry (each
 // unless nil) and deletes the lock in one pipeline. Once that pipeline
 // went through, release does nothing.
-func (s *Store) holdLock(ticket, token string, ttl time.Duration) func(context.Context, *worker.State, *worker.AuditEntry) error {
+func (s *Store) holdLock(ticket, token string, ttl time.Duration) func(context.Context, *triage.State, *triage.AuditEntry) error {
 	lk := s.key("lock", ticket)
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -198,7 +194,7 @@ func (s *Store) holdLock(ticket, token string, ttl time.Duration) func(context.C
 	}()
 	var mu sync.Mutex
 	stopped, released := false, false
-	return func(ctx context.Context, st *worker.State, e *worker.AuditEntry) error {
+	return func(ctx context.Context, st *triage.State, e *triage.AuditEntry) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if released {
@@ -235,7 +231,7 @@ func (s *Store) holdLock(ticket, token string, ttl time.Duration) func(context.C
 // and one in the stream of all decisions, both bounded. The worker records
 // its decisions through Hold.Release, in the round trip that saves the
 // state.
-func (s *Store) Record(ctx context.Context, e worker.AuditEntry) error {
+func (s *Store) Record(ctx context.Context, e triage.AuditEntry) error {
 	pipe := s.rdb.Pipeline()
 	if err := s.record(ctx, pipe, e); err != nil {
 		return err
@@ -246,7 +242,7 @@ func (s *Store) Record(ctx context.Context, e worker.AuditEntry) error {
 	return nil
 }
 
-func (s *Store) record(ctx context.Context, pipe redis.Pipeliner, e worker.AuditEntry) error {
+func (s *Store) record(ctx context.Context, pipe redis.Pipeliner, e triage.AuditEntry) error {
 	data, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Key, err)
@@ -259,15 +255,15 @@ func (s *Store) record(ctx context.Context, pipe redis.Pipeliner, e worker.Audit
 }
 
 // History returns a ticket's audit entries, oldest first.
-func (s *Store) History(ctx context.Context, ticket string) ([]worker.AuditEntry, error) {
+func (s *Store) History(ctx context.Context, ticket string) ([]triage.AuditEntry, error) {
 	msgs, err := s.rdb.XRange(ctx, s.key("audit", ticket), "-", "+").Result()
 	if err != nil {
 		return nil, fmt.Errorf("audit history of %s: %w", ticket, err)
 	}
-	out := make([]worker.AuditEntry, 0, len(msgs))
+	out := make([]triage.AuditEntry, 0, len(msgs))
 	for _, m := range msgs {
 		raw, _ := m.Values["entry"].(string)
-		var e worker.AuditEntry
+		var e triage.AuditEntry
 		if err := json.Unmarshal([]byte(raw), &e); err != nil {
 			return nil, fmt.Errorf("audit entry %s of %s: %w", m.ID, ticket, err)
 		}
@@ -277,7 +273,7 @@ func (s *Store) History(ctx context.Context, ticket string) ([]worker.AuditEntry
 }
 
 // Revoke remembers a signed-out admin session until it would have expired
-// (admin.Revocations). A session already expired needs nothing.
+// (the admin page's Revocations). A session already expired needs nothing.
 func (s *Store) Revoke(ctx context.Context, id string, until time.Time) error {
 	ttl := time.Until(until)
 	if ttl <= 0 {
@@ -290,7 +286,7 @@ func (s *Store) Revoke(ctx context.Context, id string, until time.Time) error {
 }
 
 // Revoked reports whether an admin session was signed out
-// (admin.Revocations).
+// (the admin page's Revocations).
 func (s *Store) Revoked(ctx context.Context, id string) (bool, error) {
 	n, err := s.rdb.Exists(ctx, s.cfg.Prefix+"admin:revoked:"+id).Result()
 	if err != nil {

@@ -5,13 +5,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mfatriage/triage/internal/redisstore"
 	"github.com/mfatriage/triage/internal/redistest"
-	"github.com/mfatriage/triage/worker"
 )
 
 // newStore gives each test a key prefix of its own on the test Redis.
@@ -29,7 +30,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if _, ok, err := s.Load(ctx, "HD-1"); ok || err != nil {
 		t.Fatalf("Load of a new ticket = %v, %v", ok, err)
 	}
-	want := worker.State{Version: 2, Replied: []string{"passkey-invalid"}, RepliedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Deliveries: []string{"d1"}}
+	want := triage.State{Version: 2, Replied: []string{"passkey-invalid"}, RepliedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Deliveries: []string{"d1"}}
 	if err := s.Save(ctx, "HD-1", want); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestLockIsExclusiveAndReleased(t *testing.T) {
 		t.Fatalf("Acquire after Release = %v, %v", ok, err)
 	}
 	// a second Release of the first hold must not free the new holder's lock
-	if err := h.Release(ctx, &worker.State{Version: 9}, nil); err != nil {
+	if err := h.Release(ctx, &triage.State{Version: 9}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, _ := s.Acquire(ctx, "HD-2", time.Minute); ok {
@@ -86,11 +87,11 @@ func TestAcquireReadsStateAndAgentAndReleaseSavesAndRecords(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("Acquire = %v, %v", ok, err)
 	}
-	if diff := cmp.Diff(worker.Hold{}, h, cmpopts.IgnoreFields(worker.Hold{}, "Release")); diff != "" {
+	if diff := cmp.Diff(triage.Hold{}, h, cmpopts.IgnoreFields(triage.Hold{}, "Release")); diff != "" {
 		t.Errorf("hold of a new ticket (-want +got):\n%s", diff)
 	}
-	want := worker.State{Version: 2, Replied: []string{"passkey-invalid"}, Deliveries: []string{"d-1"}}
-	entry := worker.AuditEntry{Key: "HD-6", TaskID: "t-1", Event: "jira:issue_created", Writes: []string{"public reply passkey-invalid"}}
+	want := triage.State{Version: 2, Replied: []string{"passkey-invalid"}, Deliveries: []string{"d-1"}}
+	entry := triage.AuditEntry{Key: "HD-6", TaskID: "t-1", Event: "jira:issue_created", Writes: []string{"public reply passkey-invalid"}}
 	if err := h.Release(ctx, &want, &entry); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestAcquireReadsStateAndAgentAndReleaseSavesAndRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]worker.AuditEntry{entry}, hist); diff != "" {
+	if diff := cmp.Diff([]triage.AuditEntry{entry}, hist); diff != "" {
 		t.Errorf("audit after Release (-want +got):\n%s", diff)
 	}
 	h, ok, err = s.Acquire(ctx, "HD-6", time.Minute)
@@ -109,7 +110,7 @@ func TestAcquireReadsStateAndAgentAndReleaseSavesAndRecords(t *testing.T) {
 		t.Fatalf("Acquire after Release = %v, %v", ok, err)
 	}
 	defer h.Release(ctx, nil, nil)
-	if diff := cmp.Diff(worker.Hold{State: want, Found: true, Agent: true}, h, cmpopts.IgnoreFields(worker.Hold{}, "Release")); diff != "" {
+	if diff := cmp.Diff(triage.Hold{State: want, Found: true, Agent: true}, h, cmpopts.IgnoreFields(triage.Hold{}, "Release")); diff != "" {
 		t.Errorf("hold after a save and an agent mark (-want +got):\n%s", diff)
 	}
 }
@@ -134,7 +135,7 @@ func TestAuditIsBounded(t *testing.T) {
 	s, rdb := newStore(t, redisstore.Config{AuditPerTicket: 5})
 	ctx := context.Background()
 	for i := 0; i < 400; i++ {
-		if err := s.Record(ctx, worker.AuditEntry{Key: "HD-4", TaskID: "t", Event: "poll"}); err != nil {
+		if err := s.Record(ctx, triage.AuditEntry{Key: "HD-4", TaskID: "t", Event: "poll"}); err != nil {
 			t.Fatal(err)
 		}
 	}

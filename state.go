@@ -1,6 +1,9 @@
-package worker
+package triage
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // State is a ticket's triage state: what the bot has already done on it.
 // It is written to Jira (an issue property) in the same edit as the write
@@ -11,8 +14,8 @@ type State struct {
 	// Replied lists the categories whose steps were posted.
 	Replied   []string  `json:"replied,omitempty"`
 	RepliedAt time.Time `json:"replied_at,omitzero"`
-	// Escalated is the escalation reason once escalated ("mfa-reset",
-	// "password-reset", "followup-timeout", "requested").
+	// Escalated is the escalation reason once escalated (one of the
+	// Reason constants).
 	Escalated   string    `json:"escalated,omitempty"`
 	EscalatedAt time.Time `json:"escalated_at,omitzero"`
 	// NoteDone records that the internal evidence note of the escalation
@@ -31,25 +34,19 @@ type State struct {
 	UpdatedAt  time.Time `json:"updated_at,omitzero"`
 }
 
-// maxDeliveries bounds State.Deliveries.
-const maxDeliveries = 20
+// MaxDeliveries bounds State.Deliveries.
+const MaxDeliveries = 20
 
-// handled reports whether a delivery was already handled.
-func (s *State) handled(id string) bool {
-	for _, d := range s.Deliveries {
-		if d == id {
-			return true
-		}
-	}
-	return false
-}
+// Handled reports whether a delivery was already handled.
+func (s *State) Handled(id string) bool { return slices.Contains(s.Deliveries, id) }
 
-func (s *State) remember(id string) {
-	if id == "" || s.handled(id) {
+// Remember records a handled delivery, keeping the last MaxDeliveries.
+func (s *State) Remember(id string) {
+	if id == "" || s.Handled(id) {
 		return
 	}
 	s.Deliveries = append(s.Deliveries, id)
-	if len(s.Deliveries) > maxDeliveries {
-		s.Deliveries = s.Deliveries[len(s.Deliveries)-maxDeliveries:]
+	if len(s.Deliveries) > MaxDeliveries {
+		s.Deliveries = s.Deliveries[len(s.Deliveries)-MaxDeliveries:]
 	}
 }

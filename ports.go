@@ -1,4 +1,4 @@
-package worker
+package triage
 
 import (
 	"context"
@@ -60,7 +60,7 @@ type Escalation struct {
 	Link            string
 	ReporterID      string
 	ReporterName    string
-	Reason          string // "mfa-reset", "password-reset", "followup-timeout", "requested"
+	Reason          string // one of the Reason constants
 	Categories      []string
 	Platform        string
 	Evidence        []classifier.Evidence

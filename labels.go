@@ -1,0 +1,34 @@
+package triage
+
+import "slices"
+
+// Labels the bot puts on tickets. Each is defined here once.
+const (
+	LabelReplied          = "triage-replied"
+	LabelEscalated        = "triage-escalated"
+	LabelResolved         = "triage-resolved"
+	LabelNeedsHuman       = "triage-needs-human"
+	LabelEscalateMFA      = "triage-escalate-mfa"
+	LabelEscalatePassword = "triage-escalate-password"
+	LabelMFAResetDone     = "triage-mfa-reset-done"
+	LabelReturned         = "triage-returned"
+	LabelPrefix           = "triage-"
+)
+
+// HandledLabels are the labels the worker leaves on a ticket it handled; a
+// ticket with none of them (and no triage state) was never triaged.
+var HandledLabels = []string{LabelReplied, LabelEscalated, LabelResolved, LabelNeedsHuman}
+
+// Escalation reasons, in State.Escalated and Escalation.Reason.
+const (
+	ReasonMFAReset        = "mfa-reset"
+	ReasonPasswordReset   = "password-reset"
+	ReasonFollowupTimeout = "followup-timeout"
+	ReasonRequested       = "requested"
+)
+
+// Reasons lists the escalation reasons, in the order admins see them.
+var Reasons = []string{ReasonMFAReset, ReasonPasswordReset, ReasonFollowupTimeout, ReasonRequested}
+
+// IsReason reports whether r is an escalation reason.
+func IsReason(r string) bool { return slices.Contains(Reasons, r) }
