@@ -19,7 +19,7 @@ build: ## Build bin/triage
 .PHONY: test
 test: ## Run every test with the race detector, then the allocation tests without it (starts a throwaway Redis if none answers)
 	./scripts/with-redis.sh $(GO) test -race -count=1 $(TEST_PKGS)
-	$(GO) test -count=1 -run 'Allocs' $(TEST_PKGS)
+	$(GO) test -count=1 -run 'Allocs|EmbeddedModel' $(TEST_PKGS)
 
 .PHONY: bench
 bench: ## Run the benchmarks, each beside its baseline
@@ -39,6 +39,12 @@ eval: ## Score the classifier on the dev corpus and the project's own labeled ti
 	$(GO) run ./cmd/triage eval --corpus ../shared/corpus/dev.jsonl
 	$(GO) run ./cmd/triage eval --corpus testdata/corpus/handwritten.jsonl
 	$(GO) run ./cmd/triage eval --corpus testdata/corpus/languages.jsonl
+
+MODEL_CORPORA := $(sort $(wildcard testdata/corpus/*.jsonl)) ../shared/corpus/dev.jsonl
+
+.PHONY: model
+model: ## Rebuild the embedded model (classifier/model.bin.gz) from the labeled corpora; deterministic
+	$(GO) run ./cmd/triage train $(addprefix --corpus ,$(MODEL_CORPORA)) --replays testdata/model/rules-firstrun.jsonl --out classifier/model.bin.gz
 
 .PHONY: lint
 lint: ## gofmt and go vet

@@ -78,19 +78,75 @@ type Verdict struct {
 	// Signals lists the signals found in the reporter's text ("steps_done",
 	// "still_fails", "works_now", …).
 	Signals []string `json:"signals,omitempty"`
+	// Language is the ISO 639-1 code of the reporter's own text.
+	Language string `json:"language"`
+	// Security is set when the reporter's text reports a possible attack
+	// (unexpected approval requests, an approval they did not start,
+	// phishing): the action is then human, whatever else matched.
+	Security bool `json:"security"`
+	// Mode says how far the bot acts alone: ModeAuto (it acts), ModeSuggest
+	// (an internal note suggests the action to agents) or ModeNone (the
+	// action is human).
+	Mode string `json:"mode"`
+	// Judges records what each judge said, when the learned model took
+	// part.
+	Judges Judges `json:"judges,omitzero"`
 	// Reason says in a few words why the action was chosen.
 	Reason   string     `json:"reason"`
 	Evidence []Evidence `json:"evidence"`
+}
+
+// The modes of a verdict.
+const (
+	ModeAuto    = "auto"
+	ModeSuggest = "suggest"
+	ModeNone    = "none"
+)
+
+// Judges is what the rules and the learned model each said.
+type Judges struct {
+	RulesAction Action `json:"rules_action"`
+	ModelAction Action `json:"model_action"`
+	// ModelProbability is the model's probability of its action.
+	ModelProbability float64 `json:"model_probability"`
 }
 
 // Classifier decides tickets. It is safe for concurrent use.
 type Classifier struct {
 	m    *matcher
 	pool sync.Pool
+	// model, when set, is the learned second judge; without it the
+	// verdict is the rules' alone.
+	model *Model
+	// autoThreshold is the confidence from which the verdict's mode is
+	// auto.
+	autoThreshold float64
 }
 
-// New compiles rules into a classifier.
-func New(rs *Rules) (*Classifier, error) {
+// Option configures a Classifier.
+type Option func(*options)
+
+type options struct {
+	model        *Model
+	threshold    float64
+	thresholdSet bool
+}
+
+// WithModel adds the learned second judge: its combiner decides the
+// verdict and its calibration the confidence, and its auto threshold is
+// the default.
+func WithModel(m *Model) Option { return func(o *options) { o.model = m } }
+
+// WithAutoThreshold sets the confidence from which the bot acts alone
+// (mode auto); above 1, it never does.
+func WithAutoThreshold(t float64) Option {
+	return func(o *options) { o.threshold, o.thresholdSet = t, true }
+}
+
+// New compiles rules into a classifier. Without a model or an auto
+// threshold, every verdict that acts is auto, as when the rules alone
+// decided.
+func New(rs *Rules, opts ...Option) (*Classifier, error) {
 	if err := rs.Validate(); err != nil {
 		return nil, err
 	}
@@ -98,19 +154,36 @@ func New(rs *Rules) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{m: m}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	c := &Classifier{m: m, model: o.model, autoThreshold: o.threshold}
+	if !o.thresholdSet && o.model != nil {
+		c.autoThreshold = o.model.meta.AutoThreshold
+	}
 	c.pool.New = func() any { return new(scratch) }
 	return c, nil
 }
 
-// NewDefault compiles the embedded rules.
-func NewDefault() (*Classifier, error) {
+// NewDefault compiles the embedded rules with the embedded model.
+func NewDefault(opts ...Option) (*Classifier, error) {
 	rs, err := ParseRules(bytes.NewReader(defaultRules))
 	if err != nil {
 		return nil, err
 	}
-	return New(rs)
+	m, err := LoadDefaultModel()
+	if err != nil {
+		return nil, err
+	}
+	return New(rs, append([]Option{WithModel(m)}, opts...)...)
 }
+
+// AutoThreshold is the confidence from which verdicts are auto.
+func (c *Classifier) AutoThreshold() float64 { return c.autoThreshold }
+
+// Model is the learned judge in use, nil for the rules alone.
+func (c *Classifier) Model() *Model { return c.model }
 
 // MinConfidence is the confidence below which the action is human.
 func (c *Classifier) MinConfidence() float64 { return c.m.settings.MinConfidence }
@@ -138,6 +211,7 @@ type scratch struct {
 	cand           []int32
 	gen            uint32
 	ruleMax        []float64
+	feats          []uint32
 }
 
 type segment struct {
@@ -149,14 +223,16 @@ type segment struct {
 }
 
 // Decide classifies a ticket and chooses the action after its latest event.
-func (c *Classifier) Decide(t Ticket) Verdict { return c.decideTicket(t, false) }
+func (c *Classifier) Decide(t Ticket) Verdict { return c.decideTicket(t, false, nil) }
 
 // Trace is Decide with every rule that matched in the evidence, including
 // the categories and signals that did not reach their threshold and the
 // negative rules: for tuning rules.
-func (c *Classifier) Trace(t Ticket) Verdict { return c.decideTicket(t, true) }
+func (c *Classifier) Trace(t Ticket) Verdict { return c.decideTicket(t, true, nil) }
 
-func (c *Classifier) decideTicket(t Ticket, trace bool) Verdict {
+// decideTicket decides t. With keep set (training), it returns the rules'
+// verdict alone and copies the ticket's features into keep.
+func (c *Classifier) decideTicket(t Ticket, trace bool, keep *featureSet) Verdict {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
 	m := c.m
@@ -223,7 +299,17 @@ func (c *Classifier) decideTicket(t Ticket, trace bool) Verdict {
 		c.analyse(sc, segment{where: "comment", comment: offset + i + 1}, base, cleanOpts{comment: true, forward: forward, echoes: sc.echoes})
 	}
 
-	return c.decide(sc, t, agent, lastBot, firstAfter, trace)
+	v := c.decide(sc, t, agent, lastBot, firstAfter, trace)
+	if keep != nil {
+		fs := c.features(sc, t, agent, lastBot, firstAfter)
+		*keep = featureSet{idx: append([]uint32(nil), fs.idx...), text: fs.text, scale: fs.scale}
+		return v
+	}
+	if c.model != nil {
+		c.combine(&v, c.features(sc, t, agent, lastBot, firstAfter), t, agent, lastBot >= 0 && firstAfter < 0)
+	}
+	v.Mode = c.mode(v)
+	return v
 }
 
 // clip copies at most maxTextBytes of s into the scratch input buffer.

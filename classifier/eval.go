@@ -5,6 +5,11 @@ type Expect struct {
 	Categories []string `json:"categories"`
 	Platform   string   `json:"platform"`
 	Action     Action   `json:"action"`
+	// Language, when set, is the ISO 639-1 code of the reporter's own text.
+	Language string `json:"language,omitempty"`
+	// Security marks a report of a possible attack (unexpected approval
+	// requests, an approval the reporter did not start, phishing).
+	Security bool `json:"security,omitempty"`
 }
 
 // PRF is precision, recall and F1 with the counts behind them.
@@ -48,6 +53,30 @@ type Report struct {
 	// false reply rate counts.
 	PlatformTickets int `json:"platform_tickets"`
 	HumanTickets    int `json:"human_tickets"`
+
+	// The tiers. Coverage is the share of tickets whose expected action
+	// is not human that the bot handled alone (mode auto);
+	// AutonomousPrecision the share of auto verdicts with the right action
+	// and category set; FalseAutonomousRate the share of human tickets
+	// acted on alone; SuggestionAccuracy the share of suggestions (on
+	// tickets whose expected action is not human) with the right action
+	// and category set; ECE the expected calibration error of the
+	// confidence (10 bins), a verdict counting as right when its action
+	// and category set are.
+	Coverage            float64        `json:"coverage"`
+	AutonomousPrecision float64        `json:"autonomous_precision"`
+	FalseAutonomousRate float64        `json:"false_autonomous_rate"`
+	SuggestionAccuracy  float64        `json:"suggestion_accuracy"`
+	ECE                 float64        `json:"ece"`
+	Modes               map[string]int `json:"modes"`
+	// LanguageAccuracy is the share of tickets whose expected language
+	// (when the corpus gives one) the verdict named.
+	LanguageAccuracy float64 `json:"language_accuracy,omitempty"`
+	// Security counts the expected security reports, how many were
+	// flagged, and how many in-scope tickets were flagged wrongly.
+	SecurityTickets       int     `json:"security_tickets,omitempty"`
+	SecurityRecall        float64 `json:"security_recall,omitempty"`
+	SecurityFalseFlagRate float64 `json:"security_false_flag_rate,omitempty"`
 	// Errors lists the tickets decided wrongly, for reading.
 	Errors []EvalError `json:"errors,omitempty"`
 }
@@ -64,6 +93,12 @@ type EvalError struct {
 // Scorer accumulates verdicts against expectations.
 type Scorer struct {
 	tickets, actionOK, platformN, platformOK, humanN, humanReplied int
+	auto, autoRight, notHuman, autoNotHuman, humanAuto             int
+	suggestN, suggestRight                                         int
+	langN, langOK, secN, secFlagged, inScopeN, inScopeFlagged      int
+	modes                                                          map[string]int
+	confs                                                          []float64
+	rights                                                         []bool
 	tp, fp, fn                                                     map[string]int
 	confusion                                                      map[Action]map[Action]int
 	errors                                                         []EvalError
@@ -71,7 +106,7 @@ type Scorer struct {
 
 // NewScorer returns an empty scorer.
 func NewScorer() *Scorer {
-	s := &Scorer{tp: map[string]int{}, fp: map[string]int{}, fn: map[string]int{}, confusion: map[Action]map[Action]int{}}
+	s := &Scorer{tp: map[string]int{}, fp: map[string]int{}, fn: map[string]int{}, confusion: map[Action]map[Action]int{}, modes: map[string]int{}}
 	for _, a := range Actions() {
 		s.confusion[a] = map[Action]int{}
 	}
@@ -123,6 +158,36 @@ func (s *Scorer) Add(id string, want Expect, got Verdict) {
 			s.humanReplied++
 		}
 	}
+	right := catsOK && want.Action == got.Action
+	s.confs = append(s.confs, got.Confidence)
+	s.rights = append(s.rights, right)
+	s.modes[got.Mode]++
+	auto := got.Mode == ModeAuto
+	if auto {
+		s.auto++
+		s.autoRight += int(b2f(right))
+	}
+	if want.Action == ActionHuman {
+		s.humanAuto += int(b2f(auto))
+	} else {
+		s.notHuman++
+		s.autoNotHuman += int(b2f(auto))
+		if got.Mode == ModeSuggest {
+			s.suggestN++
+			s.suggestRight += int(b2f(right))
+		}
+	}
+	if want.Language != "" {
+		s.langN++
+		s.langOK += int(b2f(want.Language == got.Language))
+	}
+	if want.Security {
+		s.secN++
+		s.secFlagged += int(b2f(got.Security))
+	} else if want.Action != ActionHuman {
+		s.inScopeN++
+		s.inScopeFlagged += int(b2f(got.Security))
+	}
 	if len(what) > 0 {
 		s.errors = append(s.errors, EvalError{
 			ID: id, Want: want, What: what, Reason: got.Reason,
@@ -159,5 +224,15 @@ func (s *Scorer) Report() Report {
 	if s.humanN > 0 {
 		r.FalseReplyRate = float64(s.humanReplied) / float64(s.humanN)
 	}
+	r.Coverage = ratio(s.autoNotHuman, s.notHuman)
+	r.AutonomousPrecision = ratio(s.autoRight, s.auto)
+	r.FalseAutonomousRate = ratio(s.humanAuto, s.humanN)
+	r.SuggestionAccuracy = ratio(s.suggestRight, s.suggestN)
+	r.ECE = ECE(s.confs, s.rights)
+	r.Modes = s.modes
+	r.LanguageAccuracy = ratio(s.langOK, s.langN)
+	r.SecurityTickets = s.secN
+	r.SecurityRecall = ratio(s.secFlagged, s.secN)
+	r.SecurityFalseFlagRate = ratio(s.inScopeFlagged, s.inScopeN)
 	return r
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -109,7 +110,7 @@ func (a *app) Close() {
 
 // handler builds the worker's task handler.
 func (a *app) handler() (*worker.TriageHandler, error) {
-	clf, err := classifierFrom(a.cfg.RulesPath)
+	clf, err := classifierFrom(a.cfg.RulesPath, a.cfg.ModelPath, a.cfg.AutoThreshold)
 	if err != nil {
 		return nil, err
 	}
@@ -126,21 +127,57 @@ func (a *app) handler() (*worker.TriageHandler, error) {
 	})
 }
 
-// classifierFrom builds the classifier from a rules file, or the embedded
-// rules when path is empty.
-func classifierFrom(path string) (*classifier.Classifier, error) {
-	if path == "" {
-		return classifier.NewDefault()
-	}
-	data, err := os.ReadFile(path)
+// classifierFrom builds the classifier from a rules file and a model file,
+// each the embedded one when its path is empty. A threshold, when set,
+// replaces the model's auto threshold.
+func classifierFrom(rulesPath, modelPath string, threshold *float64) (*classifier.Classifier, error) {
+	rs, err := rulesFrom(rulesPath)
 	if err != nil {
-		return nil, fmt.Errorf("read rules: %w", err)
+		return nil, err
+	}
+	var m *classifier.Model
+	if modelPath == "" {
+		m, err = classifier.LoadDefaultModel()
+	} else {
+		var f *os.File
+		if f, err = os.Open(modelPath); err == nil {
+			m, err = classifier.ReadModel(f)
+			f.Close()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", cmp.Or(modelPath, "(embedded)"), err)
+	}
+	opts := []classifier.Option{classifier.WithModel(m)}
+	if threshold != nil {
+		opts = append(opts, classifier.WithAutoThreshold(*threshold))
+	}
+	return classifier.New(rs, opts...)
+}
+
+// rulesClassifier is the rules alone, without the model (for training).
+func rulesClassifier(path string) (*classifier.Classifier, error) {
+	rs, err := rulesFrom(path)
+	if err != nil {
+		return nil, err
+	}
+	return classifier.New(rs)
+}
+
+// rulesFrom parses a rules file, or the embedded rules when path is empty.
+func rulesFrom(path string) (*classifier.Rules, error) {
+	data := classifier.DefaultRules()
+	if path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("read rules: %w", err)
+		}
 	}
 	rs, err := classifier.ParseRules(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("rules file %s: %w", path, err)
+		return nil, fmt.Errorf("rules file %s: %w", cmp.Or(path, "(embedded)"), err)
 	}
-	return classifier.New(rs)
+	return rs, nil
 }
 
 // asynqServer builds the worker's asynq server and mux.

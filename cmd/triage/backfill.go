@@ -53,7 +53,7 @@ a bar on a terminal and plain lines otherwise.`,
 			out := cmd.OutOrStdout()
 			bar := newProgress(out, len(issues))
 			if dryRun {
-				clf, err := classifierFrom(a.cfg.RulesPath)
+				clf, err := classifierFrom(a.cfg.RulesPath, a.cfg.ModelPath, a.cfg.AutoThreshold)
 				if err != nil {
 					return err
 				}

@@ -53,7 +53,7 @@ a line with --json).`,
 						}
 						continue
 					}
-					fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%.2f\n", t.ID, v.Action, strings.Join(v.Categories, ","), v.Platform, v.Confidence)
+					fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\t%.2f\t%s\n", t.ID, v.Action, strings.Join(v.Categories, ","), v.Platform, v.Mode, v.Confidence, v.Language)
 				}
 				return nil
 			}
@@ -107,7 +107,11 @@ func printVerdict(w io.Writer, v classifier.Verdict) {
 	if len(v.Reply) > 0 {
 		fmt.Fprintf(w, " (steps for %s)", strings.Join(v.Reply, ", "))
 	}
-	fmt.Fprintf(w, "\nconfidence: %.2f\n", v.Confidence)
+	fmt.Fprintf(w, "\nmode:       %s\n", v.Mode)
+	fmt.Fprintf(w, "confidence: %.2f\n", v.Confidence)
+	if v.Judges.RulesAction != "" {
+		fmt.Fprintf(w, "judges:     rules %s, model %s (p=%.2f)\n", v.Judges.RulesAction, v.Judges.ModelAction, v.Judges.ModelProbability)
+	}
 	fmt.Fprintf(w, "reason:     %s\n", v.Reason)
 	if len(v.Signals) > 0 {
 		fmt.Fprintf(w, "signals:    %s\n", strings.Join(v.Signals, ", "))

@@ -54,9 +54,12 @@ type config struct {
 	AdminSecure    bool   `yaml:"admin_secure"`
 	DoneTransition string `yaml:"done_transition"`
 
-	RulesPath    string `yaml:"rules"`
-	TemplatesDir string `yaml:"templates_dir"`
-	LogLevel     string `yaml:"log_level"`
+	RulesPath string `yaml:"rules"`
+	ModelPath string `yaml:"model"`
+	// AutoThreshold, when set, replaces the model's auto threshold.
+	AutoThreshold *float64 `yaml:"auto_threshold"`
+	TemplatesDir  string   `yaml:"templates_dir"`
+	LogLevel      string   `yaml:"log_level"`
 }
 
 // envVars lists the environment variables, for the README and `config
@@ -97,6 +100,15 @@ var envVars = []struct {
 	{"TRIAGE_RECONCILE_INTERVAL", "0 (off)", "re-enqueue tickets with no triage state this often", func(c *config, v string) error { return setDuration(&c.ReconcileInterval, v) }},
 	{"TRIAGE_RECONCILE_WINDOW", "24h", "how far back reconciliation looks", func(c *config, v string) error { return setDuration(&c.ReconcileWindow, v) }},
 	{"TRIAGE_RULES", "embedded", "classifier rules file (YAML)", func(c *config, v string) error { c.RulesPath = v; return nil }},
+	{"TRIAGE_MODEL", "embedded", "learned model file (from triage train)", func(c *config, v string) error { c.ModelPath = v; return nil }},
+	{"TRIAGE_AUTO_THRESHOLD", "the model's", "confidence from which the bot acts alone; below it, agents get a suggestion (1.01: suggestions only)", func(c *config, v string) error {
+		t, err := strconv.ParseFloat(v, 64)
+		if err != nil || t < 0 {
+			return fmt.Errorf("not a number from 0 up: %q", v)
+		}
+		c.AutoThreshold = &t
+		return nil
+	}},
 	{"TRIAGE_TEMPLATES_DIR", "embedded", "directory of reply template overrides", func(c *config, v string) error { c.TemplatesDir = v; return nil }},
 	{"TRIAGE_LOG_LEVEL", "info", "debug, info, warn or error (ticket text is logged at debug only)", func(c *config, v string) error { c.LogLevel = v; return nil }},
 }

@@ -80,7 +80,21 @@ func printReport(w io.Writer, r classifier.Report) {
 	fmt.Fprintf(w, "micro_f1           %.3f\n", r.MicroF1)
 	fmt.Fprintf(w, "platform_accuracy  %.3f  (%d tickets with a category)\n", r.PlatformAccuracy, r.PlatformTickets)
 	fmt.Fprintf(w, "action_accuracy    %.3f\n", r.ActionAccuracy)
-	fmt.Fprintf(w, "false_reply_rate   %.3f  (%d human tickets)\n\n", r.FalseReplyRate, r.HumanTickets)
+	fmt.Fprintf(w, "false_reply_rate   %.3f  (%d human tickets)\n", r.FalseReplyRate, r.HumanTickets)
+	fmt.Fprintf(w, "coverage               %.3f  (auto among tickets whose expected action is not human)\n", r.Coverage)
+	fmt.Fprintf(w, "autonomous_precision   %.3f  (auto verdicts with the right action and category set)\n", r.AutonomousPrecision)
+	fmt.Fprintf(w, "false_autonomous_rate  %.3f  (human tickets acted on alone)\n", r.FalseAutonomousRate)
+	fmt.Fprintf(w, "suggestion_accuracy    %.3f\n", r.SuggestionAccuracy)
+	fmt.Fprintf(w, "ece                    %.3f  (10 bins)\n", r.ECE)
+	fmt.Fprintf(w, "modes                  auto %d, suggest %d, none %d\n", r.Modes[classifier.ModeAuto], r.Modes[classifier.ModeSuggest], r.Modes[classifier.ModeNone])
+	if r.LanguageAccuracy > 0 {
+		fmt.Fprintf(w, "language_accuracy      %.3f\n", r.LanguageAccuracy)
+	}
+	if r.SecurityTickets > 0 {
+		fmt.Fprintf(w, "security_recall        %.3f  (%d security reports)\n", r.SecurityRecall, r.SecurityTickets)
+		fmt.Fprintf(w, "security_false_flags   %.3f  (of in-scope tickets)\n", r.SecurityFalseFlagRate)
+	}
+	fmt.Fprintln(w)
 
 	fmt.Fprintln(w, "action confusion (rows: expected, columns: decided)")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

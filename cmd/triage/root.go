@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
+	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -19,17 +22,25 @@ unresolved ones to admins for an MFA reset.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("rules", "", "rules file (YAML) to use instead of the embedded one (env TRIAGE_RULES)")
+	root.PersistentFlags().String("model", "", "model file to use instead of the embedded one (env TRIAGE_MODEL)")
 	root.PersistentFlags().String("config", "", "configuration file (YAML); the environment overrides it (env TRIAGE_CONFIG)")
-	root.AddCommand(newClassifyCmd(), newEvalCmd(), newServeCmd(), newIntakeCmd(), newAdminCmd(), newWorkerCmd(), newPollCmd(), newAuditCmd(), newEscalationsCmd(), newConfigCmd(), newFakeJiraCmd(), newDemoCmd(), newBackfillCmd(), newBenchCmd())
+	root.AddCommand(newClassifyCmd(), newEvalCmd(), newServeCmd(), newIntakeCmd(), newAdminCmd(), newWorkerCmd(), newPollCmd(), newAuditCmd(), newEscalationsCmd(), newConfigCmd(), newFakeJiraCmd(), newDemoCmd(), newBackfillCmd(), newBenchCmd(), newTrainCmd())
 	return root
 }
 
-// loadClassifier builds the classifier from the embedded rules, or from the
-// file named by --rules or TRIAGE_RULES.
+// loadClassifier builds the classifier from the embedded rules and model,
+// or from the files named by --rules / TRIAGE_RULES and --model /
+// TRIAGE_MODEL; TRIAGE_AUTO_THRESHOLD replaces the model's threshold.
 func loadClassifier(cmd *cobra.Command) (*classifier.Classifier, error) {
-	path, _ := cmd.Flags().GetString("rules")
-	if path == "" {
-		path = os.Getenv("TRIAGE_RULES")
+	rules, _ := cmd.Flags().GetString("rules")
+	model, _ := cmd.Flags().GetString("model")
+	var threshold *float64
+	if v := os.Getenv("TRIAGE_AUTO_THRESHOLD"); v != "" {
+		t, err := strconv.ParseFloat(v, 64)
+		if err != nil || t < 0 {
+			return nil, fmt.Errorf("TRIAGE_AUTO_THRESHOLD %q is not a number from 0 up (1.01 means never act alone)", v)
+		}
+		threshold = &t
 	}
-	return classifierFrom(path)
+	return classifierFrom(cmp.Or(rules, os.Getenv("TRIAGE_RULES")), cmp.Or(model, os.Getenv("TRIAGE_MODEL")), threshold)
 }

@@ -1,0 +1,246 @@
+package classifier
+
+import "math"
+
+// The calibration features: what tells a right verdict from a wrong one.
+const (
+	calBias      = iota
+	calActLogit  // log-odds of the combined action
+	calCatLog    // log-probability of the combined category set
+	calAgreeAct  // the two judges chose the same action
+	calAgreeCats // the two judges found the same categories
+	calRulesAct  // the verdict's action is the rules' action
+	calTextAct   // log-odds of the text model's own action
+	calMargin    // the least sure category decision's distance from 0.5
+	calNoCats    // the verdict has no category
+	calAction    // one-hot of the verdict's action: 5 features from here
+	nCalib       = calAction + nActs
+)
+
+// judgement is the combined decision of the two judges.
+type judgement struct {
+	cats     [nCats]bool
+	catP     [nCats]float64
+	act      int
+	actP     [nActs]float64
+	textAct  int
+	textActP float64
+	conf     float64
+}
+
+// actionIndex is the index of a in Actions().
+func actionIndex(a Action) int {
+	switch a {
+	case ActionReply:
+		return 0
+	case ActionEscalateMFA:
+		return 1
+	case ActionEscalatePassword:
+		return 2
+	case ActionResolve:
+		return 3
+	}
+	return 4
+}
+
+var actionsByIndex = [nActs]Action{ActionReply, ActionEscalateMFA, ActionEscalatePassword, ActionResolve, ActionHuman}
+
+const humanIdx = 4
+
+// rulesView is the rules' verdict in the combiner's terms.
+type rulesView struct {
+	cats [nCats]bool
+	act  int
+}
+
+func viewOf(cats []string, a Action) rulesView {
+	var r rulesView
+	for i, id := range Categories() {
+		r.cats[i] = contains(cats, id)
+	}
+	r.act = actionIndex(a)
+	return r
+}
+
+// judge combines the rules' verdict and the text model's probabilities.
+func (mt *Meta) judge(r rulesView, p textProbs) judgement {
+	var j judgement
+	for c := range nCats {
+		rc := 0.0
+		if r.cats[c] {
+			rc = 1
+		}
+		w := mt.Cat[c]
+		j.catP[c] = sigmoid(w[0]*rc + w[1]*logit(p.cat[c]) + w[2])
+		j.cats[c] = j.catP[c] >= 0.5
+	}
+	in := actInputs(r, p)
+	var z [nActs]float64
+	for a := range nActs {
+		for k, x := range in {
+			z[a] += mt.Act[a][k] * x
+		}
+	}
+	softmax(z[:], j.actP[:])
+	j.act = argmax(j.actP[:])
+	j.textAct = argmax(p.act[:])
+	j.textActP = p.act[j.textAct]
+	f := calibFeatures(r, p, j)
+	z0 := 0.0
+	for k, x := range f {
+		z0 += mt.Calib[k] * x
+	}
+	j.conf = sigmoid(z0)
+	return j
+}
+
+// actDim is the size of the combiner's action inputs: the rules' action
+// (one-hot), the text model's action probabilities, their products (how
+// much the model backs each rules' action), and a bias.
+const actDim = nActs + nActs + nActs*nActs + 1
+
+func actInputs(r rulesView, p textProbs) [actDim]float64 {
+	var in [actDim]float64
+	in[r.act] = 1
+	copy(in[nActs:], p.act[:])
+	copy(in[2*nActs+r.act*nActs:], p.act[:])
+	in[actDim-1] = 1
+	return in
+}
+
+func calibFeatures(r rulesView, p textProbs, j judgement) [nCalib]float64 {
+	var f [nCalib]float64
+	f[calBias] = 1
+	f[calActLogit] = logit(j.actP[j.act])
+	catLog := 0.0
+	agreeCats := true
+	for c := range nCats {
+		if j.cats[c] {
+			catLog += math.Log(max(j.catP[c], 1e-6))
+		} else {
+			catLog += math.Log(max(1-j.catP[c], 1e-6))
+		}
+		agreeCats = agreeCats && r.cats[c] == (p.cat[c] >= 0.5)
+	}
+	f[calCatLog] = max(catLog, -10)
+	f[calAgreeAct] = b2f(r.act == j.textAct)
+	f[calAgreeCats] = b2f(agreeCats)
+	f[calRulesAct] = b2f(r.act == j.act)
+	f[calTextAct] = logit(j.textActP)
+	margin := 0.5
+	none := true
+	for c := range nCats {
+		margin = min(margin, math.Abs(j.catP[c]-0.5))
+		none = none && !j.cats[c]
+	}
+	f[calMargin] = margin
+	f[calNoCats] = b2f(none)
+	f[calAction+j.act] = 1
+	return f
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func argmax(x []float64) int {
+	best := 0
+	for i := range x {
+		if x[i] > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// combine turns the rules' verdict v into the combined verdict. The hard
+// rules stay hard: an agent on the ticket means human, and the bot's own
+// latest comment means nothing new to do.
+func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast bool) {
+	p := c.model.score(fs).probs()
+	r := viewOf(v.Categories, v.Action)
+	j := c.model.meta.judge(r, p)
+	v.Judges = Judges{RulesAction: v.Action, ModelAction: actionsByIndex[j.textAct], ModelProbability: round3(j.textActP)}
+	if agent || botLast {
+		v.Confidence = 1
+		return
+	}
+	rulesAction := v.Action
+	rulesCats := v.Categories
+	act := actionsByIndex[j.act]
+	var buf [nCats]string
+	cats := buf[:0]
+	for i, id := range Categories() {
+		if j.cats[i] {
+			cats = append(cats, id)
+		}
+	}
+	if act == ActionReply && len(cats) == 0 {
+		// a reply needs something to reply with
+		if len(rulesCats) == 0 {
+			act = ActionHuman
+		} else {
+			cats = append(cats, rulesCats...)
+		}
+	}
+	if !sameStrings(cats, rulesCats) {
+		v.Categories = append(make([]string, 0, len(cats)), cats...)
+	}
+	if act == ActionReply {
+		// an empty list means every category was already answered:
+		// nothing to post, as with the rules alone
+		v.Reply = replyList(v.Reply, rulesAction == ActionReply, rulesCats, v.Categories, t.Replied)
+	} else {
+		v.Reply = nil
+	}
+	if act != rulesAction {
+		v.Reason = "the learned model and the rules weighed together: " + string(act) + " (the rules alone: " + string(rulesAction) + ")"
+	}
+	v.Action = act
+	v.Confidence = round3(j.conf)
+}
+
+// replyList is what to post for a combined reply: the rules' own list
+// (which knows which categories the bot's steps already answered), less
+// the categories the combiner dropped, plus those it added.
+func replyList(rulesReply []string, rulesReplied bool, rulesCats, cats, replied []string) []string {
+	var out []string
+	for _, id := range cats {
+		switch {
+		case contains(replied, id):
+		case contains(rulesCats, id) && rulesReplied && !contains(rulesReply, id):
+			// the rules know this one was answered before
+		default:
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// mode is the verdict's mode under the classifier's auto threshold.
+func (c *Classifier) mode(v Verdict) string {
+	switch {
+	case v.Action == ActionHuman:
+		return ModeNone
+	case v.Confidence >= c.autoThreshold:
+		return ModeAuto
+	}
+	return ModeSuggest
+}

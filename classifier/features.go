@@ -1,0 +1,153 @@
+package classifier
+
+import (
+	"math"
+	"slices"
+)
+
+// The learned model reads hashed features of the reporter's own text, as
+// the rules see it after cleaning (quoted replies, bot and agent echoes and
+// signatures set aside) and normalisation (case, diacritics, contractions).
+// Each feature is a namespace and some bytes, hashed with FNV-1a into
+// modelBuckets buckets. The text before the bot's last comment and the
+// reporter's answers after it are separate namespaces: "still fails" in an
+// answer to the steps means something else than in a first message.
+const (
+	modelBucketBits = 17
+	modelBuckets    = 1 << modelBucketBits
+)
+
+// Feature namespaces.
+const (
+	nsWord byte = iota + 1
+	nsBigram
+	nsChar
+	nsStruct
+)
+
+// Structure features: the shape of the thread, not its words.
+const (
+	structBias       = iota
+	structBot        // the bot has commented
+	structAfter      // the reporter answered after the bot's last comment
+	structAgent      // an agent has commented
+	structReplied    // steps were already posted (the triage state)
+	structLongThread // three or more reporter comments
+	structEmptyText  // no reporter word at all
+	structCount
+)
+
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+)
+
+func fnvByte(h uint32, b byte) uint32 { return (h ^ uint32(b)) * fnvPrime }
+
+func fnvBytes(h uint32, b []byte) uint32 {
+	for _, c := range b {
+		h = (h ^ uint32(c)) * fnvPrime
+	}
+	return h
+}
+
+func bucket(h uint32) uint32 { return h & (modelBuckets - 1) }
+
+// featureSet is one ticket's features: bucket indexes, deduplicated, with
+// the weight each carries (text features share 1/sqrt(n); structure
+// features weigh 1).
+type featureSet struct {
+	idx   []uint32
+	text  int // idx[:text] are text features, idx[text:] structure features
+	scale float64
+}
+
+// features computes the hashed features of the reporter's text in sc.
+func (c *Classifier) features(sc *scratch, t Ticket, agent bool, lastBot, firstAfter int) featureSet {
+	idx := sc.feats[:0]
+	reporterComments := 0
+	for si, seg := range sc.segs {
+		if seg.comment > 0 {
+			reporterComments++
+		}
+		zone := byte(0)
+		if firstAfter >= 0 && si >= firstAfter {
+			zone = 1
+		}
+		var prev []byte
+		var prevSent int32 = -1
+		for _, tk := range sc.toks[seg.tokStart:seg.tokEnd] {
+			if tk.sig {
+				continue
+			}
+			w := sc.text[tk.start:tk.end]
+			if len(w) == 0 {
+				continue
+			}
+			h := fnvByte(fnvByte(fnvOffset, nsWord), zone)
+			idx = append(idx, bucket(fnvBytes(h, w)))
+			if prev != nil && prevSent == tk.sent {
+				h := fnvByte(fnvByte(fnvOffset, nsBigram), zone)
+				h = fnvByte(fnvBytes(h, prev), ' ')
+				idx = append(idx, bucket(fnvBytes(h, w)))
+			}
+			prev, prevSent = w, tk.sent
+			if len(w) >= 4 && !isDigits(w) {
+				// character 4-grams of " word ", for typos, inflections
+				// and compounds
+				idx = charGrams(idx, w, zone)
+			}
+		}
+	}
+	text := len(idx)
+	if text > 0 {
+		slices.Sort(idx)
+		idx = slices.Compact(idx)
+		text = len(idx)
+	}
+	add := func(f int, on bool) {
+		if on {
+			idx = append(idx, bucket(fnvByte(fnvByte(fnvOffset, nsStruct), byte(f))))
+		}
+	}
+	add(structBias, true)
+	add(structBot, lastBot >= 0)
+	add(structAfter, firstAfter >= 0)
+	add(structAgent, agent)
+	add(structReplied, len(t.Replied) > 0)
+	add(structLongThread, reporterComments >= 3)
+	add(structEmptyText, text == 0)
+	sc.feats = idx
+	fs := featureSet{idx: idx, text: text, scale: 1}
+	if text > 0 {
+		fs.scale = 1 / math.Sqrt(float64(text))
+	}
+	return fs
+}
+
+func charGrams(idx []uint32, w []byte, zone byte) []uint32 {
+	n := len(w) + 2
+	at := func(i int) byte {
+		if i == 0 || i == n-1 {
+			return ' '
+		}
+		return w[i-1]
+	}
+	for i := 0; i+4 <= n; i++ {
+		h := fnvByte(fnvByte(fnvOffset, nsChar), zone)
+		for j := i; j < i+4; j++ {
+			h = fnvByte(h, at(j))
+		}
+		idx = append(idx, bucket(h))
+	}
+	return idx
+}
+
+func isDigits(w []byte) bool {
+	for _, b := range w {
+		if b < '0' || b > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,230 @@
+package classifier
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	_ "embed"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// The model's outputs: one logistic output per category (the categories
+// in canonical order), then a softmax over the actions (in Actions order).
+const (
+	nCats = 6
+	nActs = 5
+	nOut  = nCats + nActs
+)
+
+// Model is the learned second judge: a logistic regression over hashed
+// word, word-pair and character features of the reporter's text (the
+// "text model"), and a small stacked combiner ("meta") that turns the
+// rules' verdict and the text model's probabilities into one verdict and a
+// calibrated confidence. Train builds it; ReadModel loads it. It is
+// immutable and safe for concurrent use.
+type Model struct {
+	w    []float32 // modelBuckets × nOut
+	meta Meta
+}
+
+// Meta is the combiner of the two judges and the calibration, fitted on
+// tickets no model that scored them had trained on.
+type Meta struct {
+	// Cat[c] weighs, for category c: the rules found it (0/1), the text
+	// model's log-odds, and a bias.
+	Cat [nCats][3]float64 `json:"cat"`
+	// Act[a] weighs, for action a, the inputs of actInputs.
+	Act [nActs][actDim]float64 `json:"act"`
+	// Calib maps the calibration features (see calibFeatures) to the
+	// log-odds that the verdict's action and category set are right.
+	Calib [nCalib]float64 `json:"calib"`
+	// AutoThreshold is the default confidence from which the bot acts
+	// alone, chosen by cross-validation (see Info).
+	AutoThreshold float64 `json:"auto_threshold"`
+	// Info says how the model was trained and what cross-validation
+	// measured.
+	Info ModelInfo `json:"info"`
+}
+
+// ModelInfo records a model's training.
+type ModelInfo struct {
+	Tickets      int                `json:"tickets"`
+	MetaTickets  int                `json:"meta_tickets"`
+	Folds        int                `json:"folds"`
+	Epochs       int                `json:"epochs"`
+	CV           map[string]float64 `json:"cv"`
+	TextFeatures int                `json:"text_buckets_used"`
+}
+
+const modelMagic = "triage-model-v1\n"
+
+//go:embed model.bin.gz
+var defaultModel []byte
+
+// DefaultModel returns the embedded model's bytes (for hashing).
+func DefaultModel() []byte { return bytes.Clone(defaultModel) }
+
+// LoadDefaultModel reads the embedded model.
+func LoadDefaultModel() (*Model, error) { return ReadModel(bytes.NewReader(defaultModel)) }
+
+// Meta returns the model's combiner, calibration and training record.
+func (m *Model) Meta() Meta { return m.meta }
+
+// WriteTo writes the model: gzip of a magic line, the meta as one JSON
+// line, then every bucket with a non-zero weight as a little-endian uint32
+// and nOut float32s. The same model always writes the same bytes.
+func (m *Model) WriteTo(w io.Writer) (int64, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return 0, err
+	}
+	meta, err := json.Marshal(m.meta)
+	if err != nil {
+		return 0, err
+	}
+	bw := bufio.NewWriter(zw)
+	bw.WriteString(modelMagic)
+	bw.Write(meta)
+	bw.WriteByte('\n')
+	var row [4 + 4*nOut]byte
+	for b := 0; b < modelBuckets; b++ {
+		ws := m.w[b*nOut : (b+1)*nOut]
+		zero := true
+		for _, x := range ws {
+			zero = zero && x == 0
+		}
+		if zero {
+			continue
+		}
+		binary.LittleEndian.PutUint32(row[:4], uint32(b))
+		for k, x := range ws {
+			binary.LittleEndian.PutUint32(row[4+4*k:], math.Float32bits(x))
+		}
+		bw.Write(row[:])
+	}
+	if err := bw.Flush(); err != nil {
+		return 0, err
+	}
+	if err := zw.Close(); err != nil {
+		return 0, err
+	}
+	n, err := w.Write(buf.Bytes())
+	return int64(n), err
+}
+
+// maxModelBytes bounds a model file after decompression.
+const maxModelBytes = 64 << 20
+
+// ReadModel reads a model written by WriteTo.
+func ReadModel(r io.Reader) (*Model, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("model: not a gzip stream: %w", err)
+	}
+	br := bufio.NewReader(io.LimitReader(zr, maxModelBytes))
+	magic, err := br.ReadString('\n')
+	if err != nil || magic != modelMagic {
+		return nil, errors.New("model: not a triage model (bad header)")
+	}
+	line, err := br.ReadBytes('\n')
+	if err != nil {
+		return nil, fmt.Errorf("model: meta line: %w", err)
+	}
+	m := &Model{w: make([]float32, modelBuckets*nOut)}
+	if err := json.Unmarshal(line, &m.meta); err != nil {
+		return nil, fmt.Errorf("model: meta: %w", err)
+	}
+	if t := m.meta.AutoThreshold; !(t >= 0 && t <= 1.01) {
+		return nil, fmt.Errorf("model: auto threshold %v is outside [0, 1.01]", t)
+	}
+	var row [4 + 4*nOut]byte
+	for {
+		if _, err := io.ReadFull(br, row[:]); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, fmt.Errorf("model: weights: %w", err)
+		}
+		b := binary.LittleEndian.Uint32(row[:4])
+		if b >= modelBuckets {
+			return nil, fmt.Errorf("model: bucket %d out of range", b)
+		}
+		for k := range nOut {
+			x := math.Float32frombits(binary.LittleEndian.Uint32(row[4+4*k:]))
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, fmt.Errorf("model: weight of bucket %d is not finite", b)
+			}
+			m.w[int(b)*nOut+k] = x
+		}
+	}
+	return m, nil
+}
+
+// scores are the text model's raw outputs for one ticket.
+type scores [nOut]float64
+
+// score sums the weights of a ticket's features.
+func (m *Model) score(fs featureSet) scores {
+	var s scores
+	for i, b := range fs.idx {
+		v := 1.0
+		if i < fs.text {
+			v = fs.scale
+		}
+		ws := m.w[int(b)*nOut : int(b)*nOut+nOut]
+		for k := range nOut {
+			s[k] += v * float64(ws[k])
+		}
+	}
+	return s
+}
+
+// textProbs are the text model's probabilities: per category, and over
+// the actions.
+type textProbs struct {
+	cat [nCats]float64
+	act [nActs]float64
+}
+
+func (s scores) probs() textProbs {
+	var p textProbs
+	for c := range nCats {
+		p.cat[c] = sigmoid(s[c])
+	}
+	softmax(s[nCats:], p.act[:])
+	return p
+}
+
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+func softmax(z []float64, out []float64) {
+	mx := math.Inf(-1)
+	for _, x := range z {
+		mx = max(mx, x)
+	}
+	sum := 0.0
+	for i, x := range z {
+		out[i] = math.Exp(x - mx)
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+}
+
+func logit(p float64) float64 {
+	p = min(max(p, 1e-4), 1-1e-4)
+	return math.Log(p / (1 - p))
+}

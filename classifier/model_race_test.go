@@ -1,0 +1,80 @@
+//go:build !race
+
+// Training takes seconds without the race detector and minutes with it:
+// `make test` runs this file in its second, race-free pass.
+
+package classifier
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestEmbeddedModelIsWhatMakeModelBuilds trains on the inputs `make model`
+// reads and compares the bytes with the embedded model: the model is
+// deterministic and the embedded one is not stale.
+func TestEmbeddedModelIsWhatMakeModelBuilds(t *testing.T) {
+	c, err := New(mustDefaultRules(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Train(c, trainingSets(t), readReplays(t, "../testdata/model/rules-firstrun.jsonl"), TrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), DefaultModel()) {
+		t.Fatalf("the embedded model (%d bytes) is not what `make model` builds (%d bytes): run `make model` and commit classifier/model.bin.gz", len(DefaultModel()), buf.Len())
+	}
+}
+
+// trainingSets are the corpora `make model` reads, in its order.
+func trainingSets(t *testing.T) []TrainSet {
+	t.Helper()
+	files, err := filepath.Glob("../testdata/corpus/*.jsonl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no training corpora: %v", err)
+	}
+	files = append(files, "../../shared/corpus/dev.jsonl")
+	var sets []TrainSet
+	for _, f := range files {
+		sets = append(sets, TrainSet{Name: strings.TrimSuffix(filepath.Base(f), ".jsonl"), Tickets: readLabeled(t, f)})
+	}
+	return sets
+}
+
+func readReplays(t *testing.T, path string) []Replay {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []Replay
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r Replay
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func mustDefaultRules(t *testing.T) *Rules {
+	t.Helper()
+	rs, err := ParseRules(bytes.NewReader(DefaultRules()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}

@@ -1,0 +1,152 @@
+package classifier
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestHeldOutIsNotTrainedOn checks that no ticket of the held-out sets is
+// among the training corpora (the same text in both would make the
+// held-out figures worthless) and that the held-out folder is not under
+// the training glob.
+func TestHeldOutIsNotTrainedOn(t *testing.T) {
+	train := map[string]string{}
+	files, _ := filepath.Glob("../testdata/corpus/*.jsonl")
+	files = append(files, "../../shared/corpus/dev.jsonl")
+	for _, f := range files {
+		if strings.Contains(f, "heldout") {
+			t.Fatalf("%s is a training corpus", f)
+		}
+		for _, l := range readLabeled(t, f) {
+			train[l.Summary+"\x00"+l.Description] = f
+		}
+	}
+	held, _ := filepath.Glob("../testdata/heldout/*.jsonl")
+	if len(held) == 0 {
+		t.Fatal("no held-out set in testdata/heldout")
+	}
+	for _, f := range held {
+		for _, l := range readLabeled(t, f) {
+			if src, ok := train[l.Summary+"\x00"+l.Description]; ok {
+				t.Errorf("%s: %s is also in the training corpus %s", f, l.ID, src)
+			}
+		}
+	}
+}
+
+// TestModelRoundTrip writes and reads the embedded model back.
+func TestModelRoundTrip(t *testing.T) {
+	m, err := LoadDefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), DefaultModel()) {
+		t.Error("writing the embedded model back gives other bytes")
+	}
+	if diff := cmp.Diff(m.Meta(), mustRead(t, buf.Bytes()).Meta()); diff != "" {
+		t.Errorf("meta after a round trip (-want, +got):\n%s", diff)
+	}
+}
+
+func mustRead(t *testing.T, b []byte) *Model {
+	t.Helper()
+	m, err := ReadModel(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestReadModelRejects lists model files that must be refused with an
+// error, not loaded or panicked on.
+func TestReadModelRejects(t *testing.T) {
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		w.Write([]byte(s))
+		w.Close()
+		return b.Bytes()
+	}
+	for name, data := range map[string][]byte{
+		"not gzip":          []byte("hello"),
+		"no magic":          gz("something else\n{}\n"),
+		"bad meta":          gz(modelMagic + "{not json\n"),
+		"threshold":         gz(modelMagic + `{"auto_threshold": 7}` + "\n"),
+		"truncated weights": gz(modelMagic + "{}\n" + "\x01\x00\x00\x00\x00"),
+		"bucket range":      gz(modelMagic + "{}\n" + "\xff\xff\xff\xff" + strings.Repeat("\x00", 4*nOut)),
+		"NaN weight":        gz(modelMagic + "{}\n" + "\x01\x00\x00\x00" + "\x00\x00\xc0\x7f" + strings.Repeat("\x00", 4*(nOut-1))),
+	} {
+		if _, err := ReadModel(bytes.NewReader(data)); err == nil {
+			t.Errorf("%s: ReadModel accepted it", name)
+		}
+	}
+}
+
+// FuzzReadModel feeds arbitrary bytes to the model reader (a model file
+// is outside input: TRIAGE_MODEL).
+func FuzzReadModel(f *testing.F) {
+	f.Add(DefaultModel()[:200])
+	f.Add([]byte{0x1f, 0x8b})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = ReadModel(bytes.NewReader(data))
+	})
+}
+
+// TestModes checks the tiers: human is none; a verdict that acts is auto
+// from the threshold up, a suggestion below it; above 1, never auto.
+func TestModes(t *testing.T) {
+	ticket := Ticket{Summary: "Authenticator did not complete login", Description: "Defender says Authenticator did not complete login on my iPhone."}
+	for _, tc := range []struct {
+		threshold float64
+		want      string
+	}{{0, ModeAuto}, {1.01, ModeSuggest}} {
+		c, err := NewDefault(WithAutoThreshold(tc.threshold))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := c.Decide(ticket)
+		if v.Action == ActionHuman {
+			t.Fatalf("a plain incomplete-login ticket went to a human: %+v", v)
+		}
+		if v.Mode != tc.want {
+			t.Errorf("threshold %.2f: mode %q, want %q (confidence %.3f)", tc.threshold, v.Mode, tc.want, v.Confidence)
+		}
+		if v.Confidence < 0 || v.Confidence > 1 {
+			t.Errorf("confidence %v outside [0, 1]", v.Confidence)
+		}
+	}
+	c, _ := NewDefault()
+	v := c.Decide(Ticket{Summary: "Printer on floor 3 is jammed", Description: "The printer near the kitchen jams on every page."})
+	if v.Action != ActionHuman || v.Mode != ModeNone {
+		t.Errorf("an off-topic ticket: action %s mode %s, want human none", v.Action, v.Mode)
+	}
+	v = c.Decide(Ticket{Summary: "passkey can no longer be used", Description: "Defender says my passkey can no longer be used.",
+		Comments: []Comment{{Author: AuthorAgent, Body: "Looking into it."}}})
+	if v.Action != ActionHuman || v.Mode != ModeNone || v.Confidence != 1 {
+		t.Errorf("an agent's comment: action %s mode %s confidence %v, want human none 1", v.Action, v.Mode, v.Confidence)
+	}
+}
+
+func readLabeled(t *testing.T, path string) []Labeled {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%v (the dev corpus is in ../shared beside the repository)", err)
+	}
+	defer f.Close()
+	l, err := ReadCorpus(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return l
+}

@@ -1,0 +1,441 @@
+package classifier
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+)
+
+// TrainSet is a named labeled corpus (the name is its file's base name).
+type TrainSet struct {
+	Name    string
+	Tickets []Labeled
+}
+
+// Replay is what an earlier version of the rules decided for a ticket of a
+// set it had never seen (see testdata/model/README.md): the rules' honest
+// behaviour on new tickets, which the combiner and the calibration are
+// fitted on. The rules in use have been tuned on every training set, so
+// their verdicts there are too good to learn how far to trust them.
+type Replay struct {
+	Set        string   `json:"set"`
+	ID         string   `json:"id"`
+	Action     Action   `json:"action"`
+	Categories []string `json:"categories"`
+	Platform   string   `json:"platform,omitempty"`
+}
+
+// TrainOptions tunes training. The zero value is the default.
+type TrainOptions struct {
+	// Folds of the cross-validation. Default 5.
+	Folds int
+	// Epochs over the tickets for the text model. Default 15.
+	Epochs int
+	// TargetPrecision is the share of autonomous verdicts that must be
+	// right, in cross-validation, at the chosen auto threshold. Default
+	// 0.98.
+	TargetPrecision float64
+}
+
+func (o TrainOptions) withDefaults() TrainOptions {
+	if o.Folds == 0 {
+		o.Folds = 5
+	}
+	if o.Epochs == 0 {
+		o.Epochs = 15
+	}
+	if o.TargetPrecision == 0 {
+		o.TargetPrecision = 0.98
+	}
+	return o
+}
+
+// example is one labeled ticket as the learner sees it.
+type example struct {
+	fs    featureSet
+	fold  int // the cross-validation fold: by set, so no writer is in two folds
+	cats  [nCats]bool
+	act   int
+	rules rulesView // the rules' verdict: a replay's, else today's
+	meta  bool      // rules is an honest replay: the combiner learns from it
+}
+
+// Train fits a model. c supplies the cleaning and today's rules; sets are
+// the labeled corpora; replays are the honest verdicts of earlier rules.
+// Training is deterministic: the same inputs give the same model, byte for
+// byte. Without replays the combiner learns from today's rules' verdicts.
+func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (*Model, error) {
+	opt = opt.withDefaults()
+	if opt.Folds < 2 {
+		return nil, errors.New("train: at least 2 folds")
+	}
+	byKey := map[[2]string]Replay{}
+	for _, r := range replays {
+		byKey[[2]string{r.Set, r.ID}] = r
+	}
+	var ex []example
+	used := 0
+	for si, s := range sets {
+		for i, l := range s.Tickets {
+			if l.Expect == nil {
+				return nil, fmt.Errorf("train: %s line %d has no expect", s.Name, i+1)
+			}
+			var fs featureSet
+			v := c.decideTicket(l.Ticket, false, &fs)
+			e := example{fs: fs, fold: si % opt.Folds, act: actionIndex(l.Expect.Action), rules: viewOf(v.Categories, v.Action), meta: len(replays) == 0}
+			for k, id := range Categories() {
+				e.cats[k] = contains(l.Expect.Categories, id)
+			}
+			if r, ok := byKey[[2]string{s.Name, l.ID}]; ok {
+				e.rules, e.meta = viewOf(r.Categories, r.Action), true
+				used++
+			}
+			ex = append(ex, e)
+		}
+	}
+	if len(ex) < 2*opt.Folds {
+		return nil, fmt.Errorf("train: %d tickets are too few for %d folds", len(ex), opt.Folds)
+	}
+	if len(replays) > 0 && used < len(replays) {
+		return nil, fmt.Errorf("train: %d of %d replays name no ticket of the training sets", len(replays)-used, len(replays))
+	}
+
+	// The text model's out-of-fold probabilities: no ticket is scored by
+	// a model that trained on it, nor on another ticket of its set (its
+	// writers), so the combiner sees the model as it is on new writers.
+	oof := make([]textProbs, len(ex))
+	for k := range opt.Folds {
+		var train []example
+		for _, e := range ex {
+			if e.fold != k {
+				train = append(train, e)
+			}
+		}
+		if len(train) == len(ex) {
+			continue
+		}
+		m := &Model{w: trainText(train, opt.Epochs)}
+		for i, e := range ex {
+			if e.fold == k {
+				oof[i] = m.score(e.fs).probs()
+			}
+		}
+	}
+	var rows []metaRow
+	for i, e := range ex {
+		if e.meta {
+			rows = append(rows, metaRow{r: e.rules, p: oof[i], cats: e.cats, act: e.act, fold: e.fold})
+		}
+	}
+	if len(rows) < 2*opt.Folds {
+		return nil, fmt.Errorf("train: %d tickets for the combiner are too few", len(rows))
+	}
+
+	// The combiner, cross-validated for the calibration.
+	var cal []calRow
+	for k := range opt.Folds {
+		var train []metaRow
+		for _, r := range rows {
+			if r.fold != k {
+				train = append(train, r)
+			}
+		}
+		if len(train) == len(rows) {
+			continue
+		}
+		mt := fitMeta(train)
+		for _, r := range rows {
+			if r.fold != k {
+				continue
+			}
+			j := mt.judge(r.r, r.p)
+			cal = append(cal, calRow{f: calibFeatures(r.r, r.p, j), right: j.act == r.act && j.cats == r.cats, act: j.act, wantHuman: r.act == humanIdx})
+		}
+	}
+	meta := fitMeta(rows)
+	meta.Calib = fitCalib(cal)
+	for i := range cal {
+		z := 0.0
+		for k, x := range cal[i].f {
+			z += meta.Calib[k] * x
+		}
+		cal[i].conf = round3(sigmoid(z))
+	}
+	meta.AutoThreshold = chooseThreshold(cal, opt.TargetPrecision)
+	meta.Info = ModelInfo{Tickets: len(ex), MetaTickets: len(rows), Folds: opt.Folds, Epochs: opt.Epochs, CV: cvFigures(cal, meta.AutoThreshold)}
+
+	m := &Model{w: trainText(ex, opt.Epochs), meta: meta}
+	for b := 0; b < modelBuckets; b++ {
+		for k := range nOut {
+			if m.w[b*nOut+k] != 0 {
+				m.meta.Info.TextFeatures++
+				break
+			}
+		}
+	}
+	return m, nil
+}
+
+// trainText fits the text model: logistic outputs per category and a
+// softmax over the actions, by AdaGrad over the examples in a fixed
+// pseudo-random order, with a little L2 decay on the weights it touches.
+func trainText(ex []example, epochs int) []float32 {
+	const (
+		rate  = 0.3
+		decay = 1e-4
+	)
+	w := make([]float64, modelBuckets*nOut)
+	g2 := make([]float64, modelBuckets*nOut)
+	order := make([]int, len(ex))
+	for i := range order {
+		order[i] = i
+	}
+	rng := rand.New(rand.NewPCG(20261206, 11))
+	var grad [nOut]float64
+	for range epochs {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
+			e := ex[i]
+			var s scores
+			for fi, b := range e.fs.idx {
+				v := e.fs.value(fi)
+				ws := w[int(b)*nOut : int(b)*nOut+nOut]
+				for k := range nOut {
+					s[k] += v * ws[k]
+				}
+			}
+			p := s.probs()
+			for c := range nCats {
+				grad[c] = p.cat[c] - b2f(e.cats[c])
+			}
+			for a := range nActs {
+				grad[nCats+a] = p.act[a] - b2f(e.act == a)
+			}
+			for fi, b := range e.fs.idx {
+				v := e.fs.value(fi)
+				base := int(b) * nOut
+				for k := range nOut {
+					gk := grad[k]*v + decay*w[base+k]
+					g2[base+k] += gk * gk
+					w[base+k] -= rate * gk / (math.Sqrt(g2[base+k]) + 1e-8)
+				}
+			}
+		}
+	}
+	out := make([]float32, len(w))
+	for i, x := range w {
+		out[i] = float32(x)
+	}
+	return out
+}
+
+// value is the weight of the i-th feature.
+func (fs featureSet) value(i int) float64 {
+	if i < fs.text {
+		return fs.scale
+	}
+	return 1
+}
+
+// metaRow is a ticket as the combiner learns from it.
+type metaRow struct {
+	fold int
+	r    rulesView
+	p    textProbs
+	cats [nCats]bool
+	act  int
+}
+
+// fitMeta fits the combiner by gradient descent (full batch, fixed steps).
+func fitMeta(rows []metaRow) Meta {
+	var mt Meta
+	const (
+		steps = 600
+		rate  = 0.5
+		l2    = 1e-3
+	)
+	n := float64(len(rows))
+	for c := range nCats {
+		xs := make([][]float64, len(rows))
+		ys := make([]float64, len(rows))
+		for i, r := range rows {
+			xs[i] = []float64{b2f(r.r.cats[c]), logit(r.p.cat[c]), 1}
+			ys[i] = b2f(r.cats[c])
+		}
+		w := fitLogistic(xs, ys, steps, rate, l2)
+		copy(mt.Cat[c][:], w)
+	}
+	// the actions: a softmax over one-hot rules and text probabilities
+	const dim = actDim
+	xs := make([][dim]float64, len(rows))
+	for i, r := range rows {
+		xs[i] = actInputs(r.r, r.p)
+	}
+	for range steps {
+		var grad [nActs][dim]float64
+		for i, r := range rows {
+			var z, p [nActs]float64
+			for a := range nActs {
+				for k, x := range xs[i] {
+					z[a] += mt.Act[a][k] * x
+				}
+			}
+			softmax(z[:], p[:])
+			for a := range nActs {
+				d := p[a] - b2f(r.act == a)
+				for k, x := range xs[i] {
+					grad[a][k] += d * x
+				}
+			}
+		}
+		for a := range nActs {
+			for k := range dim {
+				mt.Act[a][k] -= rate * (grad[a][k]/n + l2*mt.Act[a][k])
+			}
+		}
+	}
+	return mt
+}
+
+// fitLogistic fits a logistic regression by full-batch gradient descent.
+func fitLogistic(xs [][]float64, ys []float64, steps int, rate, l2 float64) []float64 {
+	w := make([]float64, len(xs[0]))
+	n := float64(len(xs))
+	grad := make([]float64, len(w))
+	for range steps {
+		clear(grad)
+		for i, x := range xs {
+			z := 0.0
+			for k, v := range x {
+				z += w[k] * v
+			}
+			d := sigmoid(z) - ys[i]
+			for k, v := range x {
+				grad[k] += d * v
+			}
+		}
+		for k := range w {
+			w[k] -= rate * (grad[k]/n + l2*w[k])
+		}
+	}
+	return w
+}
+
+// calRow is one cross-validated verdict for the calibration.
+type calRow struct {
+	f         [nCalib]float64
+	right     bool
+	act       int
+	wantHuman bool
+	conf      float64
+}
+
+func fitCalib(rows []calRow) [nCalib]float64 {
+	xs := make([][]float64, len(rows))
+	ys := make([]float64, len(rows))
+	for i, r := range rows {
+		xs[i] = r.f[:]
+		ys[i] = b2f(r.right)
+	}
+	var out [nCalib]float64
+	copy(out[:], fitLogistic(xs, ys, 3000, 0.2, 1e-4))
+	return out
+}
+
+// chooseThreshold is the lowest confidence at which the verdicts that act
+// (not human) are still right at least target of the time, counted from
+// the most confident down. Above 1 when no threshold reaches it.
+func chooseThreshold(rows []calRow, target float64) float64 {
+	acting := make([]calRow, 0, len(rows))
+	for _, r := range rows {
+		if r.act != humanIdx {
+			acting = append(acting, r)
+		}
+	}
+	sort.SliceStable(acting, func(i, j int) bool { return acting[i].conf > acting[j].conf })
+	best := 1.01
+	right := 0
+	for i, r := range acting {
+		right += int(b2f(r.right))
+		// a threshold sits between two distinct confidences
+		if i+1 < len(acting) && acting[i+1].conf == r.conf {
+			continue
+		}
+		if float64(right)/float64(i+1) >= target {
+			best = r.conf
+		}
+	}
+	return best
+}
+
+// cvFigures are the cross-validated figures at a threshold.
+func cvFigures(rows []calRow, threshold float64) map[string]float64 {
+	var auto, autoRight, notHuman, autoNotHuman, human, humanAuto, right int
+	confs := make([]float64, len(rows))
+	rights := make([]bool, len(rows))
+	for i, r := range rows {
+		isAuto := r.act != humanIdx && r.conf >= threshold
+		if isAuto {
+			auto++
+			autoRight += int(b2f(r.right))
+		}
+		if r.wantHuman {
+			human++
+			humanAuto += int(b2f(isAuto))
+		} else {
+			notHuman++
+			autoNotHuman += int(b2f(isAuto))
+		}
+		right += int(b2f(r.right))
+		confs[i], rights[i] = r.conf, r.right
+	}
+	out := map[string]float64{
+		"tickets":               float64(len(rows)),
+		"verdict_accuracy":      ratio(right, len(rows)),
+		"coverage":              ratio(autoNotHuman, notHuman),
+		"autonomous_precision":  ratio(autoRight, auto),
+		"false_autonomous_rate": ratio(humanAuto, human),
+		"ece":                   ECE(confs, rights),
+	}
+	for k, v := range out {
+		out[k] = round3(v)
+	}
+	return out
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// ECE is the expected calibration error over 10 equal-width bins of
+// confidence: the mean, weighted by the bins' sizes, of the gap between a
+// bin's mean confidence and its share of right verdicts.
+func ECE(conf []float64, right []bool) float64 {
+	const bins = 10
+	var n [bins]int
+	var sumConf, sumRight [bins]float64
+	for i, c := range conf {
+		b := min(int(c*bins), bins-1)
+		b = max(b, 0)
+		n[b]++
+		sumConf[b] += c
+		sumRight[b] += b2f(right[i])
+	}
+	total := len(conf)
+	if total == 0 {
+		return 0
+	}
+	e := 0.0
+	for b := range bins {
+		if n[b] == 0 {
+			continue
+		}
+		e += float64(n[b]) / float64(total) * math.Abs(sumConf[b]/float64(n[b])-sumRight[b]/float64(n[b]))
+	}
+	return e
+}
