@@ -2,7 +2,7 @@ package templates
 
 import "testing"
 
-// BenchmarkReply renders the reply with every category, in both formats.
+// BenchmarkReply renders the reply with every category.
 func BenchmarkReply(b *testing.B) {
 	s := mustLoad(b)
 	d := fullData(PlatformUnknown)

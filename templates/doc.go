@@ -2,8 +2,8 @@
 // ticket: the troubleshooting replies (one section per category, steps from the
 // knowledge-base article), the notices that a ticket was escalated, the internal
 // evidence note for admins, the "glad it worked" acknowledgement and the "MFA
-// reset done" instructions. Each comes out in both of Jira's body formats: wiki
-// markup (REST API v2) and Atlassian Document Format (REST API v3).
+// reset done" instructions. They come out as Jira wiki markup, the comment body
+// of REST API v2, which is how the worker talks to Jira.
 //
 // # Design
 //
@@ -27,10 +27,9 @@
 //  2. The output is parsed into blocks (paragraphs, headings, lists) of text
 //     spans with marks. A wrapped value is plain text there: it can never start a
 //     list or a heading, open bold text or end the line.
-//  3. The blocks are printed twice: as wiki markup, where all text is escaped
-//     (so "*{code}[x|http://evil]" in a reporter's name shows as typed), and as
-//     an ADF document built with encoding/json (so no value can change its
-//     structure). Both outputs therefore always have the same content.
+//  3. The blocks are printed as wiki markup, where all text is escaped (so
+//     "*{code}[x|http://evil]" in a reporter's name shows as typed): the only
+//     markup in the output is the structure the blocks describe.
 //
 // The escaping is not left to the template authors: when a template is loaded,
 // the escaping function is appended to the pipeline of every action that prints
@@ -84,6 +83,6 @@
 //
 // # Determinism
 //
-// The same data always gives the same bytes: no map is iterated, times are
-// formatted in UTC to the minute, and the JSON is encoded from structs.
+// The same data always gives the same bytes: no map is iterated and times are
+// formatted in UTC to the minute.
 package templates

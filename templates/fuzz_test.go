@@ -12,10 +12,10 @@ import (
 )
 
 // FuzzRender renders a document (picked by which) with arbitrary strings in the data. It must
-// never panic, must give the same output for the same input, the ADF must be
-// valid, and the data must never change the structure of the output: the same
-// data with every string replaced by "x" (or left empty) has the same ADF
-// skeleton. Seeds: testdata/fuzz/FuzzRender.
+// never panic, must give the same output for the same input, the blocks must
+// be valid, and the data must never change the structure of the output: the
+// same data with every string replaced by "x" (or left empty) has the same
+// skeleton of blocks and marks. Seeds: testdata/fuzz/FuzzRender.
 func FuzzRender(f *testing.F) {
 	f.Add(uint8(0), "Hannah", "ios", PasskeySetup, triage.ReasonMFAReset, "passkey can no longer be used", "description", "did all that, still fails", "HD-1", int64(1715679060))
 	f.Add(uint8(3), "", "unknown", NewDevice, triage.ReasonFollowupTimeout, "", "", "", "", int64(0))
@@ -47,14 +47,8 @@ func FuzzRender(f *testing.F) {
 		neutral.ReporterReplies = []string{x(reply), x(phrase)}
 
 		doc := docs[int(which)%len(docs)]
-		render := func(d Data) (Rendered, error) {
-			if doc == "" {
-				return s.Reply(d)
-			}
-			return s.Render(doc, d)
-		}
-		r1, err1 := render(d)
-		r2, err2 := render(d)
+		b1, err1 := blocksOf(s, doc, d)
+		b2, err2 := blocksOf(s, doc, d)
 		if (err1 == nil) != (err2 == nil) {
 			t.Fatalf("%s: errors differ: %v / %v", doc, err1, err2)
 		}
@@ -64,29 +58,30 @@ func FuzzRender(f *testing.F) {
 			}
 			t.Fatalf("%s: %v", doc, err1)
 		}
-		if diff := cmp.Diff([]string{r1.Wiki, string(adfOf(t, r1))}, []string{r2.Wiki, string(adfOf(t, r2))}); diff != "" {
+		w1, w2 := toWiki(b1), toWiki(b2)
+		if diff := cmp.Diff(w1, w2); diff != "" {
 			t.Fatalf("%s: not deterministic (-first +second):\n%s", doc, diff)
 		}
-		checkADF(t, adfOf(t, r1))
-		if strings.ContainsAny(r1.Wiki+string(adfOf(t, r1)), string([]rune{litOpen, litClose})) {
+		checkBlocks(t, b1)
+		if strings.ContainsAny(w1+plainText(b1), string([]rune{litOpen, litClose})) {
 			t.Fatalf("%s: reserved character in the output", doc)
 		}
-		rn, err := render(neutral)
+		bn, err := blocksOf(s, doc, neutral)
 		if err != nil {
 			t.Fatalf("%s (neutral data): %v", doc, err)
 		}
-		if got, want := skeleton(t, adfOf(t, r1)), skeleton(t, adfOf(t, rn)); got != want {
+		if got, want := skeleton(b1), skeleton(bn); got != want {
 			t.Fatalf("%s: the data changed the document structure\n got: %s\nwant: %s", doc, got, want)
 		}
-		if got, want := strings.Count(r1.Wiki, "\n"), strings.Count(rn.Wiki, "\n"); got != want {
-			t.Fatalf("%s: the data changed the number of wiki lines: %d, want %d\n%s", doc, got, want, r1.Wiki)
+		if got, want := strings.Count(w1, "\n"), strings.Count(toWiki(bn), "\n"); got != want {
+			t.Fatalf("%s: the data changed the number of wiki lines: %d, want %d\n%s", doc, got, want, w1)
 		}
 	})
 }
 
 // FuzzLoad loads an arbitrary override text as one of the templates. Load must
 // never panic; when it accepts the override, every document must render to
-// valid ADF. Seeds: testdata/fuzz/FuzzLoad.
+// valid blocks. Seeds: testdata/fuzz/FuzzLoad.
 func FuzzLoad(f *testing.F) {
 	f.Add("footer", "_Thanks, {{.ReporterName}}._")
 	f.Add("resolved", "{{template \"greeting\" .}}\n\n*Done* {{range .Categories}}{{title .}} {{end}}")
@@ -109,18 +104,18 @@ func FuzzLoad(f *testing.F) {
 		}
 		for _, d := range sampleData()[:2] {
 			for _, doc := range slices.Concat(categoryIDs(), documentNames()) {
-				r, err := s.Render(doc, d)
+				blocks, err := blocksOf(s, doc, d)
 				if err != nil {
 					t.Fatalf("Load accepted the override but %s fails: %v", doc, err)
 				}
-				checkADF(t, adfOf(t, r))
+				checkBlocks(t, blocks)
 			}
 		}
 	})
 }
 
 // FuzzMarkup parses arbitrary intermediate markup (as an override can produce
-// it): no panic, and what parses converts to valid ADF and to wiki text without
+// it): no panic, and what parses gives valid blocks and wiki text without
 // reserved characters. Seeds: testdata/fuzz/FuzzMarkup.
 func FuzzMarkup(f *testing.F) {
 	f.Add("h3. T\n\npara *b* _e_\nline\n# a\n* b")
@@ -136,11 +131,7 @@ func FuzzMarkup(f *testing.F) {
 		if len(blocks) == 0 {
 			return
 		}
-		adf, err := toADF(blocks)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkADF(t, adf)
+		checkBlocks(t, blocks)
 		if w := toWiki(blocks); strings.ContainsAny(w, string([]rune{litOpen, litClose})) {
 			t.Fatalf("reserved character in wiki output %q", w)
 		}

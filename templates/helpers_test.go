@@ -1,11 +1,10 @@
 package templates
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // mustLoad loads the embedded templates or stops the test.
@@ -18,271 +17,108 @@ func mustLoad(t testing.TB) *Set {
 	return s
 }
 
-// adfOf is r's ADF form; it fails the test when there is none.
-func adfOf(t testing.TB, r Rendered) json.RawMessage {
+// blocksOf renders a document (doc "" is a reply) to the blocks
+// [Set.Render] and [Set.Reply] print as wiki markup.
+func blocksOf(s *Set, doc string, d Data) ([]block, error) {
+	if doc == "" {
+		return s.reply(d)
+	}
+	return s.render(doc, d)
+}
+
+// mustBlocks is blocksOf that stops the test on an error.
+func mustBlocks(t testing.TB, s *Set, doc string, d Data) []block {
 	t.Helper()
-	adf, err := r.ADF()
+	blocks, err := blocksOf(s, doc, d)
 	if err != nil {
-		t.Fatalf("ADF: %v", err)
+		t.Fatalf("render %q: %v", doc, err)
 	}
-	return adf
+	return blocks
 }
 
-// prettyADF indents an ADF document for golden files and diffs.
-func prettyADF(t testing.TB, raw json.RawMessage) string {
-	t.Helper()
-	var b bytes.Buffer
-	if err := json.Indent(&b, raw, "", "  "); err != nil {
-		t.Fatalf("ADF is not valid JSON: %v\n%s", err, raw)
-	}
-	b.WriteByte('\n')
-	return b.String()
-}
-
-// checkADF fails the test when raw is not a valid ADF document of the kinds of
-// nodes this package produces.
-func checkADF(t testing.TB, raw json.RawMessage) {
-	t.Helper()
-	if err := validateADF(raw); err != nil {
-		t.Errorf("invalid ADF: %v\n%s", err, raw)
-	}
-}
-
-// validateADF checks raw against the parts of the ADF schema this package uses:
-// doc (version 1) > paragraph | heading | orderedList | bulletList; listItem >
-// paragraph; inline text (non-empty, marks strong/em, no empty marks list) and
-// hardBreak. Unknown keys and node types are errors.
-func validateADF(raw json.RawMessage) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		return fmt.Errorf("not a JSON object: %w", err)
-	}
-	if dec.More() {
-		return fmt.Errorf("trailing data after the document")
-	}
-	if err := keys(doc, "type", "version", "content"); err != nil {
-		return fmt.Errorf("doc: %w", err)
-	}
-	if doc["type"] != "doc" {
-		return fmt.Errorf("top-level type is %v, want doc", doc["type"])
-	}
-	if v, ok := doc["version"].(json.Number); !ok || v.String() != "1" {
-		return fmt.Errorf("version is %v, want 1", doc["version"])
-	}
-	blocks, ok := doc["content"].([]any)
-	if !ok {
-		return fmt.Errorf("doc content is not an array")
-	}
-	if len(blocks) == 0 {
-		return fmt.Errorf("doc has no content")
-	}
-	for i, b := range blocks {
-		if err := validateBlock(b); err != nil {
-			return fmt.Errorf("doc.content[%d]: %w", i, err)
-		}
-	}
-	return nil
-}
-
-func validateBlock(v any) error {
-	n, ok := v.(map[string]any)
-	if !ok {
-		return fmt.Errorf("node is not an object")
-	}
-	switch n["type"] {
-	case "paragraph":
-		if err := keys(n, "type", "content"); err != nil {
-			return err
-		}
-		return validateInlines(n["content"])
-	case "heading":
-		if err := keys(n, "type", "attrs", "content"); err != nil {
-			return err
-		}
-		attrs, ok := n["attrs"].(map[string]any)
-		if !ok {
-			return fmt.Errorf("heading without attrs")
-		}
-		if err := keys(attrs, "level"); err != nil {
-			return fmt.Errorf("heading attrs: %w", err)
-		}
-		switch l, _ := attrs["level"].(json.Number); l.String() {
-		case "1", "2", "3", "4", "5", "6":
-		default:
-			return fmt.Errorf("heading level %v", attrs["level"])
-		}
-		return validateInlines(n["content"])
-	case "orderedList", "bulletList":
-		if err := keys(n, "type", "content"); err != nil {
-			return err
-		}
-		items, ok := n["content"].([]any)
-		if !ok || len(items) == 0 {
-			return fmt.Errorf("%s without items", n["type"])
-		}
-		for i, it := range items {
-			item, ok := it.(map[string]any)
-			if !ok || item["type"] != "listItem" {
-				return fmt.Errorf("item %d is not a listItem", i)
-			}
-			if err := keys(item, "type", "content"); err != nil {
-				return fmt.Errorf("item %d: %w", i, err)
-			}
-			paras, ok := item["content"].([]any)
-			if !ok || len(paras) == 0 {
-				return fmt.Errorf("item %d has no content", i)
-			}
-			for j, p := range paras {
-				pm, ok := p.(map[string]any)
-				if !ok || pm["type"] != "paragraph" {
-					return fmt.Errorf("item %d content %d is not a paragraph", i, j)
-				}
-				if err := validateBlock(p); err != nil {
-					return fmt.Errorf("item %d: %w", i, err)
-				}
-			}
-		}
-		return nil
-	}
-	return fmt.Errorf("unexpected block node type %v", n["type"])
-}
-
-func validateInlines(v any) error {
-	if v == nil {
-		return nil // an empty paragraph or heading may omit content
-	}
-	list, ok := v.([]any)
-	if !ok {
-		return fmt.Errorf("content is not an array")
-	}
-	for i, x := range list {
-		n, ok := x.(map[string]any)
-		if !ok {
-			return fmt.Errorf("inline %d is not an object", i)
-		}
-		switch n["type"] {
-		case "hardBreak":
-			if err := keys(n, "type"); err != nil {
-				return fmt.Errorf("inline %d: %w", i, err)
-			}
-		case "text":
-			if err := keys(n, "type", "text", "marks"); err != nil {
-				return fmt.Errorf("inline %d: %w", i, err)
-			}
-			text, ok := n["text"].(string)
-			if !ok || text == "" {
-				return fmt.Errorf("inline %d: empty text node", i)
-			}
-			if m, has := n["marks"]; has {
-				marks, ok := m.([]any)
-				if !ok || len(marks) == 0 {
-					return fmt.Errorf("inline %d: marks must be a non-empty array", i)
-				}
-				seen := map[any]bool{}
-				for _, mk := range marks {
-					mm, ok := mk.(map[string]any)
-					if !ok || (mm["type"] != "strong" && mm["type"] != "em") || len(mm) != 1 {
-						return fmt.Errorf("inline %d: unexpected mark %v", i, mk)
-					}
-					if seen[mm["type"]] {
-						return fmt.Errorf("inline %d: mark %v twice", i, mm["type"])
-					}
-					seen[mm["type"]] = true
-				}
-			}
-		default:
-			return fmt.Errorf("inline %d: unexpected node type %v", i, n["type"])
-		}
-	}
-	return nil
-}
-
-// keys reports a key of n that is not allowed, and a missing "type".
-func keys(n map[string]any, allowed ...string) error {
-	for k := range n {
-		ok := false
-		for _, a := range allowed {
-			ok = ok || k == a
-		}
-		if !ok {
-			return fmt.Errorf("unexpected key %q", k)
-		}
-	}
-	if _, ok := n["type"]; !ok && allowed[0] == "type" {
-		return fmt.Errorf("node without type")
-	}
-	return nil
-}
-
-// adfText concatenates the text of every text node, one block per line, so tests
-// can look for what the reader sees.
-func adfText(t testing.TB, raw json.RawMessage) string {
-	t.Helper()
-	var doc struct {
-		Content []json.RawMessage `json:"content"`
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("ADF: %v", err)
-	}
+// plainText is what the reader sees, without the markup: the text of every
+// span, one line of a block per line, so tests can look for text unescaped.
+func plainText(blocks []block) string {
 	var b strings.Builder
-	var walk func(json.RawMessage)
-	walk = func(r json.RawMessage) {
-		var n struct {
-			Type    string            `json:"type"`
-			Text    string            `json:"text"`
-			Content []json.RawMessage `json:"content"`
-		}
-		if err := json.Unmarshal(r, &n); err != nil {
-			t.Fatalf("ADF node: %v", err)
-		}
-		b.WriteString(n.Text)
-		if n.Type == "hardBreak" {
+	for _, bl := range blocks {
+		for _, ln := range bl.lines {
+			for _, s := range ln {
+				b.WriteString(s.text)
+			}
 			b.WriteByte('\n')
 		}
-		for _, c := range n.Content {
-			walk(c)
-		}
-		if n.Type == "paragraph" || n.Type == "heading" {
-			b.WriteByte('\n')
-		}
-	}
-	for _, c := range doc.Content {
-		walk(c)
 	}
 	return b.String()
 }
 
-// skeleton is the structure of an ADF document with the text left out: node
-// types, heading levels and marks, in document order.
-func skeleton(t testing.TB, raw json.RawMessage) string {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatalf("ADF: %v", err)
-	}
+// skeleton is the structure of blocks with the text left out: block kinds,
+// heading levels, lines and the marks of each span, in order.
+func skeleton(blocks []block) string {
 	var b strings.Builder
-	var walk func(any)
-	walk = func(x any) {
-		n, ok := x.(map[string]any)
-		if !ok {
-			return
-		}
-		fmt.Fprintf(&b, "(%v", n["type"])
-		if a, ok := n["attrs"]; ok {
-			fmt.Fprintf(&b, " %v", a)
-		}
-		if m, ok := n["marks"]; ok {
-			fmt.Fprintf(&b, " %v", m)
-		}
-		if c, ok := n["content"].([]any); ok {
-			for _, ch := range c {
-				walk(ch)
+	for _, bl := range blocks {
+		fmt.Fprintf(&b, "(%d/%d", bl.kind, bl.level)
+		for _, ln := range bl.lines {
+			b.WriteString(" [")
+			for _, s := range ln {
+				fmt.Fprintf(&b, "%t%t", s.strong, s.em)
 			}
+			b.WriteString("]")
 		}
 		b.WriteString(")")
 	}
-	walk(v)
 	return b.String()
+}
+
+// checkBlocks fails the test when blocks break what toWiki relies on: a
+// document has blocks, a block has lines, a heading has one line and a
+// level from 1 to 6, a line has spans and neither starts nor ends with white
+// space, a span has text, a marked span has no white space at its ends, and
+// neighbouring spans differ in their marks.
+func checkBlocks(t testing.TB, blocks []block) {
+	t.Helper()
+	if err := validateBlocks(blocks); err != nil {
+		t.Errorf("invalid blocks: %v\n%#v", err, blocks)
+	}
+}
+
+func validateBlocks(blocks []block) error {
+	if len(blocks) == 0 {
+		return fmt.Errorf("no blocks")
+	}
+	for i, bl := range blocks {
+		switch {
+		case bl.kind < blockParagraph || bl.kind > blockBullet:
+			return fmt.Errorf("block %d: unknown kind %d", i, bl.kind)
+		case len(bl.lines) == 0:
+			return fmt.Errorf("block %d: no lines", i)
+		case bl.kind == blockHeading && (len(bl.lines) != 1 || bl.level < 1 || bl.level > 6):
+			return fmt.Errorf("block %d: heading of level %d with %d lines", i, bl.level, len(bl.lines))
+		}
+		for j, ln := range bl.lines {
+			if err := validateLine(ln); err != nil {
+				return fmt.Errorf("block %d, line %d: %w", i, j, err)
+			}
+		}
+	}
+	return nil
+}
+
+func validateLine(ln line) error {
+	if len(ln) == 0 {
+		return fmt.Errorf("no spans")
+	}
+	if first, last := ln[0].text, ln[len(ln)-1].text; strings.TrimLeftFunc(first, unicode.IsSpace) != first || strings.TrimRightFunc(last, unicode.IsSpace) != last {
+		return fmt.Errorf("white space at an end of the line")
+	}
+	for k, s := range ln {
+		switch {
+		case s.text == "":
+			return fmt.Errorf("span %d is empty", k)
+		case (s.strong || s.em) && strings.TrimSpace(s.text) != s.text:
+			return fmt.Errorf("marked span %d has white space at an end: %q", k, s.text)
+		case k > 0 && ln[k-1].strong == s.strong && ln[k-1].em == s.em:
+			return fmt.Errorf("spans %d and %d have the same marks", k-1, k)
+		}
+	}
+	return nil
 }

@@ -356,20 +356,12 @@ func (s *Set) selfTest() error {
 	for i, d := range sampleData() {
 		desc := fmt.Sprintf("sample %d (platform %s)", i+1, normalizePlatform(d.Platform))
 		if len(d.Categories) > 0 {
-			r, err := s.reply(d)
-			if err == nil {
-				_, err = r.ADF()
-			}
-			if err != nil {
+			if _, err := s.reply(d); err != nil {
 				return fmt.Errorf("reply to %s, %s: %w", strings.Join(d.Categories, " + "), desc, err)
 			}
 		}
 		for _, name := range slices.Concat(categoryIDs(), documentNames()) {
-			r, err := s.render(name, d)
-			if err == nil {
-				_, err = r.ADF()
-			}
-			if err != nil {
+			if _, err := s.render(name, d); err != nil {
 				return fmt.Errorf("%s, %s: %w", name, desc, err)
 			}
 		}

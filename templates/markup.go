@@ -1,8 +1,6 @@
 package templates
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
@@ -433,82 +431,4 @@ func isEntity(rs []rune) bool {
 		i++
 	}
 	return i > start && i < len(rs) && rs[i] == ';'
-}
-
-// ---- Atlassian Document Format ----
-
-type adfNode struct {
-	Type    string    `json:"type"`
-	Attrs   *adfAttrs `json:"attrs,omitempty"`
-	Text    string    `json:"text,omitempty"`
-	Marks   []adfMark `json:"marks,omitempty"`
-	Content []adfNode `json:"content,omitempty"`
-}
-
-type adfAttrs struct {
-	Level int `json:"level"`
-}
-
-type adfMark struct {
-	Type string `json:"type"`
-}
-
-type adfDoc struct {
-	Type    string    `json:"type"`
-	Version int       `json:"version"`
-	Content []adfNode `json:"content"`
-}
-
-// toADF converts blocks to an ADF document (compact JSON): paragraph (lines
-// joined by hardBreak), heading, orderedList / bulletList of listItem >
-// paragraph, and text with the marks strong and em.
-func toADF(blocks []block) (json.RawMessage, error) {
-	doc := adfDoc{Type: "doc", Version: 1, Content: []adfNode{}}
-	for _, bl := range blocks {
-		switch bl.kind {
-		case blockHeading:
-			doc.Content = append(doc.Content, adfNode{Type: "heading", Attrs: &adfAttrs{Level: bl.level}, Content: adfInline(bl.lines[0])})
-		case blockParagraph:
-			var content []adfNode
-			for j, ln := range bl.lines {
-				if j > 0 {
-					content = append(content, adfNode{Type: "hardBreak"})
-				}
-				content = append(content, adfInline(ln)...)
-			}
-			doc.Content = append(doc.Content, adfNode{Type: "paragraph", Content: content})
-		case blockOrdered, blockBullet:
-			list := adfNode{Type: "orderedList"}
-			if bl.kind == blockBullet {
-				list.Type = "bulletList"
-			}
-			for _, ln := range bl.lines {
-				para := adfNode{Type: "paragraph", Content: adfInline(ln)}
-				list.Content = append(list.Content, adfNode{Type: "listItem", Content: []adfNode{para}})
-			}
-			doc.Content = append(doc.Content, list)
-		}
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
-		return nil, fmt.Errorf("encoding ADF: %w", err)
-	}
-	return json.RawMessage(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
-}
-
-func adfInline(ln line) []adfNode {
-	out := make([]adfNode, 0, len(ln))
-	for _, s := range ln {
-		n := adfNode{Type: "text", Text: s.text}
-		if s.strong {
-			n.Marks = append(n.Marks, adfMark{Type: "strong"})
-		}
-		if s.em {
-			n.Marks = append(n.Marks, adfMark{Type: "em"})
-		}
-		out = append(out, n)
-	}
-	return out
 }

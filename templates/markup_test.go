@@ -132,26 +132,3 @@ func TestToWiki(t *testing.T) {
 		})
 	}
 }
-
-func TestToADF(t *testing.T) {
-	t.Parallel()
-	blocks, err := parseMarkup("h2. T\n\n*b* _e_ *_be_*\nx\n\n# " + lit("i") + "\n* j")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := toADF(blocks)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"type":"doc","version":1,"content":[` +
-		`{"type":"heading","attrs":{"level":2},"content":[{"type":"text","text":"T"}]},` +
-		`{"type":"paragraph","content":[{"type":"text","text":"b","marks":[{"type":"strong"}]},{"type":"text","text":" "},` +
-		`{"type":"text","text":"e","marks":[{"type":"em"}]},{"type":"text","text":" "},` +
-		`{"type":"text","text":"be","marks":[{"type":"strong"},{"type":"em"}]},{"type":"hardBreak"},{"type":"text","text":"x"}]},` +
-		`{"type":"orderedList","content":[{"type":"listItem","content":[{"type":"paragraph","content":[{"type":"text","text":"i"}]}]}]},` +
-		`{"type":"bulletList","content":[{"type":"listItem","content":[{"type":"paragraph","content":[{"type":"text","text":"j"}]}]}]}]}`
-	if diff := cmp.Diff(want, string(got)); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-	checkADF(t, got)
-}

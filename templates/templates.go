@@ -2,7 +2,6 @@ package templates
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -116,22 +115,10 @@ type Sent struct {
 	At       time.Time
 }
 
-// Rendered is one comment: Jira wiki markup (the comment body of REST API
-// v2), and on demand the Atlassian Document Format (REST API v3's).
+// Rendered is one comment, in Jira wiki markup: the comment body of REST
+// API v2, the only format the worker writes.
 type Rendered struct {
-	Wiki   string // Jira wiki markup
-	blocks []block
-}
-
-// ADF is the comment in the Atlassian Document Format. It is built on
-// demand: the worker posts wiki markup, and the ADF form costs as much as
-// the rest of the rendering.
-func (r Rendered) ADF() (json.RawMessage, error) {
-	adf, err := toADF(r.blocks)
-	if err != nil {
-		return nil, fmt.Errorf("templates: %w", err)
-	}
-	return adf, nil
+	Wiki string // Jira wiki markup
 }
 
 // Set is a loaded, validated set of templates. It is immutable and safe for
@@ -144,28 +131,29 @@ type Set struct {
 // the greeting, one section per category, the footer: one comment. Unknown
 // categories are an error; duplicates are dropped.
 func (s *Set) Reply(d Data) (Rendered, error) {
-	r, err := s.reply(d)
+	blocks, err := s.reply(d)
 	if err != nil {
 		return Rendered{}, fmt.Errorf("templates: %w", err)
 	}
-	return r, nil
+	return Rendered{Wiki: toWiki(blocks)}, nil
 }
 
 // Render renders one document by name: a category id (the same as [Set.Reply]
 // with just that category; d.Categories is ignored) or one of [EscalationMFA],
 // [EscalationPassword], [EvidenceNote], [Resolved], [MFAResetDone].
 func (s *Set) Render(name string, d Data) (Rendered, error) {
-	r, err := s.render(name, d)
+	blocks, err := s.render(name, d)
 	if err != nil {
 		return Rendered{}, fmt.Errorf("templates: %w", err)
 	}
-	return r, nil
+	return Rendered{Wiki: toWiki(blocks)}, nil
 }
 
-func (s *Set) reply(d Data) (Rendered, error) {
+// reply executes and parses a reply: the blocks [Set.Reply] prints.
+func (s *Set) reply(d Data) ([]block, error) {
 	cats, err := replyCategories(d.Categories)
 	if err != nil {
-		return Rendered{}, err
+		return nil, err
 	}
 	v := newView(d)
 	v.Categories = cats
@@ -178,7 +166,7 @@ func (s *Set) reply(d Data) (Rendered, error) {
 		sv.StepsAbove = stepsIn != ""
 		body, err := s.execute(c, sv)
 		if err != nil {
-			return Rendered{}, err
+			return nil, err
 		}
 		v.Sections = append(v.Sections, section{Category: c, Title: title(c), Body: markup(body)})
 		if stepsIn == "" && showsPasskeySteps(c) {
@@ -187,24 +175,25 @@ func (s *Set) reply(d Data) (Rendered, error) {
 	}
 	out, err := s.execute(partialReply, v)
 	if err != nil {
-		return Rendered{}, err
+		return nil, err
 	}
-	return convert(partialReply, out)
+	return parseOutput(partialReply, out)
 }
 
-func (s *Set) render(name string, d Data) (Rendered, error) {
+// render executes and parses one document: the blocks [Set.Render] prints.
+func (s *Set) render(name string, d Data) ([]block, error) {
 	if isCategory(name) {
 		d.Categories = []string{name}
 		return s.reply(d)
 	}
 	if !slices.Contains(documentNames(), name) {
-		return Rendered{}, fmt.Errorf("there is no document named %q", clean(name))
+		return nil, fmt.Errorf("there is no document named %q", clean(name))
 	}
 	out, err := s.execute(name, newView(d))
 	if err != nil {
-		return Rendered{}, err
+		return nil, err
 	}
-	return convert(name, out)
+	return parseOutput(name, out)
 }
 
 // execute runs one template and returns its intermediate markup.
@@ -220,17 +209,17 @@ func (s *Set) execute(name string, v view) (string, error) {
 	return buf.String(), nil
 }
 
-// convert turns the intermediate markup into wiki markup, keeping the
-// blocks for the ADF form.
-func convert(name, out string) (Rendered, error) {
+// parseOutput turns the intermediate markup a template produced into blocks; a
+// document without any is an error.
+func parseOutput(name, out string) ([]block, error) {
 	blocks, err := parseMarkup(out)
 	if err != nil {
-		return Rendered{}, fmt.Errorf("rendering %q: %w", name, err)
+		return nil, fmt.Errorf("rendering %q: %w", name, err)
 	}
 	if len(blocks) == 0 {
-		return Rendered{}, fmt.Errorf("rendering %q: the template produced no text", name)
+		return nil, fmt.Errorf("rendering %q: the template produced no text", name)
 	}
-	return Rendered{Wiki: toWiki(blocks), blocks: blocks}, nil
+	return blocks, nil
 }
 
 func replyCategories(in []string) ([]string, error) {

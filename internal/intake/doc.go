@@ -39,10 +39,12 @@
 //
 // Parsing is lenient: payloads differ by edition (Cloud, Server, Data
 // Center) and age, so every field is optional and a field of an unexpected
-// type reads as empty. A description or comment body may be a wiki-markup
-// string (kept as is) or an ADF document (flattened to text, quotes
-// prefixed with "> "; at most MaxADFDepth levels and MaxTextBytes bytes). A
-// Server comment_created without an issue object takes its issue from
+// type reads as empty. The issue, comment and user shapes, the timestamps
+// and the rich-text conversion are internal/jira/wire's, shared with the
+// Jira adapter. A description or comment body may be a wiki-markup string
+// (kept as is) or an ADF document (flattened to text, quotes prefixed with
+// "> "; at most wire.MaxADFDepth levels and MaxTextBytes bytes). A Server
+// comment_created without an issue object takes its issue from
 // comment.self (…/rest/api/2/issue/10001/comment/…): the payload's
 // Issue.Key is then that id-or-key segment, usually the numeric id.
 //

@@ -7,128 +7,46 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mfatriage/triage"
 
+	"github.com/mfatriage/triage/internal/jira/wire"
 	"github.com/mfatriage/triage/worker"
 )
 
 // The webhook as Jira sends it, reduced to the fields intake reads. Every
 // field is optional: payloads differ between Jira Cloud, Server and Data
-// Center and between their versions. Scalars accept a string, a number or a
-// boolean; a field of an unexpected type is left empty rather than failing
-// the delivery.
+// Center and between their versions. The issue, comment and user shapes are
+// Jira's wire types (internal/jira/wire), whose scalars accept a string, a
+// number or a boolean; a field of an unexpected type is left empty rather
+// than failing the delivery.
 type wireEvent struct {
-	WebhookEvent       flexString     `json:"webhookEvent"`
-	Timestamp          flexTime       `json:"timestamp"`
-	User               *wireUser      `json:"user"`
-	Issue              *wireIssue     `json:"issue"`
-	Comment            *wireComment   `json:"comment"`
+	WebhookEvent       wire.String    `json:"webhookEvent"`
+	Timestamp          wire.Time      `json:"timestamp"`
+	User               *wire.User     `json:"user"`
+	Issue              *wire.Issue    `json:"issue"`
+	Comment            *wire.Comment  `json:"comment"`
 	Changelog          *wireChangelog `json:"changelog"`
-	IssueEventTypeName flexString     `json:"issue_event_type_name"`
-}
-
-type wireUser struct {
-	AccountID   flexString `json:"accountId"`
-	Name        flexString `json:"name"`
-	Key         flexString `json:"key"`
-	DisplayName flexString `json:"displayName"`
-}
-
-type wireIssue struct {
-	ID     flexString `json:"id"`
-	Key    flexString `json:"key"`
-	Self   flexString `json:"self"`
-	Fields *struct {
-		Summary     flexString      `json:"summary"`
-		Description json.RawMessage `json:"description"`
-		Reporter    *wireUser       `json:"reporter"`
-		Labels      []flexString    `json:"labels"`
-		Status      *struct {
-			Name flexString `json:"name"`
-		} `json:"status"`
-		Updated flexTime `json:"updated"`
-	} `json:"fields"`
-}
-
-type wireComment struct {
-	ID        flexString      `json:"id"`
-	Self      flexString      `json:"self"`
-	Author    *wireUser       `json:"author"`
-	Body      json.RawMessage `json:"body"`
-	Created   flexTime        `json:"created"`
-	JSDPublic *bool           `json:"jsdPublic"`
+	IssueEventTypeName wire.String    `json:"issue_event_type_name"`
 }
 
 type wireChangelog struct {
 	Items []struct {
-		Field   flexString `json:"field"`
-		FieldID flexString `json:"fieldId"`
+		Field   wire.String `json:"field"`
+		FieldID wire.String `json:"fieldId"`
 	} `json:"items"`
 }
 
-// flexString reads a JSON string, number or boolean as text; null, objects
-// and arrays read as "".
-type flexString string
+// MaxTextBytes bounds the text taken from one field (a summary, a
+// description or a comment body): longer text is cut at a character
+// boundary. The start of a ticket is what the classifier reads; the payload
+// stays small in Redis.
+const MaxTextBytes = 64 << 10
 
-func (s *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return nil
-	}
-	switch b[0] {
-	case '"':
-		var v string
-		if json.Unmarshal(b, &v) == nil {
-			*s = flexString(v)
-		}
-	case '{', '[', 'n':
-	default:
-		*s = flexString(b)
-	}
-	return nil
-}
-
-func (s flexString) String() string { return strings.TrimSpace(string(s)) }
-
-// flexTime reads Jira's timestamps: "2025-03-10T09:00:00.000+0000" (and
-// RFC 3339), or milliseconds since the epoch as a number or a string.
-// Anything else reads as the zero time.
-type flexTime struct{ time.Time }
-
-var timeLayouts = []string{
-	"2006-01-02T15:04:05.000-0700",
-	"2006-01-02T15:04:05-0700",
-	time.RFC3339Nano,
-}
-
-func (t *flexTime) UnmarshalJSON(b []byte) error {
-	var s flexString
-	_ = s.UnmarshalJSON(b)
-	t.Time = parseTime(s.String())
-	return nil
-}
-
-func parseTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if ms < -1e15 || ms > 1e15 {
-			return time.Time{}
-		}
-		return time.UnixMilli(ms).UTC()
-	}
-	for _, l := range timeLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t
-		}
-	}
-	return time.Time{}
-}
+// truncate cuts s to at most limit bytes of valid UTF-8 (wire.Truncate).
+func truncate(s string, limit int) string { return wire.Truncate(s, limit) }
 
 // errMalformed marks a body that is not a JSON object.
 var errMalformed = errors.New("malformed")
@@ -166,7 +84,8 @@ type user struct {
 	accountID, name, key, displayName string
 }
 
-func (u *wireUser) user() user {
+// userOf is the account a payload's user object names.
+func userOf(u *wire.User) user {
 	if u == nil {
 		return user{}
 	}
@@ -270,10 +189,10 @@ func issueSegment(self string) string {
 
 // reporter returns the reporter named in the payload, if any.
 func (ev *wireEvent) reporter() user {
-	if ev.Issue == nil || ev.Issue.Fields == nil {
+	if ev.Issue == nil {
 		return user{}
 	}
-	return ev.Issue.Fields.Reporter.user()
+	return userOf(ev.Issue.Fields.Reporter)
 }
 
 // actor is the account that caused the event: the comment's author for a
@@ -281,20 +200,20 @@ func (ev *wireEvent) reporter() user {
 // delivering user otherwise.
 func (ev *wireEvent) actor() user {
 	if ev.Comment != nil {
-		if a := ev.Comment.Author.user(); a.known() {
+		if a := userOf(ev.Comment.Author); a.known() {
 			return a
 		}
 	}
-	return ev.User.user()
+	return userOf(ev.User)
 }
 
 // fromBot reports whether the bot caused the event: the comment's author
 // or the delivering user is the bot.
 func (ev *wireEvent) fromBot(botID string) bool {
-	if ev.Comment != nil && ev.Comment.Author.user().is(botID) {
+	if ev.Comment != nil && userOf(ev.Comment.Author).is(botID) {
 		return true
 	}
-	return ev.User.user().is(botID)
+	return userOf(ev.User).is(botID)
 }
 
 // touchesText reports whether an issue_updated event may have changed what
@@ -305,7 +224,7 @@ func (ev *wireEvent) touchesText() bool {
 		return true
 	}
 	for _, it := range ev.Changelog.Items {
-		for _, f := range []flexString{it.Field, it.FieldID} {
+		for _, f := range []wire.String{it.Field, it.FieldID} {
 			switch strings.ToLower(f.String()) {
 			case "summary", "description":
 				return true
@@ -338,11 +257,11 @@ func (ev *wireEvent) payload(deliveryID string, now time.Time) (worker.TriagePay
 		ActorID:    ev.actor().id(),
 		Issue:      triage.Issue{Key: key, ID: id},
 	}
-	if ev.Issue != nil && ev.Issue.Fields != nil {
+	if ev.Issue != nil {
 		f := ev.Issue.Fields
-		rep := f.Reporter.user()
+		rep := userOf(f.Reporter)
 		p.Issue.Summary = truncate(f.Summary.String(), MaxTextBytes)
-		p.Issue.Description = richText(f.Description, MaxTextBytes)
+		p.Issue.Description = wire.Text(f.Description, MaxTextBytes)
 		p.Issue.ReporterID = rep.id()
 		p.Issue.ReporterName = rep.displayName
 		for _, l := range f.Labels {
@@ -350,20 +269,18 @@ func (ev *wireEvent) payload(deliveryID string, now time.Time) (worker.TriagePay
 				p.Issue.Labels = append(p.Issue.Labels, s)
 			}
 		}
-		if f.Status != nil {
-			p.Issue.Status = f.Status.Name.String()
-		}
+		p.Issue.Status = f.Status.Name.String()
 		p.Issue.Updated = f.Updated.Time
 	}
 	if c := ev.Comment; c != nil {
-		a := c.Author.user()
+		a := userOf(c.Author)
 		p.Comment = &triage.Comment{
 			ID:         c.ID.String(),
 			AuthorID:   a.id(),
 			AuthorName: a.displayName,
-			Body:       richText(c.Body, MaxTextBytes),
+			Body:       wire.Text(c.Body, MaxTextBytes),
 			Created:    c.Created.Time,
-			Internal:   c.JSDPublic != nil && !*c.JSDPublic,
+			Internal:   c.Internal(),
 		}
 	}
 	return p, nil

@@ -3,7 +3,6 @@ package intake
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,40 +56,6 @@ func FuzzWebhook(f *testing.F) {
 		}
 		if enqueued := len(q.ids); (rec.Code == http.StatusAccepted) != (enqueued == 1) || enqueued > 1 {
 			t.Fatalf("status %d with %d tasks enqueued", rec.Code, enqueued)
-		}
-	})
-}
-
-// FuzzADF flattens arbitrary JSON (or not JSON) to text: no panic, valid
-// UTF-8, never over the limit.
-func FuzzADF(f *testing.F) {
-	f.Add([]byte(`{"type":"doc","content":[{"type":"paragraph","content":[{"type":"text","text":"hi"}]}]}`))
-	f.Add([]byte(`"wiki *text*"`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		const limit = 4 << 10
-		got := richText(data, limit)
-		if len(got) > limit {
-			t.Fatalf("%d bytes of text, over the limit of %d", len(got), limit)
-		}
-		if !utf8.ValidString(got) {
-			t.Fatalf("text is not valid UTF-8: %q", got)
-		}
-		if json.Valid(data) {
-			var ev wireEvent
-			wrapped := []byte(`{"webhookEvent":"comment_created","comment":{"self":"https://x/rest/api/2/issue/HD-1/comment/1","body":` + string(data) + `}}`)
-			if err := json.Unmarshal(wrapped, &ev); err != nil {
-				var te *json.UnmarshalTypeError
-				if !errors.As(err, &te) {
-					return // e.g. nested deeper than encoding/json allows
-				}
-			}
-			p, err := ev.payload("d", fixedNow)
-			if err != nil {
-				t.Fatalf("payload: %v", err)
-			}
-			if p.Comment == nil || len(p.Comment.Body) > MaxTextBytes {
-				t.Fatalf("comment %+v", p.Comment)
-			}
 		}
 	})
 }

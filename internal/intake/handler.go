@@ -359,8 +359,8 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 	if event == triage.EventCommentCreated {
 		// An agent's comment: the author is known not to be the reporter
 		// (nor the bot, dropped above). Undecidable: the worker decides.
-		if isReporter, ok := same(ev.Comment.Author.user(), ev.reporter()); ok && !isReporter {
-			author := ev.Comment.Author.user()
+		if isReporter, ok := same(userOf(ev.Comment.Author), ev.reporter()); ok && !isReporter {
+			author := userOf(ev.Comment.Author)
 			at := p.Comment.Created
 			if at.IsZero() {
 				at = ev.Timestamp.Time

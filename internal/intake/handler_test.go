@@ -18,6 +18,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/mfatriage/triage/internal/jira/wire"
 	"github.com/mfatriage/triage/internal/logtest"
 	"github.com/mfatriage/triage/worker"
 )
@@ -120,7 +121,7 @@ const (
 
 func TestWebhookEnqueues(t *testing.T) {
 	t.Parallel()
-	updated := func(s string) time.Time { return parseTime(s) }
+	updated := func(s string) time.Time { return wire.ParseTime(s) }
 	tests := []struct {
 		name string
 		body string
@@ -362,7 +363,7 @@ func TestWebhookAgentComment(t *testing.T) {
 		body string
 		want agentRecord
 	}{
-		{"cloud agent", agentCloud, agentRecord{"HD-1", "557058:agent", parseTime("2025-03-10T09:20:00.000+0000")}},
+		{"cloud agent", agentCloud, agentRecord{"HD-1", "557058:agent", wire.ParseTime("2025-03-10T09:20:00.000+0000")}},
 		{"data center agent, time from the delivery", agentDC, agentRecord{"HD-7", "ann", time.UnixMilli(1741599600000).UTC()}},
 	}
 	for _, tc := range tests {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,6 +146,38 @@ func TestGetIssue(t *testing.T) {
 			t.Errorf("%d calls made for bad keys", n)
 		}
 	})
+}
+
+// TestGetIssueReadsRichText reads an answer whose description and comment
+// body are ADF documents and whose id is a number: the answer is read
+// leniently, like a webhook (internal/jira/wire), so the bodies come out as
+// text instead of failing the read or keeping the JSON.
+func TestGetIssueReadsRichText(t *testing.T) {
+	t.Parallel()
+	adf := func(text string) string {
+		return `{"type":"doc","version":1,"content":[{"type":"paragraph","content":[{"type":"text","text":"` + text + `"}]}]}`
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":10001,"key":"HD-1","fields":{"summary":"Lost phone","description":`+adf("New phone")+
+			`,"comment":{"total":1,"comments":[{"id":"10100","body":`+adf("Please help")+`,"created":"2025-03-10T09:00:00.000+0000"}]}}}`)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Config{BaseURL: srv.URL, Email: testEmail, APIToken: testToken})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	is, err := c.GetIssue(context.Background(), "HD-1")
+	if err != nil {
+		t.Fatalf("GetIssue: %v", err)
+	}
+	want := &Issue{
+		ID: "10001", Key: "HD-1", Project: "HD", Summary: "Lost phone", Description: "New phone",
+		Comments: []Comment{{ID: "10100", Body: "Please help", Created: time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)}},
+	}
+	if diff := cmp.Diff(want, is, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+		t.Errorf("issue (-want, +got):\n%s", diff)
+	}
 }
 
 func TestGetIssuePagesComments(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/mfatriage/triage/internal/jira/wire"
 )
 
 // internalProperty is the comment property that makes a Jira Service
@@ -43,11 +45,11 @@ func (c *Client) AddComment(ctx context.Context, key, body string, internal bool
 	if internal {
 		in.Properties = []entityProperty{{Key: internalProperty, Value: map[string]bool{"internal": true}}}
 	}
-	var out wireComment
+	var out wire.Comment
 	if err := c.call(ctx, http.MethodPost, p, in, &out, false); err != nil {
 		return Comment{}, fmt.Errorf("comment on %s: %w", key, err)
 	}
-	cm := out.comment()
+	cm := commentFrom(out)
 	if out.JSDPublic == nil {
 		cm.Internal = internal
 	}

@@ -16,6 +16,11 @@
 // let the worker decide between asynq.SkipRetry, a rescheduled retry that is
 // not a failure, and a plain retry.
 //
+// Answers of the calls that bypass go-jira's structs (GetIssue, AddComment,
+// the status read) are decoded with the shapes of internal/jira/wire, the
+// ones intake reads webhooks with: leniently, and a description or comment
+// body that is an ADF document reads as its text.
+//
 // Comments are posted with the adapter's own payload through go-jira's
 // NewRequestWithContext and Do, never go-jira's Comment struct: that struct
 // sends empty author and visibility objects, which Jira Cloud rejects

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/mfatriage/triage/internal/jira/wire"
 )
 
 // issueFields are the fields GetIssue asks for.
@@ -29,11 +31,11 @@ func (c *Client) GetIssue(ctx context.Context, key string) (*Issue, error) {
 		return nil, fmt.Errorf("get issue: %w", err)
 	}
 	q := url.Values{"fields": {strings.Join(issueFields, ",")}, "properties": {c.cfg.StateProperty}}
-	var w wireIssue
+	var w wire.Issue
 	if err := c.call(ctx, http.MethodGet, p+"?"+q.Encode(), nil, &w, true); err != nil {
 		return nil, fmt.Errorf("get issue %s: %w", key, err)
 	}
-	is := w.issue(c.cfg.StateProperty)
+	is := issueFrom(&w, c.cfg.StateProperty)
 	if cm := w.Fields.Comment; cm != nil && cm.Total > len(cm.Comments) {
 		all, err := c.comments(ctx, key, cm.Total)
 		if err != nil {
@@ -58,7 +60,7 @@ func (c *Client) comments(ctx context.Context, key string, total int) ([]Comment
 			"maxResults": {strconv.Itoa(commentPageSize)},
 			"orderBy":    {"created"},
 		}
-		var page wireComments
+		var page wire.Comments
 		if err := c.call(ctx, http.MethodGet, p+"?"+q.Encode(), nil, &page, true); err != nil {
 			return nil, fmt.Errorf("comments from %d: %w", startAt, err)
 		}
@@ -66,7 +68,7 @@ func (c *Client) comments(ctx context.Context, key string, total int) ([]Comment
 			break
 		}
 		for _, w := range page.Comments {
-			out = append(out, w.comment())
+			out = append(out, commentFrom(w))
 		}
 		startAt += len(page.Comments)
 		total = page.Total

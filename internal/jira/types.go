@@ -1,12 +1,14 @@
 package jira
 
 import (
-	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"time"
 
 	gojira "github.com/andygrunwald/go-jira"
+
+	"github.com/mfatriage/triage/internal/jira/wire"
 )
 
 // User is a Jira account.
@@ -54,99 +56,58 @@ type Issue struct {
 	State json.RawMessage
 }
 
-// ---- wire shapes of REST v2, for the calls that bypass go-jira's structs ----
-
-type wireUser struct {
-	AccountID    string `json:"accountId"`
-	Name         string `json:"name"`
-	DisplayName  string `json:"displayName"`
-	EmailAddress string `json:"emailAddress"`
-}
-
-func (u *wireUser) user() User {
+// userFrom converts a user of a REST answer.
+func userFrom(u *wire.User) User {
 	if u == nil {
 		return User{}
 	}
-	return User{AccountID: u.AccountID, Name: u.Name, DisplayName: u.DisplayName, Email: u.EmailAddress}
+	return User{AccountID: string(u.AccountID), Name: string(u.Name), DisplayName: string(u.DisplayName), Email: string(u.EmailAddress)}
 }
 
-type wireComment struct {
-	ID        string          `json:"id"`
-	Author    *wireUser       `json:"author"`
-	Body      json.RawMessage `json:"body"`
-	Created   jiraTime        `json:"created"`
-	Updated   jiraTime        `json:"updated"`
-	JSDPublic *bool           `json:"jsdPublic"`
-}
-
-func (w wireComment) comment() Comment {
+// commentFrom converts a comment of a REST answer. A body Jira sends as an
+// ADF document is read as its text.
+func commentFrom(w wire.Comment) Comment {
 	return Comment{
-		ID:       w.ID,
-		Author:   w.Author.user(),
-		Body:     bodyText(w.Body),
+		ID:       string(w.ID),
+		Author:   userFrom(w.Author),
+		Body:     wire.Text(w.Body, math.MaxInt),
 		Created:  w.Created.Time,
 		Updated:  w.Updated.Time,
-		Internal: w.JSDPublic != nil && !*w.JSDPublic,
+		Internal: w.Internal(),
 	}
 }
 
-type wireComments struct {
-	Comments   []wireComment `json:"comments"`
-	StartAt    int           `json:"startAt"`
-	MaxResults int           `json:"maxResults"`
-	Total      int           `json:"total"`
-}
-
-type wireIssue struct {
-	ID     string `json:"id"`
-	Key    string `json:"key"`
-	Fields struct {
-		Summary     string    `json:"summary"`
-		Description *string   `json:"description"`
-		Reporter    *wireUser `json:"reporter"`
-		Assignee    *wireUser `json:"assignee"`
-		Labels      []string  `json:"labels"`
-		Status      *struct {
-			Name string `json:"name"`
-		} `json:"status"`
-		Project *struct {
-			Key string `json:"key"`
-		} `json:"project"`
-		Created jiraTime      `json:"created"`
-		Updated jiraTime      `json:"updated"`
-		Comment *wireComments `json:"comment"`
-	} `json:"fields"`
-	Properties map[string]json.RawMessage `json:"properties"`
-}
-
-func (w *wireIssue) issue(stateKey string) *Issue {
+// issueFrom converts GET /issue/{key}'s answer; stateKey names the triage
+// state property.
+func issueFrom(w *wire.Issue, stateKey string) *Issue {
 	f := w.Fields
 	is := &Issue{
-		ID:       w.ID,
-		Key:      w.Key,
-		Summary:  f.Summary,
-		Reporter: f.Reporter.user(),
-		Labels:   f.Labels,
-		Created:  f.Created.Time,
-		Updated:  f.Updated.Time,
+		ID:          string(w.ID),
+		Key:         string(w.Key),
+		Summary:     string(f.Summary),
+		Description: wire.Text(f.Description, math.MaxInt),
+		Reporter:    userFrom(f.Reporter),
+		Status:      string(f.Status.Name),
+		Created:     f.Created.Time,
+		Updated:     f.Updated.Time,
 	}
-	if f.Description != nil {
-		is.Description = *f.Description
+	if f.Labels != nil {
+		is.Labels = make([]string, 0, len(f.Labels))
+		for _, l := range f.Labels {
+			is.Labels = append(is.Labels, string(l))
+		}
 	}
 	if f.Assignee != nil {
-		u := f.Assignee.user()
+		u := userFrom(f.Assignee)
 		is.Assignee = &u
 	}
-	if f.Status != nil {
-		is.Status = f.Status.Name
-	}
-	is.Project = projectOf(w.Key)
-	if f.Project != nil && f.Project.Key != "" {
-		is.Project = f.Project.Key
+	is.Project = projectOf(is.Key)
+	if f.Project.Key != "" {
+		is.Project = string(f.Project.Key)
 	}
 	if f.Comment != nil {
 		for _, c := range f.Comment.Comments {
-			is.Comments = append(is.Comments, c.comment())
+			is.Comments = append(is.Comments, commentFrom(c))
 		}
 	}
 	if v, ok := w.Properties[stateKey]; ok && len(v) > 0 && string(v) != "null" {
@@ -186,8 +147,8 @@ func fromGoJira(g gojira.Issue) Issue {
 				continue
 			}
 			cm := Comment{ID: c.ID, Author: userFromGoJira(&c.Author), Body: c.Body}
-			cm.Created, _ = parseJiraTime(c.Created)
-			cm.Updated, _ = parseJiraTime(c.Updated)
+			cm.Created = wire.ParseTime(c.Created)
+			cm.Updated = wire.ParseTime(c.Updated)
 			is.Comments = append(is.Comments, cm)
 		}
 	}
@@ -203,46 +164,4 @@ func projectOf(key string) string {
 		return key[:i]
 	}
 	return ""
-}
-
-// bodyText reads a v2 comment body (a string); anything else is kept as JSON.
-func bodyText(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	if string(raw) == "null" {
-		return ""
-	}
-	return string(raw)
-}
-
-// jiraTime reads Jira's timestamps ("2025-03-10T09:00:00.000+0000").
-type jiraTime struct{ time.Time }
-
-func (t *jiraTime) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil || s == "" {
-		return nil // null or not a string: leave zero rather than fail the issue
-	}
-	t.Time, _ = parseJiraTime(s)
-	return nil
-}
-
-var timeLayouts = []string{
-	"2006-01-02T15:04:05.000-0700",
-	"2006-01-02T15:04:05-0700",
-	time.RFC3339Nano,
-}
-
-func parseJiraTime(s string) (time.Time, error) {
-	var err error
-	for _, l := range timeLayouts {
-		var t time.Time
-		if t, err = time.Parse(l, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, err
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/mfatriage/triage/internal/jira/wire"
 )
 
 // TransitionByName moves an issue through the transition called name, or,
@@ -72,14 +74,11 @@ func (c *Client) status(ctx context.Context, key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var w wireIssue
+	var w wire.Issue
 	if err := c.call(ctx, http.MethodGet, p+"?fields=status", nil, &w, true); err != nil {
 		return "", fmt.Errorf("status of %s: %w", key, err)
 	}
-	if w.Fields.Status == nil {
-		return "", nil
-	}
-	return w.Fields.Status.Name, nil
+	return string(w.Fields.Status.Name), nil
 }
 
 // Assign sets the assignee in one call (PUT /issue/{key}/assignee). accountID

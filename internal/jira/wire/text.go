@@ -1,4 +1,4 @@
-package intake
+package wire
 
 import (
 	"bytes"
@@ -9,23 +9,15 @@ import (
 	"unicode/utf8"
 )
 
-// Limits of the rich-text conversion.
-const (
-	// MaxTextBytes bounds the text taken from one field (a description or a
-	// comment body): longer text is cut at a character boundary. The start
-	// of a ticket is what the classifier reads; the payload stays small in
-	// Redis.
-	MaxTextBytes = 64 << 10
-	// MaxADFDepth bounds how deep an ADF document is walked; deeper nodes
-	// are dropped, so hostile nesting cannot exhaust the stack.
-	MaxADFDepth = 64
-)
+// MaxADFDepth bounds how deep an ADF document is walked; deeper nodes are
+// dropped, so hostile nesting cannot exhaust the stack.
+const MaxADFDepth = 64
 
-// richText turns a Jira rich-text field into plain text: a wiki-markup
-// string is kept as it is, an Atlassian Document Format (ADF) document is
-// flattened by adfText. null, numbers and booleans read as "". The result
-// is at most limit bytes of valid UTF-8.
-func richText(raw json.RawMessage, limit int) string {
+// Text turns a Jira rich-text field (a description or a comment body) into
+// plain text: a wiki-markup string is kept as it is, an Atlassian Document
+// Format (ADF) document is flattened by adfText. null, numbers and booleans
+// read as "". The result is at most limit bytes of valid UTF-8.
+func Text(raw json.RawMessage, limit int) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return ""
@@ -36,7 +28,7 @@ func richText(raw json.RawMessage, limit int) string {
 		if json.Unmarshal(raw, &s) != nil {
 			return ""
 		}
-		return truncate(s, limit)
+		return Truncate(s, limit)
 	case '{', '[':
 		var v any
 		if json.Unmarshal(raw, &v) != nil {
@@ -47,9 +39,9 @@ func richText(raw json.RawMessage, limit int) string {
 	return ""
 }
 
-// truncate cuts s to at most limit bytes without splitting a character, and
+// Truncate cuts s to at most limit bytes without splitting a character, and
 // replaces invalid UTF-8.
-func truncate(s string, limit int) string {
+func Truncate(s string, limit int) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
@@ -106,7 +98,7 @@ func (w *textWriter) write(s string) {
 		return
 	}
 	if room := w.limit - w.b.Len(); len(s) > room {
-		w.b.WriteString(truncate(s, room))
+		w.b.WriteString(Truncate(s, room))
 		w.full = true
 		return
 	}

@@ -1,4 +1,4 @@
-package intake
+package wire
 
 import (
 	"encoding/json"
@@ -9,7 +9,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestRichText(t *testing.T) {
+// maxText is the limit intake takes text with (intake.MaxTextBytes).
+const maxText = 64 << 10
+
+func TestText(t *testing.T) {
 	t.Parallel()
 	p := func(s string) string {
 		return `{"type":"paragraph","content":[{"type":"text","text":` + jsonString(s) + `}]}`
@@ -48,9 +51,9 @@ func TestRichText(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := richText(json.RawMessage(tc.raw), MaxTextBytes)
+			got := Text(json.RawMessage(tc.raw), maxText)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("richText (-want +got):\n%s", diff)
+				t.Errorf("Text (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -61,7 +64,7 @@ func jsonString(s string) string {
 	return string(b)
 }
 
-func TestRichTextLimits(t *testing.T) {
+func TestTextLimits(t *testing.T) {
 	t.Parallel()
 	t.Run("depth", func(t *testing.T) {
 		t.Parallel()
@@ -69,12 +72,12 @@ func TestRichTextLimits(t *testing.T) {
 		// walked to MaxADFDepth only, so text this deep is dropped.
 		const n = 5000
 		raw := strings.Repeat(`{"type":"blockquote","content":[`, n) + `{"type":"text","text":"deep"}` + strings.Repeat(`]}`, n)
-		got := richText(json.RawMessage(raw), MaxTextBytes)
+		got := Text(json.RawMessage(raw), maxText)
 		if got != "" {
 			t.Errorf("text beyond the depth limit came through: %.80q", got)
 		}
 		shallow := strings.Repeat(`{"type":"blockquote","content":[`, 10) + `{"type":"text","text":"ok"}` + strings.Repeat(`]}`, 10)
-		if got, want := richText(json.RawMessage(shallow), MaxTextBytes), strings.Repeat("> ", 10)+"ok"; got != want {
+		if got, want := Text(json.RawMessage(shallow), maxText), strings.Repeat("> ", 10)+"ok"; got != want {
 			t.Errorf("10 nested quotes: %q, want %q", got, want)
 		}
 	})
@@ -85,11 +88,11 @@ func TestRichTextLimits(t *testing.T) {
 			blocks = append(blocks, `{"type":"paragraph","content":[{"type":"text","text":"passkey ✓ `+strings.Repeat("é", 20)+`"}]}`)
 		}
 		raw := `{"type":"doc","content":[` + strings.Join(blocks, ",") + `]}`
-		got := richText(json.RawMessage(raw), 1000)
+		got := Text(json.RawMessage(raw), 1000)
 		if len(got) > 1000 || len(got) < 900 || !utf8.ValidString(got) {
 			t.Errorf("cut to %d bytes (valid UTF-8: %v), want 900..1000 bytes of valid UTF-8", len(got), utf8.ValidString(got))
 		}
-		wiki := richText(json.RawMessage(jsonString(strings.Repeat("ü", 600))), 1001)
+		wiki := Text(json.RawMessage(jsonString(strings.Repeat("ü", 600))), 1001)
 		if len(wiki) != 1000 || !utf8.ValidString(wiki) {
 			t.Errorf("wiki string cut to %d bytes, want 1000 (whole characters)", len(wiki))
 		}

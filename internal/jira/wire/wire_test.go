@@ -1,0 +1,102 @@
+package wire
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestString(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, raw string
+		want      String
+	}{
+		{"string", `"HD-1"`, "HD-1"},
+		{"string kept as sent", `" a b "`, " a b "},
+		{"escapes", `"a\nb\u00e9"`, "a\nbé"},
+		{"number", `10001`, "10001"},
+		{"float", `1.5e3`, "1.5e3"},
+		{"boolean", `true`, "true"},
+		{"null", `null`, ""},
+		{"object", `{"a":1}`, ""},
+		{"array", `["a"]`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got struct {
+				V String `json:"v"`
+			}
+			if err := json.Unmarshal([]byte(`{"v":`+tt.raw+`}`), &got); err != nil {
+				t.Fatalf("Unmarshal: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got.V); diff != "" {
+				t.Errorf("(-want, +got):\n%s", diff)
+			}
+		})
+	}
+	if got := String(" a b \n").String(); got != "a b" {
+		t.Errorf("String() = %q, want it trimmed", got)
+	}
+}
+
+func TestTime(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, raw string
+		want      time.Time
+	}{
+		{"REST", `"2025-03-10T09:00:00.000+0000"`, at},
+		{"REST in a zone", `"2025-03-10T10:00:00.000+0100"`, at},
+		{"without milliseconds", `"2025-03-10T09:00:00+0000"`, at},
+		{"RFC 3339", `"2025-03-10T09:00:00Z"`, at},
+		{"milliseconds", `1741597200000`, at},
+		{"milliseconds as a string", `"1741597200000"`, at},
+		{"out of range", `1e300`, time.Time{}},
+		{"too many milliseconds", `9000000000000000`, time.Time{}},
+		{"not a time", `"yesterday"`, time.Time{}},
+		{"empty", `""`, time.Time{}},
+		{"null", `null`, time.Time{}},
+		{"object", `{}`, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got struct {
+				V Time `json:"v"`
+			}
+			if err := json.Unmarshal([]byte(`{"v":`+tt.raw+`}`), &got); err != nil {
+				t.Fatalf("Unmarshal: %v", err)
+			}
+			if !got.V.Equal(tt.want) {
+				t.Errorf("got %v, want %v", got.V.Time, tt.want)
+			}
+		})
+	}
+}
+
+func TestCommentInternal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		raw  string
+		want bool
+	}{
+		{`{"jsdPublic":false}`, true},
+		{`{"jsdPublic":true}`, false},
+		{`{}`, false},
+		{`{"jsdPublic":null}`, false},
+	}
+	for _, tt := range tests {
+		var c Comment
+		if err := json.Unmarshal([]byte(tt.raw), &c); err != nil {
+			t.Fatalf("Unmarshal(%s): %v", tt.raw, err)
+		}
+		if got := c.Internal(); got != tt.want {
+			t.Errorf("Internal() of %s = %v, want %v", tt.raw, got, tt.want)
+		}
+	}
+}
