@@ -2,6 +2,8 @@ package classifier
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -121,6 +123,10 @@ type Classifier struct {
 	// autoThreshold is the confidence from which the verdict's mode is
 	// auto.
 	autoThreshold float64
+	// langs are the language detector's word lists; fallback the
+	// language of a ticket whose language is not told or not supported.
+	langs    langIndex
+	fallback string
 }
 
 // Option configures a Classifier.
@@ -130,7 +136,12 @@ type options struct {
 	model        *Model
 	threshold    float64
 	thresholdSet bool
+	fallback     string
 }
+
+// WithFallbackLanguage sets the language of tickets in no supported
+// language (default "en").
+func WithFallbackLanguage(l string) Option { return func(o *options) { o.fallback = l } }
 
 // WithModel adds the learned second judge: its combiner decides the
 // verdict and its calibration the confidence, and its auto threshold is
@@ -158,7 +169,13 @@ func New(rs *Rules, opts ...Option) (*Classifier, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	c := &Classifier{m: m, model: o.model, autoThreshold: o.threshold}
+	if o.fallback == "" {
+		o.fallback = "en"
+	}
+	if !contains(Languages(), o.fallback) {
+		return nil, fmt.Errorf("fallback language %q is not one of %s", o.fallback, strings.Join(Languages(), ", "))
+	}
+	c := &Classifier{m: m, model: o.model, autoThreshold: o.threshold, langs: buildLangIndex(), fallback: o.fallback}
 	if !o.thresholdSet && o.model != nil {
 		c.autoThreshold = o.model.meta.AutoThreshold
 	}
@@ -223,16 +240,25 @@ type segment struct {
 }
 
 // Decide classifies a ticket and chooses the action after its latest event.
-func (c *Classifier) Decide(t Ticket) Verdict { return c.decideTicket(t, false, nil) }
+func (c *Classifier) Decide(t Ticket) Verdict { return c.decideTicket(t, false, nil, nil) }
+
+// Language names the language of the reporter's own words in t ("" when
+// no supported language is told), as Decide does before the fallback.
+func (c *Classifier) Language(t Ticket) string {
+	var lang string
+	c.decideTicket(t, false, nil, &lang)
+	return lang
+}
 
 // Trace is Decide with every rule that matched in the evidence, including
 // the categories and signals that did not reach their threshold and the
 // negative rules: for tuning rules.
-func (c *Classifier) Trace(t Ticket) Verdict { return c.decideTicket(t, true, nil) }
+func (c *Classifier) Trace(t Ticket) Verdict { return c.decideTicket(t, true, nil, nil) }
 
 // decideTicket decides t. With keep set (training), it returns the rules'
-// verdict alone and copies the ticket's features into keep.
-func (c *Classifier) decideTicket(t Ticket, trace bool, keep *featureSet) Verdict {
+// verdict alone and copies the ticket's features into keep. With lang set,
+// it only detects the language (before the fallback) into lang.
+func (c *Classifier) decideTicket(t Ticket, trace bool, keep *featureSet, lang *string) Verdict {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
 	m := c.m
@@ -299,7 +325,15 @@ func (c *Classifier) decideTicket(t Ticket, trace bool, keep *featureSet) Verdic
 		c.analyse(sc, segment{where: "comment", comment: offset + i + 1}, base, cleanOpts{comment: true, forward: forward, echoes: sc.echoes})
 	}
 
+	if lang != nil {
+		*lang = c.detectLanguage(sc)
+		return Verdict{}
+	}
 	v := c.decide(sc, t, agent, lastBot, firstAfter, trace)
+	v.Language = c.detectLanguage(sc)
+	if v.Language == "" {
+		v.Language = c.fallback
+	}
 	if keep != nil {
 		fs := c.features(sc, t, agent, lastBot, firstAfter)
 		*keep = featureSet{idx: append([]uint32(nil), fs.idx...), text: fs.text, scale: fs.scale}

@@ -83,7 +83,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 				return nil, fmt.Errorf("train: %s line %d has no expect", s.Name, i+1)
 			}
 			var fs featureSet
-			v := c.decideTicket(l.Ticket, false, &fs)
+			v := c.decideTicket(l.Ticket, false, &fs, nil)
 			e := example{fs: fs, fold: si % opt.Folds, act: actionIndex(l.Expect.Action), rules: viewOf(v.Categories, v.Action), meta: len(replays) == 0}
 			for k, id := range Categories() {
 				e.cats[k] = contains(l.Expect.Categories, id)
