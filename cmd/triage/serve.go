@@ -64,32 +64,15 @@ func (a *app) workerServer() (*asynq.Server, *asynq.ServeMux, error) {
 	return srv, mux, nil
 }
 
-// schedule enqueues the poll and reconcile tasks on their intervals until
-// ctx ends; task ids per time bucket keep replicas from doubling them.
-func (a *app) schedule(ctx context.Context) {
-	tick := func(every time.Duration, build func(time.Time, time.Duration, ...asynq.Option) (*asynq.Task, error)) {
-		if every <= 0 || a.cfg.JQL == "" {
-			return
-		}
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			task, err := build(time.Now(), every, asynq.Queue(a.cfg.Queue))
-			if err == nil {
-				_, err = a.client.EnqueueContext(ctx, task)
-			}
-			if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) && ctx.Err() == nil {
-				a.log.Warn().Err(err).Msg("schedule")
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+// scheduler builds the scheduler of the poll and reconcile tasks; nil
+// when TRIAGE_JQL is empty.
+func (a *app) scheduler() (*intake.Scheduler, error) {
+	if a.cfg.JQL == "" {
+		return nil, nil
 	}
-	go tick(a.cfg.PollInterval, intake.NewPollTask)
-	go tick(a.cfg.ReconcileInterval, intake.NewReconcileTask)
+	return intake.NewScheduler(intake.SchedulerConfig{
+		PollInterval: a.cfg.PollInterval, ReconcileInterval: a.cfg.ReconcileInterval, Queue: a.cfg.Queue, Logger: a.log,
+	}, a.client)
 }
 
 // adminHandler builds the admin page and JSON API; nil when no admin
@@ -135,7 +118,13 @@ func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWork
 	if runWorker {
 		// every worker schedules; task ids per time bucket keep the
 		// replicas from doubling the polls
-		a.schedule(schedCtx)
+		sched, err := a.scheduler()
+		if err != nil {
+			return err
+		}
+		if sched != nil {
+			go sched.Run(schedCtx)
+		}
 	}
 	if ln != nil {
 		mux := http.NewServeMux()
