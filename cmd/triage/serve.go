@@ -96,61 +96,65 @@ func serve(ctx context.Context, a *app, ln net.Listener, runIntake, runWorker bo
 	return serveRoles(ctx, a, ln, runIntake, runWorker, runIntake)
 }
 
+// serveRoles builds every role first, so that one that cannot be built
+// starts nothing, then starts them; whatever started is stopped on the way
+// out, whichever way that is.
 func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWorker, runAdmin bool) error {
 	var (
-		httpSrv *http.Server
-		errc    = make(chan error, 1)
 		wsrv    *asynq.Server
+		wmux    *asynq.ServeMux
+		sched   *intake.Scheduler
+		httpSrv *http.Server
+		err     error
 	)
 	if runWorker {
-		srv, mux, err := a.workerServer()
-		if err != nil {
+		if wsrv, wmux, err = a.workerServer(); err != nil {
 			return err
 		}
-		if err := srv.Start(mux); err != nil {
-			return fmt.Errorf("start worker: %w", err)
-		}
-		wsrv = srv
-		a.log.Info().Str("queue", a.cfg.Queue).Int("concurrency", a.cfg.Concurrency).Str("mode", a.cfg.worker().Mode).Msg("worker started")
-	}
-	schedCtx, stopSched := context.WithCancel(ctx)
-	defer stopSched()
-	if runWorker {
 		// every worker schedules; task ids per time bucket keep the
 		// replicas from doubling the polls
-		sched, err := a.scheduler()
-		if err != nil {
+		if sched, err = a.scheduler(); err != nil {
 			return err
-		}
-		if sched != nil {
-			go sched.Run(schedCtx)
 		}
 	}
 	if ln != nil {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", a.metrics.Handler())
-		if runIntake {
-			h, err := a.intakeHandler()
-			if err != nil {
-				return err
-			}
-			mux.Handle(intake.WebhookPath, h)
-			mux.Handle(intake.HealthPath, h)
-			mux.Handle(intake.ReadyPath, h)
-		} else {
-			mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+		h, err := a.httpHandler(runIntake, runAdmin)
+		if err != nil {
+			return err
 		}
-		if runAdmin {
-			h, err := a.adminHandler()
-			if err != nil {
-				return fmt.Errorf("admin page: %w", err)
-			}
-			if h != nil {
-				mux.Handle("/", h)
-			}
+		httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	}
+
+	// The deferred stops run in the reverse order: intake, scheduler,
+	// then the worker drains.
+	defer func() { a.log.Info().Msg("stopped") }()
+	if wsrv != nil {
+		if err := wsrv.Start(wmux); err != nil {
+			return fmt.Errorf("start worker: %w", err)
 		}
-		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+		defer wsrv.Shutdown() // waits for running tasks up to the shutdown timeout
+		a.log.Info().Str("queue", a.cfg.Queue).Int("concurrency", a.cfg.Concurrency).Str("mode", a.cfg.worker().Mode).Msg("worker started")
+	}
+	if sched != nil {
+		schedCtx, stopSched := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sched.Run(schedCtx)
+		}()
+		defer func() {
+			stopSched()
+			<-done
+		}()
+	}
+	errc := make(chan error, 1)
+	if httpSrv != nil {
 		go func() { errc <- httpSrv.Serve(ln) }()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = httpSrv.Shutdown(sctx)
+		}()
 		a.log.Info().Str("listen", ln.Addr().String()).Bool("intake", runIntake).Msg("listening")
 	}
 	var runErr error
@@ -158,21 +162,39 @@ func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWork
 	case <-ctx.Done():
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
-			runErr = err
+			runErr = fmt.Errorf("serve on %s: %w", ln.Addr(), err)
 		}
 	}
 	a.log.Info().Msg("shutting down")
-	if httpSrv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = httpSrv.Shutdown(sctx)
-		cancel()
-	}
-	stopSched()
-	if wsrv != nil {
-		wsrv.Shutdown() // waits for running tasks up to the shutdown timeout
-	}
-	a.log.Info().Msg("stopped")
 	return runErr
+}
+
+// httpHandler builds what the listener serves: /metrics, the intake (or a
+// bare /healthz without it) and the admin page when asked for.
+func (a *app) httpHandler(runIntake, runAdmin bool) (http.Handler, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", a.metrics.Handler())
+	if runIntake {
+		h, err := a.intakeHandler()
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(intake.WebhookPath, h)
+		mux.Handle(intake.HealthPath, h)
+		mux.Handle(intake.ReadyPath, h)
+	} else {
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	}
+	if runAdmin {
+		h, err := a.adminHandler()
+		if err != nil {
+			return nil, fmt.Errorf("admin page: %w", err)
+		}
+		if h != nil {
+			mux.Handle("/", h)
+		}
+	}
+	return mux, nil
 }
 
 func newServeCmd() *cobra.Command {
