@@ -388,7 +388,7 @@ func runBench(ctx context.Context, out io.Writer, o benchOptions) (benchResult, 
 	bodies := make([][]byte, len(f.tickets))
 	sigs := make([]string, len(f.tickets))
 	for i, t := range f.tickets {
-		bodies[i] = demoIssueCreated(t, f.users[t.Reporter])
+		bodies[i] = intake.IssueCreatedBody(t.Key, t.Summary, t.Description, webhookUser(f.users[t.Reporter]))
 		sigs[i] = intake.Sign(f.secret, bodies[i])
 	}
 	if o.cpuProfile != "" {

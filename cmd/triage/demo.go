@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	_ "embed"
@@ -127,10 +126,10 @@ func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 	fmt.Fprintf(out, "sending %d sample tickets as signed webhooks…\n", len(tickets))
 	deadline := time.Now().Add(o.timeout)
 	post := func(body []byte, delivery string) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+intake.WebhookPath, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(intake.HeaderDeliveryID, delivery)
-		req.Header.Set(intake.HeaderSignature, intake.Sign(secret, body))
+		req, err := intake.NewWebhookRequest(ctx, base+intake.WebhookPath, secret, delivery, body)
+		if err != nil {
+			return err
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return err
@@ -142,7 +141,7 @@ func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 		return nil
 	}
 	for _, t := range tickets {
-		if err := post(demoIssueCreated(t, users[t.Reporter]), "demo-"+t.Key); err != nil {
+		if err := post(intake.IssueCreatedBody(t.Key, t.Summary, t.Description, webhookUser(users[t.Reporter])), "demo-"+t.Key); err != nil {
 			return fmt.Errorf("send %s: %w", t.Key, err)
 		}
 	}
@@ -202,7 +201,7 @@ func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 		is, _ := fake.Issue(t.Key)
 		is.Comments = append(is.Comments, jiratest.Comment{Author: author, Body: t.Then.Body})
 		fake.AddIssue(is)
-		if err := post(demoCommentCreated(t.Key, author, users[t.Reporter], t.Then.Body), "demo-"+t.Key+"-answer"); err != nil {
+		if err := post(intake.CommentCreatedBody(t.Key, webhookUser(author), webhookUser(users[t.Reporter]), t.Then.Body), "demo-"+t.Key+"-answer"); err != nil {
 			return fmt.Errorf("answer on %s: %w", t.Key, err)
 		}
 	}
@@ -317,27 +316,9 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 	fmt.Fprintf(out, "  Jira calls:                        %d (%d reads, %d writes)\n", reads+writes, reads, writes)
 }
 
-func demoIssueCreated(t demoTicket, reporter jiratest.User) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"webhookEvent": "jira:issue_created", "timestamp": time.Now().UnixMilli(),
-		"user": map[string]any{"accountId": reporter.AccountID},
-		"issue": map[string]any{"key": t.Key, "fields": map[string]any{
-			"summary": t.Summary, "description": t.Description,
-			"reporter": map[string]any{"accountId": reporter.AccountID, "displayName": reporter.DisplayName},
-		}},
-	})
-	return b
-}
-
-func demoCommentCreated(key string, author, reporter jiratest.User, body string) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"webhookEvent": "comment_created", "timestamp": time.Now().UnixMilli(),
-		"comment": map[string]any{"body": body, "author": map[string]any{"accountId": author.AccountID, "displayName": author.DisplayName}},
-		"issue": map[string]any{"key": key, "fields": map[string]any{
-			"reporter": map[string]any{"accountId": reporter.AccountID, "displayName": reporter.DisplayName},
-		}},
-	})
-	return b
+// webhookUser is how a webhook body names a user of the fake Jira.
+func webhookUser(u jiratest.User) intake.WebhookUser {
+	return intake.WebhookUser{AccountID: u.AccountID, DisplayName: u.DisplayName}
 }
 
 func clipText(s string, n int) string {
