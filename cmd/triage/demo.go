@@ -71,10 +71,19 @@ Jira: only the two outside services are stand-ins.`,
 	return cmd
 }
 
-func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
+// loadDemoTickets reads the embedded sample tickets.
+func loadDemoTickets() ([]demoTicket, error) {
 	var tickets []demoTicket
 	if err := json.Unmarshal(demoTickets, &tickets); err != nil {
-		return fmt.Errorf("demo tickets: %w", err)
+		return nil, fmt.Errorf("demo tickets: %w", err)
+	}
+	return tickets, nil
+}
+
+func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
+	tickets, err := loadDemoTickets()
+	if err != nil {
+		return err
 	}
 	mr := miniredis.NewMiniRedis()
 	if err := mr.Start(); err != nil {
