@@ -71,8 +71,10 @@
 // ("backfill:<key>:<updated unix ms>"), so tickets opened before triage ran
 // are triaged too.
 //
-// Both run as asynq tasks (TypePoll, TypeReconcile) whose TaskID is that of
-// a time bucket, so replicas scheduling them at once run one.
+// The poll and the sweep run as asynq tasks (TypePoll, TypeReconcile) whose
+// TaskID is that of a time bucket, so replicas scheduling them at once run
+// one. Scheduler enqueues them at start and on their intervals; every worker
+// replica runs one.
 //
 // # Dependencies
 //
