@@ -1,19 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"time"
 
-	"github.com/mfatriage/triage"
-
-	"github.com/hibiken/asynq"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/mfatriage/triage/internal/intake"
 	"github.com/mfatriage/triage/internal/jira"
 	"github.com/mfatriage/triage/worker"
 )
@@ -43,51 +41,29 @@ a bar on a terminal and plain lines otherwise.`,
 				return err
 			}
 			defer a.Close()
-			var issues []jira.Issue
-			if err := a.jira.SearchJQL(cmd.Context(), jql, nil, func(page []jira.Issue) error {
-				issues = append(issues, page...)
-				return nil
-			}); err != nil {
-				return fmt.Errorf("search: %w", err)
+			bf, err := intake.NewBackfill(intake.BackfillConfig{Queue: a.cfg.Queue, Logger: a.log}, a.jira, a.client)
+			if err != nil {
+				return err
 			}
-			out := cmd.OutOrStdout()
-			bar := newProgress(out, len(issues))
+			issues, err := bf.Find(cmd.Context(), jql)
+			if err != nil {
+				return err
+			}
+			bar := newProgress(cmd.OutOrStdout(), len(issues))
 			if dryRun {
-				clf, err := classifierFrom(a.cfg.RulesPath, a.cfg.ModelPath, a.cfg.AutoThreshold)
-				if err != nil {
-					return err
-				}
-				tj := jira.NewTriage(a.jira)
-				for i, is := range issues {
-					full, err := tj.GetIssue(cmd.Context(), is.Key)
-					if err != nil {
-						return err
-					}
-					h := worker.TicketOf(full, a.cfg.BotAccountID)
-					v := clf.Decide(h)
-					bar.step(i+1, fmt.Sprintf("%s\t%s\t%s\t%s\t(%s)", is.Key, v.Action, strings.Join(v.Categories, ","), v.Platform, v.Reason))
-				}
-				bar.done(fmt.Sprintf("dry run: %d tickets decided, nothing written", len(issues)))
-				return nil
+				return backfillDryRun(cmd.Context(), a, issues, bar)
 			}
 			enq, dup := 0, 0
 			for i, is := range issues {
-				p := worker.TriagePayload{
-					Event: triage.EventBackfill, DeliveryID: fmt.Sprintf("backfill:%s:%d", is.Key, is.Updated.UnixMilli()), ReceivedAt: time.Now(),
-					Issue: triage.Issue{Key: is.Key, Summary: is.Summary, Description: is.Description, ReporterID: userKey(is.Reporter),
-						ReporterName: is.Reporter.DisplayName, Labels: is.Labels, Status: is.Status, Updated: is.Updated},
-				}
-				task, err := worker.NewTriageTask(p, asynq.Queue(a.cfg.Queue))
+				added, err := bf.Enqueue(cmd.Context(), is)
 				if err != nil {
 					return err
 				}
 				status := "enqueued"
-				if _, err := a.client.EnqueueContext(cmd.Context(), task); errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-					status, dup = "already queued", dup+1
-				} else if err != nil {
-					return fmt.Errorf("enqueue %s: %w", is.Key, err)
-				} else {
+				if added {
 					enq++
+				} else {
+					status, dup = "already queued", dup+1
 				}
 				bar.step(i+1, is.Key+" "+status)
 			}
@@ -100,11 +76,24 @@ a bar on a terminal and plain lines otherwise.`,
 	return cmd
 }
 
-func userKey(u jira.User) string {
-	if u.AccountID != "" {
-		return u.AccountID
+// backfillDryRun decides each ticket as the worker would, reading its
+// comments, and prints the decisions; it writes nothing.
+func backfillDryRun(ctx context.Context, a *app, issues []jira.Issue, bar *progress) error {
+	clf, err := classifierFrom(a.cfg.RulesPath, a.cfg.ModelPath, a.cfg.AutoThreshold)
+	if err != nil {
+		return err
 	}
-	return u.Name
+	tj := jira.NewTriage(a.jira)
+	for i, is := range issues {
+		full, err := tj.GetIssue(ctx, is.Key)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", is.Key, err)
+		}
+		v := clf.Decide(worker.TicketOf(full, a.cfg.BotAccountID))
+		bar.step(i+1, fmt.Sprintf("%s\t%s\t%s\t%s\t(%s)", is.Key, v.Action, strings.Join(v.Categories, ","), v.Platform, v.Reason))
+	}
+	bar.done(fmt.Sprintf("dry run: %d tickets decided, nothing written", len(issues)))
+	return nil
 }
 
 // progress is a bar on a terminal and plain lines otherwise.

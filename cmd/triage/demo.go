@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	_ "embed"
@@ -11,14 +10,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/mfatriage/triage"
 	"github.com/mfatriage/triage/internal/intake"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
 )
@@ -72,173 +69,59 @@ Jira: only the two outside services are stand-ins.`,
 	return cmd
 }
 
-func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
+// loadDemoTickets reads the embedded sample tickets.
+func loadDemoTickets() ([]demoTicket, error) {
 	var tickets []demoTicket
 	if err := json.Unmarshal(demoTickets, &tickets); err != nil {
-		return fmt.Errorf("demo tickets: %w", err)
+		return nil, fmt.Errorf("demo tickets: %w", err)
+	}
+	return tickets, nil
+}
+
+// runDemo runs the demo: the stand-ins and serve, the sample tickets sent
+// as webhooks, the bot's decisions, the reporters' answers and the
+// follow-ups shown as they happen, then the summary; then it serves until
+// ctx ends (or returns at once with o.exitAfterSummary).
+func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
+	tickets, err := loadDemoTickets()
+	if err != nil {
+		return err
 	}
 	mr := miniredis.NewMiniRedis()
 	if err := mr.Start(); err != nil {
 		return fmt.Errorf("start the embedded Redis: %w", err)
 	}
 	defer mr.Close()
-
-	bot := jiratest.User{AccountID: "triage-bot", DisplayName: "Triage Bot", EmailAddress: "bot@example.com"}
-	agent := jiratest.User{AccountID: "agent-ann", DisplayName: "Ann Agent"}
-	users := map[string]jiratest.User{}
-	for _, t := range tickets {
-		if _, ok := users[t.Reporter]; !ok {
-			users[t.Reporter] = jiratest.User{AccountID: "user-" + t.Reporter, DisplayName: strings.ToUpper(t.Reporter[:1]) + t.Reporter[1:]}
-		}
-	}
-	var all []jiratest.User
-	for _, u := range users {
-		all = append(all, u)
-	}
-	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "demo-token", bot), jiratest.WithUsers(append(all, agent)...))
-	defer fake.Close()
-	for _, t := range tickets {
-		fake.AddIssue(jiratest.Issue{Key: t.Key, Summary: t.Summary, Description: t.Description, Reporter: users[t.Reporter]})
-	}
-
-	secret := randomToken()
-	cfg := config{
-		RedisURL: "redis://" + mr.Addr(), JiraBaseURL: fake.URL(), JiraEmail: "bot@example.com", JiraAPIToken: "demo-token",
-		BotAccountID: bot.AccountID, WebhookSecret: secret, Concurrency: 4, ShutdownTimeout: 5 * time.Second,
-		FollowupWindow: o.followup, LogLevel: "warn", AdminToken: randomToken(),
-	}
-	cfg.defaults()
-	a, err := appFrom(cfg, logw, true, true)
+	d := newDemo(ctx, out, tickets, o)
+	defer d.fake.Close()
+	a, ln, err := d.app(mr.Addr(), logw)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s (choose another with --listen): %w", o.listen, err)
-	}
 	srvCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- serve(srvCtx, a, ln, true, true) }()
-	base := "http://" + ln.Addr().String()
+	d.base = "http://" + ln.Addr().String()
 
-	fmt.Fprintf(out, "triage demo: embedded Redis on %s, fake Jira on %s, intake on %s\n", mr.Addr(), fake.URL(), base)
-	fmt.Fprintf(out, "sending %d sample tickets as signed webhooks…\n", len(tickets))
-	deadline := time.Now().Add(o.timeout)
-	post := func(body []byte, delivery string) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+intake.WebhookPath, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(intake.HeaderDeliveryID, delivery)
-		req.Header.Set(intake.HeaderSignature, intake.Sign(secret, body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
+	fmt.Fprintf(out, "triage demo: embedded Redis on %s, fake Jira on %s, intake on %s\n", mr.Addr(), d.fake.URL(), d.base)
+	for _, step := range []func() error{
+		d.sendTickets,   // the sample tickets as webhooks
+		d.showDecisions, // the bot's decision on each
+		d.answerReplies, // the reporters and an agent answer
+		d.showAnswers,   // the bot's decision on each answer
+		func() error { return d.showFollowups(a) }, // the replies left unanswered
+	} {
+		if err := step(); err != nil {
+			stop()
+			<-done // serve stops before the app it runs is closed
 			return err
 		}
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			return fmt.Errorf("intake answered %d", resp.StatusCode)
-		}
-		return nil
 	}
-	for _, t := range tickets {
-		if err := post(demoIssueCreated(t, users[t.Reporter]), "demo-"+t.Key); err != nil {
-			return fmt.Errorf("send %s: %w", t.Key, err)
-		}
-	}
-
-	// Progress: a line per ticket as the bot acts on it.
-	labelled := func(key string) bool {
-		for _, l := range fake.Labels(key) {
-			if strings.HasPrefix(l, triage.LabelPrefix) {
-				return true
-			}
-		}
-		return false
-	}
-	wait := func(what string, ok func() bool) error {
-		for !ok() {
-			if time.Now().After(deadline) {
-				return fmt.Errorf("demo: timed out waiting for %s", what)
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(25 * time.Millisecond):
-			}
-		}
-		return nil
-	}
-	shown := map[string]bool{}
-	for len(shown) < len(tickets) {
-		for _, t := range tickets {
-			if !shown[t.Key] && labelled(t.Key) {
-				shown[t.Key] = true
-				fmt.Fprintf(out, "  %-8s %-34s → %s\n", t.Key, clipText(t.Summary, 34), strings.Join(triageLabels(fake.Labels(t.Key)), " "))
-			}
-		}
-		if err := wait("the first decisions", func() bool { return true }); err != nil {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("demo: %d of %d tickets processed before the timeout", len(shown), len(tickets))
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-
-	// The reporters (and an agent) answer the bot's replies.
-	fmt.Fprintln(out, "reporters and an agent answer some of the bot's replies…")
-	for _, t := range tickets {
-		if t.Then == nil || t.Then.Author == "none" {
-			continue
-		}
-		author := users[t.Reporter]
-		switch t.Then.Author {
-		case "none":
-			continue
-		case "agent":
-			author = agent
-		}
-		is, _ := fake.Issue(t.Key)
-		is.Comments = append(is.Comments, jiratest.Comment{Author: author, Body: t.Then.Body})
-		fake.AddIssue(is)
-		if err := post(demoCommentCreated(t.Key, author, users[t.Reporter], t.Then.Body), "demo-"+t.Key+"-answer"); err != nil {
-			return fmt.Errorf("answer on %s: %w", t.Key, err)
-		}
-	}
-	for _, t := range tickets {
-		if t.Then == nil || t.Then.Author != "reporter" {
-			continue
-		}
-		before := len(triageLabels(fake.Labels(t.Key)))
-		key := t.Key
-		if err := wait("the answer on "+key, func() bool {
-			ls := triageLabels(fake.Labels(key))
-			return len(ls) > before || hasLabel(ls, triage.LabelResolved) || hasLabel(ls, triage.LabelEscalated) || stateVersion(fake, key) > 1
-		}); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "  %-8s reporter answered %-18q → %s\n", key, clipText(t.Then.Body, 16), strings.Join(triageLabels(fake.Labels(key)), " "))
-	}
-	before := map[string]string{}
-	for _, t := range tickets {
-		before[t.Key] = strings.Join(triageLabels(fake.Labels(t.Key)), " ")
-	}
-	fmt.Fprintf(out, "waiting for the follow-up window (%s): unanswered replies are escalated, an agent's ticket is left to them…\n", o.followup)
-	if err := wait("the follow-ups", func() bool {
-		info, err := a.inspector.GetQueueInfo(a.cfg.Queue)
-		return err == nil && info.Scheduled+info.Pending+info.Active+info.Retry == 0
-	}); err != nil {
-		return err
-	}
-	for _, t := range tickets {
-		if now := strings.Join(triageLabels(fake.Labels(t.Key)), " "); now != before[t.Key] {
-			fmt.Fprintf(out, "  %-8s follow-up → %s\n", t.Key, now)
-		}
-	}
-	printDemoSummary(out, fake, tickets, bot.AccountID)
-	fmt.Fprintf(out, "\nadmin page: %s/  (one-time login token: %s)\n", base, cfg.AdminToken)
-	fmt.Fprintf(out, "fake Jira:  %s/rest/api/2/issue/DEMO-12 (basic auth bot@example.com / demo-token)\n", fake.URL())
+	printDemoSummary(out, d.fake, tickets, d.bot.AccountID)
+	fmt.Fprintf(out, "\nadmin page: %s/  (one-time login token: %s)\n", d.base, a.cfg.AdminToken)
+	fmt.Fprintf(out, "fake Jira:  %s/rest/api/2/issue/DEMO-12 (basic auth bot@example.com / demo-token)\n", d.fake.URL())
 	if o.exitAfterSummary {
 		stop()
 		return <-done
@@ -247,97 +130,98 @@ func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 	return <-done
 }
 
-func stateVersion(fake *jiratest.Server, key string) int {
-	raw, ok := fake.Property(key, "triage")
-	if !ok {
-		return 0
-	}
-	var s struct {
-		Version int `json:"version"`
-	}
-	_ = json.Unmarshal(raw, &s)
-	return s.Version
+// demo is one run of the demo: the sample tickets, the fake Jira holding
+// them and its users, and the intake the webhooks go to.
+type demo struct {
+	ctx      context.Context
+	out      io.Writer
+	o        demoOptions
+	deadline time.Time
+	tickets  []demoTicket
+	fake     *jiratest.Server
+	bot      jiratest.User
+	agent    jiratest.User
+	users    map[string]jiratest.User // by demoTicket.Reporter
+	secret   string
+	base     string // the intake's URL
 }
 
-func triageLabels(labels []string) []string {
-	var out []string
-	for _, l := range labels {
-		if strings.HasPrefix(l, triage.LabelPrefix) {
-			out = append(out, l)
-		}
+// newDemo seeds a fake Jira with the tickets and their reporters.
+func newDemo(ctx context.Context, out io.Writer, tickets []demoTicket, o demoOptions) *demo {
+	d := &demo{
+		ctx: ctx, out: out, o: o, deadline: time.Now().Add(o.timeout), tickets: tickets,
+		bot:    jiratest.User{AccountID: "triage-bot", DisplayName: "Triage Bot", EmailAddress: "bot@example.com"},
+		agent:  jiratest.User{AccountID: "agent-ann", DisplayName: "Ann Agent"},
+		users:  map[string]jiratest.User{},
+		secret: randomToken(),
 	}
-	sort.Strings(out)
-	return out
-}
-
-func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket, botID string) {
-	var replied, mfa, followup, password, resolved, human, comments int
 	for _, t := range tickets {
-		ls := fake.Labels(t.Key)
-		if hasLabel(ls, triage.LabelReplied) {
-			replied++
-		}
-		if hasLabel(ls, triage.LabelEscalateMFA) {
-			mfa++
-			raw, _ := fake.Property(t.Key, "triage")
-			if strings.Contains(string(raw), triage.ReasonFollowupTimeout) {
-				followup++
-			}
-		}
-		if hasLabel(ls, triage.LabelEscalatePassword) {
-			password++
-		}
-		if hasLabel(ls, triage.LabelResolved) {
-			resolved++
-		}
-		if hasLabel(ls, triage.LabelNeedsHuman) {
-			human++
-		}
-		for _, c := range fake.Comments(t.Key) {
-			if c.Author.AccountID == botID {
-				comments++
-			}
+		if _, ok := d.users[t.Reporter]; !ok {
+			d.users[t.Reporter] = jiratest.User{AccountID: "user-" + t.Reporter, DisplayName: strings.ToUpper(t.Reporter[:1]) + t.Reporter[1:]}
 		}
 	}
-	var reads, writes int
-	for _, c := range fake.Calls() {
-		if c.Method == http.MethodGet {
-			reads++
-		} else {
-			writes++
+	var all []jiratest.User
+	for _, u := range d.users {
+		all = append(all, u)
+	}
+	d.fake = jiratest.New(jiratest.WithBasicAuth("bot@example.com", "demo-token", d.bot), jiratest.WithUsers(append(all, d.agent)...))
+	for _, t := range tickets {
+		d.fake.AddIssue(jiratest.Issue{Key: t.Key, Summary: t.Summary, Description: t.Description, Reporter: d.users[t.Reporter]})
+	}
+	return d
+}
+
+// app builds what serve runs, on the embedded Redis and the fake Jira, and
+// its listener on --listen.
+func (d *demo) app(redisAddr string, logw io.Writer) (*app, net.Listener, error) {
+	cfg := config{
+		RedisURL: "redis://" + redisAddr, JiraBaseURL: d.fake.URL(), JiraEmail: "bot@example.com", JiraAPIToken: "demo-token",
+		BotAccountID: d.bot.AccountID, WebhookSecret: d.secret, Concurrency: 4, ShutdownTimeout: 5 * time.Second,
+		FollowupWindow: d.o.followup, LogLevel: "warn", AdminToken: randomToken(),
+	}
+	cfg.defaults()
+	a, err := appFrom(cfg, logw, true, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", d.o.listen)
+	if err != nil {
+		a.Close()
+		return nil, nil, fmt.Errorf("listen on %s (choose another with --listen): %w", d.o.listen, err)
+	}
+	return a, ln, nil
+}
+
+// post delivers a webhook to the intake, signed.
+func (d *demo) post(body []byte, delivery string) error {
+	req, err := intake.NewWebhookRequest(d.ctx, d.base+intake.WebhookPath, d.secret, delivery, body)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("intake answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// wait waits until ok, or fails at the demo's deadline.
+func (d *demo) wait(what string, ok func() bool) error {
+	for !ok() {
+		if time.Now().After(d.deadline) {
+			return fmt.Errorf("demo: timed out waiting for %s", what)
+		}
+		select {
+		case <-d.ctx.Done():
+			return d.ctx.Err()
+		case <-time.After(25 * time.Millisecond):
 		}
 	}
-	fmt.Fprintf(out, "\nsummary of %d tickets\n", len(tickets))
-	fmt.Fprintf(out, "  replied with the steps:            %d\n", replied)
-	fmt.Fprintf(out, "  escalated for an MFA reset:        %d (%d by the follow-up)\n", mfa, followup)
-	fmt.Fprintf(out, "  escalated for a password reset:    %d\n", password)
-	fmt.Fprintf(out, "  resolved:                          %d\n", resolved)
-	fmt.Fprintf(out, "  left to a human:                   %d\n", human)
-	fmt.Fprintf(out, "  bot comments posted:               %d\n", comments)
-	fmt.Fprintf(out, "  Jira calls:                        %d (%d reads, %d writes)\n", reads+writes, reads, writes)
-}
-
-func demoIssueCreated(t demoTicket, reporter jiratest.User) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"webhookEvent": "jira:issue_created", "timestamp": time.Now().UnixMilli(),
-		"user": map[string]any{"accountId": reporter.AccountID},
-		"issue": map[string]any{"key": t.Key, "fields": map[string]any{
-			"summary": t.Summary, "description": t.Description,
-			"reporter": map[string]any{"accountId": reporter.AccountID, "displayName": reporter.DisplayName},
-		}},
-	})
-	return b
-}
-
-func demoCommentCreated(key string, author, reporter jiratest.User, body string) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"webhookEvent": "comment_created", "timestamp": time.Now().UnixMilli(),
-		"comment": map[string]any{"body": body, "author": map[string]any{"accountId": author.AccountID, "displayName": author.DisplayName}},
-		"issue": map[string]any{"key": key, "fields": map[string]any{
-			"reporter": map[string]any{"accountId": reporter.AccountID, "displayName": reporter.DisplayName},
-		}},
-	})
-	return b
+	return nil
 }
 
 func clipText(s string, n int) string {

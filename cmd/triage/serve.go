@@ -64,32 +64,15 @@ func (a *app) workerServer() (*asynq.Server, *asynq.ServeMux, error) {
 	return srv, mux, nil
 }
 
-// schedule enqueues the poll and reconcile tasks on their intervals until
-// ctx ends; task ids per time bucket keep replicas from doubling them.
-func (a *app) schedule(ctx context.Context) {
-	tick := func(every time.Duration, build func(time.Time, time.Duration, ...asynq.Option) (*asynq.Task, error)) {
-		if every <= 0 || a.cfg.JQL == "" {
-			return
-		}
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			task, err := build(time.Now(), every, asynq.Queue(a.cfg.Queue))
-			if err == nil {
-				_, err = a.client.EnqueueContext(ctx, task)
-			}
-			if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) && ctx.Err() == nil {
-				a.log.Warn().Err(err).Msg("schedule")
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+// scheduler builds the scheduler of the poll and reconcile tasks; nil
+// when TRIAGE_JQL is empty.
+func (a *app) scheduler() (*intake.Scheduler, error) {
+	if a.cfg.JQL == "" {
+		return nil, nil
 	}
-	go tick(a.cfg.PollInterval, intake.NewPollTask)
-	go tick(a.cfg.ReconcileInterval, intake.NewReconcileTask)
+	return intake.NewScheduler(intake.SchedulerConfig{
+		PollInterval: a.cfg.PollInterval, ReconcileInterval: a.cfg.ReconcileInterval, Queue: a.cfg.Queue, Logger: a.log,
+	}, a.client)
 }
 
 // adminHandler builds the admin page and JSON API; nil when no admin
@@ -113,55 +96,65 @@ func serve(ctx context.Context, a *app, ln net.Listener, runIntake, runWorker bo
 	return serveRoles(ctx, a, ln, runIntake, runWorker, runIntake)
 }
 
+// serveRoles builds every role first, so that one that cannot be built
+// starts nothing, then starts them; whatever started is stopped on the way
+// out, whichever way that is.
 func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWorker, runAdmin bool) error {
 	var (
-		httpSrv *http.Server
-		errc    = make(chan error, 1)
 		wsrv    *asynq.Server
+		wmux    *asynq.ServeMux
+		sched   *intake.Scheduler
+		httpSrv *http.Server
+		err     error
 	)
 	if runWorker {
-		srv, mux, err := a.workerServer()
+		if wsrv, wmux, err = a.workerServer(); err != nil {
+			return err
+		}
+		// every worker schedules; task ids per time bucket keep the
+		// replicas from doubling the polls
+		if sched, err = a.scheduler(); err != nil {
+			return err
+		}
+	}
+	if ln != nil {
+		h, err := a.httpHandler(runIntake, runAdmin)
 		if err != nil {
 			return err
 		}
-		if err := srv.Start(mux); err != nil {
+		httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	}
+
+	// The deferred stops run in the reverse order: intake, scheduler,
+	// then the worker drains.
+	defer func() { a.log.Info().Msg("stopped") }()
+	if wsrv != nil {
+		if err := wsrv.Start(wmux); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
-		wsrv = srv
+		defer wsrv.Shutdown() // waits for running tasks up to the shutdown timeout
 		a.log.Info().Str("queue", a.cfg.Queue).Int("concurrency", a.cfg.Concurrency).Str("mode", a.cfg.worker().Mode).Msg("worker started")
 	}
-	schedCtx, stopSched := context.WithCancel(ctx)
-	defer stopSched()
-	if runWorker {
-		// every worker schedules; task ids per time bucket keep the
-		// replicas from doubling the polls
-		a.schedule(schedCtx)
+	if sched != nil {
+		schedCtx, stopSched := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sched.Run(schedCtx)
+		}()
+		defer func() {
+			stopSched()
+			<-done
+		}()
 	}
-	if ln != nil {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", a.metrics.Handler())
-		if runIntake {
-			h, err := a.intakeHandler()
-			if err != nil {
-				return err
-			}
-			mux.Handle(intake.WebhookPath, h)
-			mux.Handle(intake.HealthPath, h)
-			mux.Handle(intake.ReadyPath, h)
-		} else {
-			mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-		}
-		if runAdmin {
-			h, err := a.adminHandler()
-			if err != nil {
-				return fmt.Errorf("admin page: %w", err)
-			}
-			if h != nil {
-				mux.Handle("/", h)
-			}
-		}
-		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	if httpSrv != nil {
 		go func() { errc <- httpSrv.Serve(ln) }()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = httpSrv.Shutdown(sctx)
+		}()
 		a.log.Info().Str("listen", ln.Addr().String()).Bool("intake", runIntake).Msg("listening")
 	}
 	var runErr error
@@ -169,21 +162,39 @@ func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWork
 	case <-ctx.Done():
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
-			runErr = err
+			runErr = fmt.Errorf("serve on %s: %w", ln.Addr(), err)
 		}
 	}
 	a.log.Info().Msg("shutting down")
-	if httpSrv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = httpSrv.Shutdown(sctx)
-		cancel()
-	}
-	stopSched()
-	if wsrv != nil {
-		wsrv.Shutdown() // waits for running tasks up to the shutdown timeout
-	}
-	a.log.Info().Msg("stopped")
 	return runErr
+}
+
+// httpHandler builds what the listener serves: /metrics, the intake (or a
+// bare /healthz without it) and the admin page when asked for.
+func (a *app) httpHandler(runIntake, runAdmin bool) (http.Handler, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", a.metrics.Handler())
+	if runIntake {
+		h, err := a.intakeHandler()
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(intake.WebhookPath, h)
+		mux.Handle(intake.HealthPath, h)
+		mux.Handle(intake.ReadyPath, h)
+	} else {
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	}
+	if runAdmin {
+		h, err := a.adminHandler()
+		if err != nil {
+			return nil, fmt.Errorf("admin page: %w", err)
+		}
+		if h != nil {
+			mux.Handle("/", h)
+		}
+	}
+	return mux, nil
 }
 
 func newServeCmd() *cobra.Command {

@@ -41,21 +41,28 @@ type e2e struct {
 	stop func() error
 }
 
-func startServe(t *testing.T) *e2e {
+// e2eConfig is the configuration of a serve under test: the test Redis,
+// the fake Jira and a queue of its own, whose name it returns (b is its
+// random part).
+func e2eConfig(t *testing.T, fake *jiratest.Server) (cfg config, b [6]byte) {
 	t.Helper()
 	redistest.Options(t) // fails when the test Redis is missing
-	redisURL := redistest.URL()
-	var b [6]byte
 	_, _ = rand.Read(b[:])
-	queue := "e2e-" + hex.EncodeToString(b[:])
-	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", e2eBot), jiratest.WithUsers(e2eAlice, e2eAgent))
-	t.Cleanup(fake.Close)
-	cfg := config{
-		RedisURL: redisURL, JiraBaseURL: fake.URL(), JiraEmail: "bot@example.com", JiraAPIToken: "tok",
-		BotAccountID: e2eBot.AccountID, WebhookSecret: e2eSecret, Queue: queue, Concurrency: 2,
+	cfg = config{
+		RedisURL: redistest.URL(), JiraBaseURL: fake.URL(), JiraEmail: "bot@example.com", JiraAPIToken: "tok",
+		BotAccountID: e2eBot.AccountID, WebhookSecret: e2eSecret, Queue: "e2e-" + hex.EncodeToString(b[:]), Concurrency: 2,
 		ShutdownTimeout: 5 * time.Second, FollowupWindow: time.Hour,
 	}
 	cfg.defaults()
+	return cfg, b
+}
+
+func startServe(t *testing.T) *e2e {
+	t.Helper()
+	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", e2eBot), jiratest.WithUsers(e2eAlice, e2eAgent))
+	t.Cleanup(fake.Close)
+	cfg, b := e2eConfig(t, fake)
+	queue := cfg.Queue
 	logs := &logtest.Buffer{}
 	a, err := appFrom(cfg, logs, true, true)
 	if err != nil {
@@ -282,4 +289,70 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("the logs lack %s", field)
 		}
 	}
+}
+
+// TestServeRolesStopsWhatItStarted: when a role cannot start, serveRoles
+// returns the error and leaves no worker running: each asynq server it
+// started has shut down by the time it returns.
+func TestServeRolesStopsWhatItStarted(t *testing.T) {
+	t.Parallel()
+	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", e2eBot))
+	t.Cleanup(fake.Close)
+	tests := []struct {
+		name    string
+		mod     func(*config)
+		ln      func(t *testing.T) net.Listener
+		wantErr string
+	}{
+		{"the intake refuses its configuration", func(c *config) { c.WebhookSecret = e2eSecret + "\n" }, openListener, "webhook secret"},
+		{"the listener is closed", nil, closedListener, "closed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, _ := e2eConfig(t, fake)
+			if tc.mod != nil {
+				tc.mod(&cfg)
+			}
+			logs := &logtest.Buffer{}
+			a, err := appFrom(cfg, logs, true, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				insp := asynq.NewInspector(a.redisConn)
+				_ = insp.DeleteQueue(cfg.Queue, true)
+				insp.Close()
+				a.Close()
+			})
+			err = serveRoles(context.Background(), a, tc.ln(t), true, true, true)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("serveRoles = %v, want an error containing %q", err, tc.wantErr)
+			}
+			// asynq logs these two lines in Server.Start and at the end
+			// of Server.Shutdown
+			started := strings.Count(logs.String(), `"message":"Starting processing"`)
+			stopped := strings.Count(logs.String(), `"message":"Exiting"`)
+			if started != stopped {
+				t.Errorf("the worker started %d times and shut down %d times; logs:\n%s", started, stopped, logs.String())
+			}
+		})
+	}
+}
+
+func openListener(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+func closedListener(t *testing.T) net.Listener {
+	t.Helper()
+	ln := openListener(t)
+	ln.Close()
+	return ln
 }

@@ -1,6 +1,7 @@
 // Package intake turns Jira events into triage tasks on the asynq queue:
-// the webhook handler, the JQL poller and the reconciliation sweep. It
-// decides what reaches the worker and never talks to Jira on the webhook
+// the webhook handler, the JQL poller, the reconciliation sweep, the
+// backfill of existing tickets and the scheduler of the polls and sweeps.
+// It decides what reaches the worker and never talks to Jira on the webhook
 // path.
 //
 // # Webhook
@@ -48,7 +49,13 @@
 // comment.self (…/rest/api/2/issue/10001/comment/…): the payload's
 // Issue.Key is then that id-or-key segment, usually the numeric id.
 //
-// # Poller and reconciliation
+// # Poller, reconciliation and backfill
+//
+// The three share one search-and-enqueue: a JQL search of every page for
+// SearchFields (what the task payload carries), and a triage task per
+// ticket with the delivery id "<event>:<key>:<updated unix ms>", so that an
+// update is enqueued once however often, and by however many replicas, it
+// is found.
 //
 // Poller.Poll searches `(<JQL>) AND updated >= "<cursor>"`, all pages, and
 // enqueues each ticket as a poll event with the delivery id
@@ -61,8 +68,15 @@
 // none of triage.HandledLabels and no triage state (StateChecker), so a ticket
 // lost anywhere is still triaged.
 //
-// Both run as asynq tasks (TypePoll, TypeReconcile) whose TaskID is that of
-// a time bucket, so replicas scheduling them at once run one.
+// Backfill.Find lists every ticket of an operator's query and
+// Backfill.Enqueue enqueues one as a backfill event
+// ("backfill:<key>:<updated unix ms>"), so tickets opened before triage ran
+// are triaged too.
+//
+// The poll and the sweep run as asynq tasks (TypePoll, TypeReconcile) whose
+// TaskID is that of a time bucket, so replicas scheduling them at once run
+// one. Scheduler enqueues them at start and on their intervals; every worker
+// replica runs one.
 //
 // # Dependencies
 //

@@ -11,11 +11,9 @@ import (
 
 	"github.com/mfatriage/triage"
 
-	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
 	"github.com/mfatriage/triage/internal/jira"
-	"github.com/mfatriage/triage/worker"
 )
 
 // Defaults for the zero values of PollerConfig.
@@ -23,10 +21,6 @@ const (
 	DefaultPollOverlap  = time.Minute
 	DefaultPollLookback = 24 * time.Hour
 )
-
-// SearchFields are the fields the poller and the reconciler ask Jira for:
-// what the task payload carries.
-var SearchFields = []string{"summary", "description", "reporter", "labels", "status", "updated"}
 
 // jqlDateLayout is Jira's "yyyy/MM/dd HH:mm".
 const jqlDateLayout = "2006/01/02 15:04"
@@ -82,10 +76,7 @@ func validateJQL(jql string) []error {
 
 // Validate reports every problem in the configuration at once.
 func (c PollerConfig) Validate() error {
-	errs := validateJQL(c.JQL)
-	if c.Queue != "" && strings.TrimSpace(c.Queue) != c.Queue {
-		errs = append(errs, fmt.Errorf("the queue name %q starts or ends with white space", c.Queue))
-	}
+	errs := validateSearch(c.JQL, c.Queue)
 	if c.Overlap < 0 {
 		errs = append(errs, fmt.Errorf("the poll overlap is negative (%v); use 0 for the default of %v", c.Overlap, DefaultPollOverlap))
 	}
@@ -100,10 +91,9 @@ func (c PollerConfig) Validate() error {
 // can.
 type Poller struct {
 	cfg    PollerConfig
-	search Searcher
+	se     searchEnqueue
 	zones  ZoneFinder // nil when cfg.Location is set or search is none
 	cursor Cursor
-	enq    Enqueuer
 	log    zerolog.Logger
 
 	locMu sync.Mutex
@@ -113,32 +103,22 @@ type Poller struct {
 // NewPoller builds a poller. search is the Jira adapter (*jira.Client),
 // cursor a RedisCursor, enq an *asynq.Client. All are required.
 func NewPoller(cfg PollerConfig, search Searcher, cursor Cursor, enq Enqueuer) (*Poller, error) {
-	errs := []error{cfg.Validate()}
-	if search == nil {
-		errs = append(errs, errors.New("the poller needs a Jira searcher and got none"))
-	}
+	se, seErrs := newSearchEnqueue("poller", triage.EventPoll, search, enq, cfg.Queue, cfg.Now)
+	errs := append([]error{cfg.Validate()}, seErrs...)
 	if cursor == nil {
 		errs = append(errs, errors.New("the poller needs a cursor store and got none"))
-	}
-	if enq == nil {
-		errs = append(errs, errors.New("the poller needs an enqueuer (an asynq client) and got none"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("poller: %w", err)
 	}
-	if cfg.Queue == "" {
-		cfg.Queue = worker.DefaultQueue
-	}
+	cfg.Queue, cfg.Now = se.queue, se.now
 	if cfg.Overlap == 0 {
 		cfg.Overlap = DefaultPollOverlap
 	}
 	if cfg.Lookback == 0 {
 		cfg.Lookback = DefaultPollLookback
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	p := &Poller{cfg: cfg, search: search, cursor: cursor, enq: enq, log: cfg.Logger, loc: cfg.Location}
+	p := &Poller{cfg: cfg, se: se, cursor: cursor, log: cfg.Logger, loc: cfg.Location}
 	if zf, ok := search.(ZoneFinder); ok && cfg.Location == nil {
 		p.zones = zf
 	}
@@ -198,88 +178,33 @@ func (p *Poller) Poll(ctx context.Context) (enqueued int, err error) {
 		since = p.cfg.Now().Add(-p.cfg.Lookback)
 	}
 	var newest time.Time
-	seen, dup := 0, 0
-	err = p.search.SearchJQL(ctx, p.JQL(since), SearchFields, func(issues []jira.Issue) error {
-		for _, is := range issues {
-			seen++
-			if is.Updated.After(newest) {
-				newest = is.Updated
-			}
-			id := fmt.Sprintf("poll:%s:%d", is.Key, is.Updated.UnixMilli())
-			added, err := enqueueIssue(ctx, p.enq, p.cfg.Queue, triage.EventPoll, id, is, p.cfg.Now())
-			if err != nil {
-				return err
-			}
-			if added {
-				enqueued++
-			} else {
-				dup++
-			}
-			p.log.Debug().Str("event", triage.EventPoll).Str("issue_key", is.Key).Str("delivery_id", id).
-				Str("status", statusOf(added)).Msg("poll")
+	var n tally
+	err = p.se.each(ctx, p.JQL(since), func(is jira.Issue) error {
+		n.seen++
+		if is.Updated.After(newest) {
+			newest = is.Updated
 		}
+		id, added, err := p.se.enqueue(ctx, is)
+		if err != nil {
+			return err
+		}
+		p.log.Debug().Str("event", triage.EventPoll).Str("issue_key", is.Key).Str("delivery_id", id).
+			Str("status", n.add(added)).Msg("poll")
 		return nil
 	})
 	if err != nil {
-		p.log.Error().Err(err).Int("enqueued", enqueued).Msg("poll failed; the cursor stays")
-		return enqueued, fmt.Errorf("poll: %w", err)
+		p.log.Error().Err(err).Int("enqueued", n.enqueued).Msg("poll failed; the cursor stays")
+		return n.enqueued, fmt.Errorf("poll: %w", err)
 	}
 	if !newest.IsZero() {
 		if next := newest.Add(-p.cfg.Overlap); next.After(since) {
 			if err := p.cursor.Set(ctx, next); err != nil {
-				return enqueued, fmt.Errorf("poll: %w", err)
+				return n.enqueued, fmt.Errorf("poll: %w", err)
 			}
 			since = next
 		}
 	}
-	p.log.Info().Str("event", triage.EventPoll).Int("seen", seen).Int("enqueued", enqueued).Int("duplicates", dup).
+	p.log.Info().Str("event", triage.EventPoll).Int("seen", n.seen).Int("enqueued", n.enqueued).Int("duplicates", n.duplicates).
 		Time("cursor", since).Msg("poll done")
-	return enqueued, nil
-}
-
-func statusOf(added bool) string {
-	if added {
-		return StatusEnqueued
-	}
-	return StatusDuplicate
-}
-
-// enqueueIssue enqueues a triage task for an issue found by a search.
-// added is false when the delivery was already enqueued.
-func enqueueIssue(ctx context.Context, enq Enqueuer, queue, event, deliveryID string, is jira.Issue, now time.Time) (added bool, err error) {
-	p := worker.TriagePayload{
-		Event:      event,
-		DeliveryID: deliveryID,
-		ReceivedAt: now,
-		Issue:      issueFromJira(is),
-	}
-	task, err := worker.NewTriageTask(p, asynq.Queue(queue))
-	if err != nil {
-		return false, err
-	}
-	_, err = enq.EnqueueContext(ctx, task)
-	switch {
-	case errors.Is(err, asynq.ErrTaskIDConflict), errors.Is(err, asynq.ErrDuplicateTask):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("enqueue %s: %w", is.Key, err)
-	}
-	return true, nil
-}
-
-// issueFromJira maps a searched issue to the payload's issue, with the
-// identities the webhook path uses (account id, else user name).
-func issueFromJira(is jira.Issue) triage.Issue {
-	rep := user{accountID: is.Reporter.AccountID, name: is.Reporter.Name, displayName: is.Reporter.DisplayName}
-	return triage.Issue{
-		Key:          is.Key,
-		ID:           is.ID,
-		Summary:      truncate(is.Summary, MaxTextBytes),
-		Description:  truncate(is.Description, MaxTextBytes),
-		ReporterID:   rep.id(),
-		ReporterName: rep.displayName,
-		Labels:       is.Labels,
-		Status:       is.Status,
-		Updated:      is.Updated,
-	}
+	return n.enqueued, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/mfatriage/triage"
@@ -14,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/mfatriage/triage/internal/jira"
-	"github.com/mfatriage/triage/worker"
 )
 
 // Defaults for the zero values of ReconcilerConfig.
@@ -22,8 +20,6 @@ const (
 	DefaultReconcileWindow = 24 * time.Hour
 	DefaultReconcileGrace  = 10 * time.Minute
 )
-
-// ticket with any of them is not swept again.
 
 // ReconcilerConfig configures the Reconciler. Every optional field has a
 // documented default for its zero value; Validate says in plain words what
@@ -59,10 +55,7 @@ type ReconcilerConfig struct {
 
 // Validate reports every problem in the configuration at once.
 func (c ReconcilerConfig) Validate() error {
-	errs := validateJQL(c.JQL)
-	if c.Queue != "" && strings.TrimSpace(c.Queue) != c.Queue {
-		errs = append(errs, fmt.Errorf("the queue name %q starts or ends with white space", c.Queue))
-	}
+	errs := validateSearch(c.JQL, c.Queue)
 	if c.Window < 0 {
 		errs = append(errs, fmt.Errorf("the reconciliation window is negative (%v); use 0 for the default of %v", c.Window, DefaultReconcileWindow))
 	}
@@ -76,32 +69,24 @@ func (c ReconcilerConfig) Validate() error {
 // carry no sign of it, so that a ticket lost anywhere (a webhook never
 // delivered, Redis data lost) is still triaged.
 type Reconciler struct {
-	cfg    ReconcilerConfig
-	search Searcher
-	state  StateChecker
-	enq    Enqueuer
-	log    zerolog.Logger
+	cfg   ReconcilerConfig
+	se    searchEnqueue
+	state StateChecker
+	log   zerolog.Logger
 }
 
 // NewReconciler builds a reconciler. search is the Jira adapter, state the
 // worker's state store, enq an *asynq.Client. All are required.
 func NewReconciler(cfg ReconcilerConfig, search Searcher, state StateChecker, enq Enqueuer) (*Reconciler, error) {
-	errs := []error{cfg.Validate()}
-	if search == nil {
-		errs = append(errs, errors.New("the reconciler needs a Jira searcher and got none"))
-	}
+	se, seErrs := newSearchEnqueue("reconciler", triage.EventReconcile, search, enq, cfg.Queue, cfg.Now)
+	errs := append([]error{cfg.Validate()}, seErrs...)
 	if state == nil {
 		errs = append(errs, errors.New("the reconciler needs a triage state checker and got none"))
-	}
-	if enq == nil {
-		errs = append(errs, errors.New("the reconciler needs an enqueuer (an asynq client) and got none"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("reconciler: %w", err)
 	}
-	if cfg.Queue == "" {
-		cfg.Queue = worker.DefaultQueue
-	}
+	cfg.Queue, cfg.Now = se.queue, se.now
 	if cfg.Window == 0 {
 		cfg.Window = DefaultReconcileWindow
 	}
@@ -111,10 +96,7 @@ func NewReconciler(cfg ReconcilerConfig, search Searcher, state StateChecker, en
 	if cfg.Labels == nil {
 		cfg.Labels = triage.HandledLabels
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	return &Reconciler{cfg: cfg, search: search, state: state, enq: enq, log: cfg.Logger}, nil
+	return &Reconciler{cfg: cfg, se: se, state: state, log: cfg.Logger}, nil
 }
 
 // JQL returns the query a sweep runs.
@@ -129,46 +111,39 @@ func (r *Reconciler) JQL() string {
 // updated within the grace period. It returns how many tasks it enqueued.
 func (r *Reconciler) Sweep(ctx context.Context) (enqueued int, err error) {
 	now := r.cfg.Now()
-	seen, handled, recent, dup := 0, 0, 0, 0
-	err = r.search.SearchJQL(ctx, r.JQL(), SearchFields, func(issues []jira.Issue) error {
-		for _, is := range issues {
-			seen++
-			if r.cfg.Grace > 0 && is.Updated.After(now.Add(-r.cfg.Grace)) {
-				recent++
-				continue
-			}
-			if slices.ContainsFunc(is.Labels, func(l string) bool { return slices.Contains(r.cfg.Labels, l) }) {
-				handled++
-				continue
-			}
-			has, err := r.state.HasState(ctx, is.Key)
-			if err != nil {
-				return fmt.Errorf("triage state of %s: %w", is.Key, err)
-			}
-			if has {
-				handled++
-				continue
-			}
-			id := fmt.Sprintf("reconcile:%s:%d", is.Key, is.Updated.UnixMilli())
-			added, err := enqueueIssue(ctx, r.enq, r.cfg.Queue, triage.EventReconcile, id, is, now)
-			if err != nil {
-				return err
-			}
-			if added {
-				enqueued++
-			} else {
-				dup++
-			}
-			r.log.Info().Str("event", triage.EventReconcile).Str("issue_key", is.Key).Str("delivery_id", id).
-				Str("status", statusOf(added)).Msg("reconcile: ticket without triage state")
+	var n tally
+	handled, recent := 0, 0
+	err = r.se.each(ctx, r.JQL(), func(is jira.Issue) error {
+		n.seen++
+		if r.cfg.Grace > 0 && is.Updated.After(now.Add(-r.cfg.Grace)) {
+			recent++
+			return nil
 		}
+		if slices.ContainsFunc(is.Labels, func(l string) bool { return slices.Contains(r.cfg.Labels, l) }) {
+			handled++
+			return nil
+		}
+		has, err := r.state.HasState(ctx, is.Key)
+		if err != nil {
+			return fmt.Errorf("triage state of %s: %w", is.Key, err)
+		}
+		if has {
+			handled++
+			return nil
+		}
+		id, added, err := r.se.enqueue(ctx, is)
+		if err != nil {
+			return err
+		}
+		r.log.Info().Str("event", triage.EventReconcile).Str("issue_key", is.Key).Str("delivery_id", id).
+			Str("status", n.add(added)).Msg("reconcile: ticket without triage state")
 		return nil
 	})
 	if err != nil {
-		r.log.Error().Err(err).Int("enqueued", enqueued).Msg("reconciliation failed")
-		return enqueued, fmt.Errorf("reconcile: %w", err)
+		r.log.Error().Err(err).Int("enqueued", n.enqueued).Msg("reconciliation failed")
+		return n.enqueued, fmt.Errorf("reconcile: %w", err)
 	}
-	r.log.Info().Str("event", triage.EventReconcile).Int("seen", seen).Int("handled", handled).Int("recent", recent).
-		Int("enqueued", enqueued).Int("duplicates", dup).Msg("reconciliation done")
-	return enqueued, nil
+	r.log.Info().Str("event", triage.EventReconcile).Int("seen", n.seen).Int("handled", handled).Int("recent", recent).
+		Int("enqueued", n.enqueued).Int("duplicates", n.duplicates).Msg("reconciliation done")
+	return n.enqueued, nil
 }

@@ -1,0 +1,195 @@
+package main
+
+// The demo's steps, in the order runDemo takes them, and its summary.
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mfatriage/triage"
+	"github.com/mfatriage/triage/internal/intake"
+	"github.com/mfatriage/triage/internal/jira/jiratest"
+)
+
+// labels are the ticket's triage labels, sorted.
+func (d *demo) labels(key string) []string { return triageLabels(d.fake.Labels(key)) }
+
+// sendTickets sends each ticket as its jira:issue_created webhook.
+func (d *demo) sendTickets() error {
+	fmt.Fprintf(d.out, "sending %d sample tickets as signed webhooks…\n", len(d.tickets))
+	for _, t := range d.tickets {
+		if err := d.post(intake.IssueCreatedBody(t.Key, t.Summary, t.Description, webhookUser(d.users[t.Reporter])), "demo-"+t.Key); err != nil {
+			return fmt.Errorf("send %s: %w", t.Key, err)
+		}
+	}
+	return nil
+}
+
+// showDecisions prints a line per ticket as the bot acts on it, until it
+// has acted on all.
+func (d *demo) showDecisions() error {
+	shown := map[string]bool{}
+	for {
+		for _, t := range d.tickets {
+			if ls := d.labels(t.Key); !shown[t.Key] && len(ls) > 0 {
+				shown[t.Key] = true
+				fmt.Fprintf(d.out, "  %-8s %-34s → %s\n", t.Key, clipText(t.Summary, 34), strings.Join(ls, " "))
+			}
+		}
+		if len(shown) == len(d.tickets) {
+			return nil
+		}
+		if time.Now().After(d.deadline) {
+			return fmt.Errorf("demo: %d of %d tickets processed before the timeout", len(shown), len(d.tickets))
+		}
+		select {
+		case <-d.ctx.Done():
+			return d.ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// answerReplies has the reporters (and an agent) answer the bot's replies
+// as the sample data says: the comment in Jira, and its webhook.
+func (d *demo) answerReplies() error {
+	fmt.Fprintln(d.out, "reporters and an agent answer some of the bot's replies…")
+	for _, t := range d.tickets {
+		if t.Then == nil || t.Then.Author == "none" {
+			continue
+		}
+		author := d.users[t.Reporter]
+		if t.Then.Author == "agent" {
+			author = d.agent
+		}
+		is, _ := d.fake.Issue(t.Key)
+		is.Comments = append(is.Comments, jiratest.Comment{Author: author, Body: t.Then.Body})
+		d.fake.AddIssue(is)
+		body := intake.CommentCreatedBody(t.Key, webhookUser(author), webhookUser(d.users[t.Reporter]), t.Then.Body)
+		if err := d.post(body, "demo-"+t.Key+"-answer"); err != nil {
+			return fmt.Errorf("answer on %s: %w", t.Key, err)
+		}
+	}
+	return nil
+}
+
+// showAnswers prints what the bot made of each reporter's answer, once it
+// has acted on it.
+func (d *demo) showAnswers() error {
+	for _, t := range d.tickets {
+		if t.Then == nil || t.Then.Author != "reporter" {
+			continue
+		}
+		before := len(d.labels(t.Key))
+		if err := d.wait("the answer on "+t.Key, func() bool {
+			ls := d.labels(t.Key)
+			return len(ls) > before || hasLabel(ls, triage.LabelResolved) || hasLabel(ls, triage.LabelEscalated) || stateVersion(d.fake, t.Key) > 1
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(d.out, "  %-8s reporter answered %-18q → %s\n", t.Key, clipText(t.Then.Body, 16), strings.Join(d.labels(t.Key), " "))
+	}
+	return nil
+}
+
+// showFollowups waits until the queue is empty, the follow-up window
+// passed, and prints the tickets whose labels the follow-ups changed.
+func (d *demo) showFollowups(a *app) error {
+	before := map[string]string{}
+	for _, t := range d.tickets {
+		before[t.Key] = strings.Join(d.labels(t.Key), " ")
+	}
+	fmt.Fprintf(d.out, "waiting for the follow-up window (%s): unanswered replies are escalated, an agent's ticket is left to them…\n", d.o.followup)
+	if err := d.wait("the follow-ups", func() bool {
+		info, err := a.inspector.GetQueueInfo(a.cfg.Queue)
+		return err == nil && info.Scheduled+info.Pending+info.Active+info.Retry == 0
+	}); err != nil {
+		return err
+	}
+	for _, t := range d.tickets {
+		if now := strings.Join(d.labels(t.Key), " "); now != before[t.Key] {
+			fmt.Fprintf(d.out, "  %-8s follow-up → %s\n", t.Key, now)
+		}
+	}
+	return nil
+}
+
+func stateVersion(fake *jiratest.Server, key string) int {
+	raw, ok := fake.Property(key, "triage")
+	if !ok {
+		return 0
+	}
+	var s struct {
+		Version int `json:"version"`
+	}
+	_ = json.Unmarshal(raw, &s)
+	return s.Version
+}
+
+func triageLabels(labels []string) []string {
+	var out []string
+	for _, l := range labels {
+		if strings.HasPrefix(l, triage.LabelPrefix) {
+			out = append(out, l)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket, botID string) {
+	var replied, mfa, followup, password, resolved, human, comments int
+	for _, t := range tickets {
+		ls := fake.Labels(t.Key)
+		if hasLabel(ls, triage.LabelReplied) {
+			replied++
+		}
+		if hasLabel(ls, triage.LabelEscalateMFA) {
+			mfa++
+			raw, _ := fake.Property(t.Key, "triage")
+			if strings.Contains(string(raw), triage.ReasonFollowupTimeout) {
+				followup++
+			}
+		}
+		if hasLabel(ls, triage.LabelEscalatePassword) {
+			password++
+		}
+		if hasLabel(ls, triage.LabelResolved) {
+			resolved++
+		}
+		if hasLabel(ls, triage.LabelNeedsHuman) {
+			human++
+		}
+		for _, c := range fake.Comments(t.Key) {
+			if c.Author.AccountID == botID {
+				comments++
+			}
+		}
+	}
+	var reads, writes int
+	for _, c := range fake.Calls() {
+		if c.Method == http.MethodGet {
+			reads++
+		} else {
+			writes++
+		}
+	}
+	fmt.Fprintf(out, "\nsummary of %d tickets\n", len(tickets))
+	fmt.Fprintf(out, "  replied with the steps:            %d\n", replied)
+	fmt.Fprintf(out, "  escalated for an MFA reset:        %d (%d by the follow-up)\n", mfa, followup)
+	fmt.Fprintf(out, "  escalated for a password reset:    %d\n", password)
+	fmt.Fprintf(out, "  resolved:                          %d\n", resolved)
+	fmt.Fprintf(out, "  left to a human:                   %d\n", human)
+	fmt.Fprintf(out, "  bot comments posted:               %d\n", comments)
+	fmt.Fprintf(out, "  Jira calls:                        %d (%d reads, %d writes)\n", reads+writes, reads, writes)
+}
+
+// webhookUser is how a webhook body names a user of the fake Jira.
+func webhookUser(u jiratest.User) intake.WebhookUser {
+	return intake.WebhookUser{AccountID: u.AccountID, DisplayName: u.DisplayName}
+}
