@@ -7,7 +7,6 @@ import (
 	"debug/buildinfo"
 	"debug/elf"
 	"errors"
-	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -25,11 +24,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
-
-	"github.com/mfatriage/triage/templates"
 )
-
-var update = flag.Bool("update", false, "copy classifier/rules.yaml into the ConfigMap triage-rules of kubernetes/configmap.yaml")
 
 // The tests run in deploy/; the repository root is one up.
 const (
@@ -517,13 +512,25 @@ type pdb struct {
 	} `yaml:"spec"`
 }
 
+// kustomization is the kustomization.yaml of kubernetes/.
 type kustomization struct {
-	header    `yaml:",inline"`
-	Namespace string   `yaml:"namespace"`
-	Resources []string `yaml:"resources"`
-	Images    []struct {
+	header     `yaml:",inline"`
+	Namespace  string   `yaml:"namespace"`
+	Resources  []string `yaml:"resources"`
+	Components []string `yaml:"components"`
+	Images     []struct {
 		Name string `yaml:"name"`
 	} `yaml:"images"`
+	ConfigMapGenerator []struct {
+		Name      string `yaml:"name"`
+		Namespace string `yaml:"namespace"`
+		Options   struct {
+			Labels map[string]string `yaml:"labels"`
+		} `yaml:"options"`
+		Files    []string `yaml:"files"`
+		Literals []string `yaml:"literals"`
+		Envs     []string `yaml:"envs"`
+	} `yaml:"configMapGenerator"`
 }
 
 // doc is one YAML document of a manifest file.
@@ -540,19 +547,23 @@ func (d doc) decode(t *testing.T, v any) {
 	}
 }
 
-// manifests is every document of every file in kubernetes/.
+// manifests is every document of every YAML file of a directory.
 type manifests struct {
+	dir   string
 	files []string // base names, sorted
 	docs  []doc
 }
 
-func readManifests(t *testing.T) manifests {
+// readManifests reads kubernetes/, the manifests applied by default.
+func readManifests(t *testing.T) manifests { return readDir(t, k8sDir) }
+
+func readDir(t *testing.T, dir string) manifests {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(k8sDir, "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m manifests
+	m := manifests{dir: dir}
 	for _, path := range files {
 		m.files = append(m.files, filepath.Base(path))
 		data, err := os.ReadFile(path)
@@ -578,7 +589,7 @@ func readManifests(t *testing.T) manifests {
 		}
 	}
 	if len(m.docs) == 0 {
-		t.Fatal("no manifests in kubernetes/")
+		t.Fatalf("no manifests in %s/", dir)
 	}
 	return m
 }
@@ -592,7 +603,7 @@ func (m manifests) one(t *testing.T, kind, name string, v any) {
 			return
 		}
 	}
-	t.Fatalf("kubernetes/: no %s %q", kind, name)
+	t.Fatalf("%s/: no %s %q", m.dir, kind, name)
 }
 
 func (m manifests) all(kind string) []doc {
@@ -783,6 +794,7 @@ type deploySummary struct {
 	Liveness      string
 	OtherProbes   bool // startup, tcp, exec or grpc probes
 	EnvFrom       []string
+	Volumes       []string          // the pod's volume names
 	Mounts        map[string]string // mount path -> configMap[/subPath]
 
 	PodRunAsNonRoot, RunAsNonRoot, ReadOnlyRoot bool
@@ -858,6 +870,7 @@ func summarize(t *testing.T, d deployment) deploySummary {
 	}
 	volumes := map[string]string{}
 	for _, v := range pod.Volumes {
+		s.Volumes = append(s.Volumes, v.Name)
 		if v.ConfigMap != nil {
 			volumes[v.Name] = v.ConfigMap.Name
 		}
@@ -887,10 +900,9 @@ func TestDeployments(t *testing.T) {
 		t.Fatalf("triage-env TRIAGE_LISTEN %q: %v", cm.Data["TRIAGE_LISTEN"], err)
 	}
 	port, _ := strconv.Atoi(listenPort)
-	mounts := map[string]string{
-		cm.Data["TRIAGE_RULES"]:         "triage-rules/rules.yaml",
-		cm.Data["TRIAGE_TEMPLATES_DIR"]: "triage-templates",
-	}
+	// No volumes: the rules, templates and model are the image's
+	// (TestEmbeddedByDefault).
+	mounts := map[string]string{}
 	envFrom := []string{"configMap/" + cm.Metadata.Name, "secret/" + sec.Metadata.Name}
 	secure := func(s deploySummary) deploySummary {
 		s.PodRunAsNonRoot, s.RunAsNonRoot, s.ReadOnlyRoot, s.NoPrivilegeEscalation, s.NotPrivileged = true, true, true, true, true
@@ -1030,67 +1042,54 @@ func TestSelectors(t *testing.T) {
 	}
 }
 
-// TestRulesConfigMap keeps the ConfigMap's rules equal to the embedded
-// ones; -update copies classifier/rules.yaml in.
-func TestRulesConfigMap(t *testing.T) {
-	t.Parallel()
-	want, err := os.ReadFile(filepath.Join(root, "classifier", "rules.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(k8sDir, "configmap.yaml")
-	if *update {
-		updateRules(t, path, want)
-	}
-	var cm configMap
-	readManifests(t).one(t, "ConfigMap", "triage-rules", &cm)
-	if sortedKeys(cm.Data)[0] != "rules.yaml" || len(cm.Data) != 1 {
-		t.Fatalf("ConfigMap triage-rules keys %v, want [rules.yaml]", sortedKeys(cm.Data))
-	}
-	if d := cmp.Diff(string(want), cm.Data["rules.yaml"]); d != "" {
-		t.Errorf("ConfigMap triage-rules differs from classifier/rules.yaml; run `go test ./deploy -run TestRulesConfigMap -update` (-classifier +configmap):\n%s", d)
-	}
-}
+// embeddedVars name the files triage reads instead of those embedded in its
+// image.
+var embeddedVars = []string{"TRIAGE_MODEL", "TRIAGE_RULES", "TRIAGE_TEMPLATES_DIR"}
 
-// updateRules rewrites the block scalar after the last line "  rules.yaml: |"
-// of path with rules.
-func updateRules(t *testing.T, path string, rules []byte) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const marker = "\n  rules.yaml: |\n"
-	i := bytes.LastIndex(data, []byte(marker))
-	if i < 0 {
-		t.Fatalf("%s: no line %q to update after", path, strings.TrimSpace(marker))
-	}
-	var b bytes.Buffer
-	b.Write(data[:i+len(marker)])
-	for _, line := range strings.SplitAfter(string(rules), "\n") {
-		if strings.TrimSpace(line) != "" {
-			b.WriteString("    ")
-		}
-		b.WriteString(line)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestTemplatesConfigMap loads the template overrides the way triage does.
-func TestTemplatesConfigMap(t *testing.T) {
+// TestEmbeddedByDefault: as shipped, triage runs with the rules, templates
+// and model embedded in its image, so an image upgrade brings its own.
+// Nothing mounts a copy that the upgrade would leave behind.
+func TestEmbeddedByDefault(t *testing.T) {
 	t.Parallel()
-	var cm configMap
-	readManifests(t).one(t, "ConfigMap", "triage-templates", &cm)
-	dir := t.TempDir()
-	for name, text := range cm.Data {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	m := readManifests(t)
+	cm, _ := k8sEnv(t, m)
+	var k kustomization
+	m.one(t, "Kustomization", "", &k)
+	var configMaps []string
+	for _, d := range m.all("ConfigMap") {
+		configMaps = append(configMaps, d.Metadata.Name)
 	}
-	if _, err := templates.Load(dir); err != nil {
-		t.Errorf("ConfigMap triage-templates: %v", err)
+	paths := func(env map[string]string) map[string]string {
+		out := map[string]string{}
+		for _, name := range embeddedVars {
+			if v, ok := env[name]; ok {
+				out[name] = v
+			} else {
+				out[name] = "(missing)"
+			}
+		}
+		return out
+	}
+	empty := paths(map[string]string{"TRIAGE_MODEL": "", "TRIAGE_RULES": "", "TRIAGE_TEMPLATES_DIR": ""})
+
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"triage-env leaves the paths empty", paths(cm.Data), empty},
+		{"triage.env.example leaves the paths empty", paths(readEnvFile(t, envExample)), empty},
+		{"ConfigMaps applied by default", configMaps, []string{"triage-env"}},
+		{"kustomization.yaml components (overrides are opt-in)", k.Components, []string(nil)},
+		{"kustomization.yaml generators", len(k.ConfigMapGenerator), 0},
+		{"docker-compose.yml triage volumes", readCompose(t).Services["triage"].Volumes, []string(nil)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if d := cmp.Diff(tc.want, tc.got); d != "" {
+				t.Errorf("%s (-want +got):\n%s", tc.name, d)
+			}
+		})
 	}
 }
 
