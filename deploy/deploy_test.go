@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -24,6 +25,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
+
+	"github.com/mfatriage/triage/templates"
 )
 
 // The tests run in deploy/; the repository root is one up.
@@ -32,6 +35,7 @@ const (
 	composePath = root + "/docker-compose.yml"
 	envExample  = "triage.env.example"
 	k8sDir      = "kubernetes"
+	overrideDir = k8sDir + "/overrides"
 	namespace   = "triage"
 )
 
@@ -512,7 +516,8 @@ type pdb struct {
 	} `yaml:"spec"`
 }
 
-// kustomization is the kustomization.yaml of kubernetes/.
+// kustomization is a kustomization.yaml: the Kustomization of kubernetes/
+// or the Component of an override.
 type kustomization struct {
 	header     `yaml:",inline"`
 	Namespace  string   `yaml:"namespace"`
@@ -531,6 +536,10 @@ type kustomization struct {
 		Literals []string `yaml:"literals"`
 		Envs     []string `yaml:"envs"`
 	} `yaml:"configMapGenerator"`
+	Patches []struct {
+		Path  string `yaml:"path"`
+		Patch string `yaml:"patch"`
+	} `yaml:"patches"`
 }
 
 // doc is one YAML document of a manifest file.
@@ -901,7 +910,7 @@ func TestDeployments(t *testing.T) {
 	}
 	port, _ := strconv.Atoi(listenPort)
 	// No volumes: the rules, templates and model are the image's
-	// (TestEmbeddedByDefault).
+	// (TestEmbeddedByDefault; overrides/ adds mounts, TestOverrides).
 	mounts := map[string]string{}
 	envFrom := []string{"configMap/" + cm.Metadata.Name, "secret/" + sec.Metadata.Name}
 	secure := func(s deploySummary) deploySummary {
@@ -1090,6 +1099,199 @@ func TestEmbeddedByDefault(t *testing.T) {
 				t.Errorf("%s (-want +got):\n%s", tc.name, d)
 			}
 		})
+	}
+}
+
+// An override is a kustomize Component of kubernetes/overrides/: a ConfigMap
+// generated from your files, mounted read-only into both Deployments, and
+// the variable of triage-env that points triage at it.
+type override struct {
+	dir, configMap, env string
+	file                string // the file env names in the mount; "": env names the directory
+}
+
+var overrides = []override{
+	{dir: "rules", configMap: "triage-rules", env: "TRIAGE_RULES", file: "rules.yaml"},
+	{dir: "templates", configMap: "triage-templates", env: "TRIAGE_TEMPLATES_DIR"},
+}
+
+func TestOverrides(t *testing.T) {
+	t.Parallel()
+	base := readManifests(t)
+	cm, _ := k8sEnv(t, base)
+	containers := map[string]string{} // Deployment -> its container
+	for _, d := range base.all("Deployment") {
+		var dep deployment
+		d.decode(t, &dep)
+		containers[dep.Metadata.Name] = dep.Spec.Template.Spec.Containers[0].Name
+	}
+
+	found, err := filepath.Glob(filepath.Join(overrideDir, "*", "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs, want []string
+	for _, f := range found {
+		dirs = append(dirs, filepath.Base(filepath.Dir(f)))
+	}
+	for _, o := range overrides {
+		want = append(want, o.dir)
+	}
+	if d := cmp.Diff(want, dirs); d != "" {
+		t.Errorf("components in %s/ (-tested +found):\n%s", overrideDir, d)
+	}
+
+	usedBy := map[string]string{} // mount path or volume name -> override
+	for _, o := range overrides {
+		t.Run(o.dir, func(t *testing.T) {
+			m := readDir(t, filepath.Join(overrideDir, o.dir))
+			mountPath := checkOverride(t, m, o, containers)
+			for _, key := range []string{mountPath, "volume " + o.dir} {
+				if prev, dup := usedBy[key]; dup {
+					t.Errorf("overrides %s and %s both use %s", prev, o.dir, key)
+				}
+				usedBy[key] = o.dir
+			}
+			if v, ok := cm.Data[o.env]; !ok || v != "" {
+				t.Errorf("triage-env %s = %q (set: %v): the override sets it, the default leaves it empty", o.env, v, ok)
+			}
+		})
+	}
+}
+
+// checkOverride checks one override's Component and patches against the
+// Deployments (name -> container), and returns its mount path.
+func checkOverride(t *testing.T, m manifests, o override, containers map[string]string) string {
+	t.Helper()
+	var k kustomization
+	m.one(t, "Component", "", &k)
+	if k.APIVersion != "kustomize.config.k8s.io/v1alpha1" {
+		t.Errorf("%s: apiVersion %q, want kustomize.config.k8s.io/v1alpha1", o.dir, k.APIVersion)
+	}
+	if len(k.ConfigMapGenerator) != 1 {
+		t.Fatalf("%s: %d configMapGenerators, want 1", o.dir, len(k.ConfigMapGenerator))
+	}
+	gen := k.ConfigMapGenerator[0]
+	type genSummary struct {
+		Name, Namespace, Label string
+		FromFilesOnly          bool
+	}
+	if d := cmp.Diff(genSummary{o.configMap, namespace, "triage", true},
+		genSummary{gen.Name, gen.Namespace, gen.Options.Labels["app.kubernetes.io/name"], len(gen.Literals)+len(gen.Envs) == 0}); d != "" {
+		t.Errorf("%s: configMapGenerator (-want +got):\n%s", o.dir, d)
+	}
+	var patches []string
+	for _, p := range k.Patches {
+		if p.Patch != "" {
+			t.Errorf("%s: an inline patch; put it in a file the test reads", o.dir)
+		}
+		patches = append(patches, p.Path)
+	}
+	slices.Sort(patches)
+	if d := cmp.Diff(slices.DeleteFunc(slices.Clone(m.files), func(f string) bool { return f == "kustomization.yaml" }), patches); d != "" {
+		t.Errorf("%s: patches listed vs YAML files beside kustomization.yaml (-files +patches):\n%s", o.dir, d)
+	}
+
+	mountPaths := map[string]bool{}
+	patched, envs := map[string]int{}, map[string]string{}
+	for _, d := range m.docs {
+		if d.Kind != "Component" && d.Metadata.Namespace != namespace {
+			t.Errorf("%s/%s: %s %s in namespace %q, want %q", o.dir, d.file, d.Kind, d.Metadata.Name, d.Metadata.Namespace, namespace)
+		}
+		switch d.Kind {
+		case "Component":
+		case "ConfigMap":
+			var c configMap
+			d.decode(t, &c)
+			if c.Metadata.Name != "triage-env" {
+				t.Errorf("%s/%s: patches ConfigMap %s, want only triage-env", o.dir, d.file, c.Metadata.Name)
+			}
+			for k, v := range c.Data {
+				envs[k] = v
+			}
+		case "Deployment":
+			var dep deployment
+			d.decode(t, &dep)
+			patched[dep.Metadata.Name]++
+			mountPaths[checkOverrideMount(t, o, gen.Name, dep, containers)] = true
+		default:
+			t.Errorf("%s/%s: patches a %s; an override patches triage-env and the Deployments", o.dir, d.file, d.Kind)
+		}
+	}
+	everyOnce := map[string]int{}
+	for name := range containers {
+		everyOnce[name] = 1
+	}
+	if d := cmp.Diff(everyOnce, patched); d != "" {
+		t.Errorf("%s: Deployments patched (-want +got):\n%s", o.dir, d)
+	}
+	if len(mountPaths) != 1 {
+		t.Fatalf("%s: the Deployments mount it at %v, want one path", o.dir, sortedKeys(mountPaths))
+	}
+	mountPath := sortedKeys(mountPaths)[0]
+
+	// The variable names the mount (or the one file in it).
+	wantEnv := mountPath
+	if o.file != "" {
+		wantEnv = path.Join(mountPath, o.file)
+		if !slices.Equal(gen.Files, []string{o.file}) {
+			t.Errorf("%s: generator files %v, want [%s] (the file %s names)", o.dir, gen.Files, o.file, o.env)
+		}
+	}
+	if d := cmp.Diff(map[string]string{o.env: wantEnv}, envs); d != "" {
+		t.Errorf("%s: triage-env patch (-want +got):\n%s", o.dir, d)
+	}
+	if o.dir == "templates" {
+		checkTemplateFiles(t, m.dir, gen.Files)
+	}
+	return mountPath
+}
+
+// checkOverrideMount checks that dep mounts only the ConfigMap configMap,
+// read-only, into its container, and returns the mount path.
+func checkOverrideMount(t *testing.T, o override, configMap string, dep deployment, containers map[string]string) string {
+	t.Helper()
+	pod := dep.Spec.Template.Spec
+	want, ok := containers[dep.Metadata.Name]
+	if !ok {
+		t.Errorf("%s: patches Deployment %s, which kubernetes/ does not have", o.dir, dep.Metadata.Name)
+	}
+	if len(pod.Containers) != 1 || pod.Containers[0].Name != want || len(pod.Containers[0].VolumeMounts) != 1 || len(pod.Volumes) != 1 {
+		t.Fatalf("%s: Deployment %s: want one container %q with one volumeMount, and one volume", o.dir, dep.Metadata.Name, want)
+	}
+	vm, v := pod.Containers[0].VolumeMounts[0], pod.Volumes[0]
+	if !vm.ReadOnly {
+		t.Errorf("%s: Deployment %s mounts %s writable", o.dir, dep.Metadata.Name, vm.Name)
+	}
+	if vm.SubPath != "" {
+		t.Errorf("%s: Deployment %s mounts %s with subPath %q; mount the directory", o.dir, dep.Metadata.Name, vm.Name, vm.SubPath)
+	}
+	if vm.Name != o.dir || v.Name != o.dir || v.ConfigMap == nil || v.ConfigMap.Name != configMap {
+		t.Errorf("%s: Deployment %s: mount %q of volume %q (configMap %v), want both named %q on the generated ConfigMap %s",
+			o.dir, dep.Metadata.Name, vm.Name, v.Name, v.ConfigMap, o.dir, configMap)
+	}
+	if !strings.HasPrefix(vm.MountPath, "/etc/triage/") {
+		t.Errorf("%s: Deployment %s mounts at %s, want under /etc/triage/", o.dir, dep.Metadata.Name, vm.MountPath)
+	}
+	return vm.MountPath
+}
+
+// checkTemplateFiles loads the template files the templates override lists,
+// the way triage does.
+func checkTemplateFiles(t *testing.T, dir string, files []string) {
+	t.Helper()
+	tmp := t.TempDir()
+	for _, name := range files {
+		text, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, filepath.Base(name)), text, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := templates.Load(tmp); err != nil {
+		t.Errorf("%s: %v", dir, err)
 	}
 }
 
