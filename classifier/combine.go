@@ -164,7 +164,7 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	r := viewOf(v.Categories, v.Action)
 	j := c.model.meta.judge(r, p)
 	v.Judges = Judges{RulesAction: v.Action, ModelAction: actionsByIndex[j.textAct], ModelProbability: round3(j.textActP)}
-	if agent || botLast {
+	if agent || botLast || v.Security {
 		v.Confidence = 1
 		return
 	}

@@ -98,6 +98,9 @@ type Verdict struct {
 	Evidence []Evidence `json:"evidence"`
 }
 
+// ReasonSecurity is the reason of a verdict that flags a possible attack.
+const ReasonSecurity = "security: the reporter describes a possible attack (sign-in requests they did not start, an approval by mistake, phishing)"
+
 // The modes of a verdict.
 const (
 	ModeAuto    = "auto"
@@ -335,12 +338,12 @@ func (c *Classifier) decideTicket(t Ticket, trace bool, keep *featureSet, lang *
 		v.Language = c.fallback
 	}
 	if keep != nil {
-		fs := c.features(sc, t, agent, lastBot, firstAfter)
+		fs := c.features(sc, t, agent, lastBot, firstAfter, v.Security)
 		*keep = featureSet{idx: append([]uint32(nil), fs.idx...), text: fs.text, scale: fs.scale}
 		return v
 	}
 	if c.model != nil {
-		c.combine(&v, c.features(sc, t, agent, lastBot, firstAfter), t, agent, lastBot >= 0 && firstAfter < 0)
+		c.combine(&v, c.features(sc, t, agent, lastBot, firstAfter, v.Security), t, agent, lastBot >= 0 && firstAfter < 0)
 	}
 	v.Mode = c.mode(v)
 	return v
@@ -546,6 +549,12 @@ func (c *Classifier) decide(sc *scratch, t Ticket, agent bool, lastBot, firstAft
 	var use usedSet // signals and categories the decision relied on
 
 	switch {
+	case c.holds(all, SigSecurity):
+		// a possible attack goes to a person, whoever else commented
+		use.add(SigSecurity)
+		v.Security = true
+		v.Categories = v.Categories[:0]
+		v.Action, v.Confidence, v.Reason = ActionHuman, 1, ReasonSecurity
 	case agent:
 		v.Action, v.Confidence, v.Reason = ActionHuman, 1, "a helpdesk agent has replied on the ticket"
 	case c.holds(all, SigOffTopic) && !c.holds(all, SigInScope):

@@ -33,6 +33,7 @@ const (
 	structAgent      // an agent has commented
 	structReplied    // steps were already posted (the triage state)
 	structLongThread // three or more reporter comments
+	structSecurity   // the rules' security signal holds
 	structEmptyText  // no reporter word at all
 	structCount
 )
@@ -63,7 +64,7 @@ type featureSet struct {
 }
 
 // features computes the hashed features of the reporter's text in sc.
-func (c *Classifier) features(sc *scratch, t Ticket, agent bool, lastBot, firstAfter int) featureSet {
+func (c *Classifier) features(sc *scratch, t Ticket, agent bool, lastBot, firstAfter int, security bool) featureSet {
 	idx := sc.feats[:0]
 	reporterComments := 0
 	for si, seg := range sc.segs {
@@ -117,6 +118,7 @@ func (c *Classifier) features(sc *scratch, t Ticket, agent bool, lastBot, firstA
 	add(structReplied, len(t.Replied) > 0)
 	add(structLongThread, reporterComments >= 3)
 	add(structEmptyText, text == 0)
+	add(structSecurity, security)
 	sc.feats = idx
 	fs := featureSet{idx: idx, text: text, scale: 1}
 	if text > 0 {

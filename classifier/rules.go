@@ -45,10 +45,11 @@ const (
 	SigOffTopic      = "off_topic"       // personal accounts, door passkeys, Google Authenticator…
 	SigInScope       = "in_scope"        // Microsoft, Defender, work account: the product's world
 	SigAsksSetup     = "asks_setup"      // how do I set up / get the passkey
+	SigSecurity      = "security"        // a possible attack: prompts not started, phishing, someone else has the phone
 )
 
 func signalIDs() []string {
-	return []string{SigStepsDone, SigStillFails, SigWorksNow, SigResetMFA, SigLostDevice, SigNoOtherMethod, SigOffTopic, SigInScope, SigAsksSetup}
+	return []string{SigStepsDone, SigStillFails, SigWorksNow, SigResetMFA, SigLostDevice, SigNoOtherMethod, SigOffTopic, SigInScope, SigAsksSetup, SigSecurity}
 }
 
 // The platform ids.
