@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -110,10 +112,12 @@ func (a *app) Close() {
 
 // handler builds the worker's task handler.
 func (a *app) handler() (*worker.TriageHandler, error) {
-	clf, err := classifierFrom(a.cfg.RulesPath, a.cfg.ModelPath, a.cfg.AutoThreshold)
+	clf, fp, err := classifierFrom(a.cfg.RulesPath, a.cfg.ModelPath, a.cfg.AutoThreshold)
 	if err != nil {
 		return nil, err
 	}
+	a.log.Info().Str("rules", fp.rules).Str("rules_sha256", fp.rulesSHA).Str("model", fp.model).Str("model_sha256", fp.modelSHA).
+		Float64("auto_threshold", clf.AutoThreshold()).Msg("classifier loaded")
 	tmpl, err := templates.Load(a.cfg.TemplatesDir)
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
@@ -127,32 +131,54 @@ func (a *app) handler() (*worker.TriageHandler, error) {
 	})
 }
 
+// fingerprint names the rules and the model a classifier was built from,
+// with their SHA-256, for the startup log: an upgrade that kept an old
+// override shows there.
+type fingerprint struct {
+	rules, rulesSHA, model, modelSHA string
+}
+
 // classifierFrom builds the classifier from a rules file and a model file,
 // each the embedded one when its path is empty. A threshold, when set,
 // replaces the model's auto threshold.
-func classifierFrom(rulesPath, modelPath string, threshold *float64) (*classifier.Classifier, error) {
-	rs, err := rulesFrom(rulesPath)
+func classifierFrom(rulesPath, modelPath string, threshold *float64) (*classifier.Classifier, fingerprint, error) {
+	fp := fingerprint{rules: cmp.Or(rulesPath, "embedded"), model: cmp.Or(modelPath, "embedded")}
+	rulesData, err := readOr(rulesPath, classifier.DefaultRules)
 	if err != nil {
-		return nil, err
+		return nil, fp, fmt.Errorf("read rules: %w", err)
 	}
-	var m *classifier.Model
-	if modelPath == "" {
-		m, err = classifier.LoadDefaultModel()
-	} else {
-		var f *os.File
-		if f, err = os.Open(modelPath); err == nil {
-			m, err = classifier.ReadModel(f)
-			f.Close()
-		}
-	}
+	modelData, err := readOr(modelPath, classifier.DefaultModel)
 	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", cmp.Or(modelPath, "(embedded)"), err)
+		return nil, fp, fmt.Errorf("read model: %w", err)
+	}
+	fp.rulesSHA, fp.modelSHA = sha256Hex(rulesData), sha256Hex(modelData)
+	rs, err := classifier.ParseRules(bytes.NewReader(rulesData))
+	if err != nil {
+		return nil, fp, fmt.Errorf("rules file %s: %w", fp.rules, err)
+	}
+	m, err := classifier.ReadModel(bytes.NewReader(modelData))
+	if err != nil {
+		return nil, fp, fmt.Errorf("model %s: %w", fp.model, err)
 	}
 	opts := []classifier.Option{classifier.WithModel(m)}
 	if threshold != nil {
 		opts = append(opts, classifier.WithAutoThreshold(*threshold))
 	}
-	return classifier.New(rs, opts...)
+	c, err := classifier.New(rs, opts...)
+	return c, fp, err
+}
+
+// readOr reads a file, or returns the embedded bytes when path is empty.
+func readOr(path string, embedded func() []byte) ([]byte, error) {
+	if path == "" {
+		return embedded(), nil
+	}
+	return os.ReadFile(path)
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // rulesClassifier is the rules alone, without the model (for training).
@@ -166,12 +192,9 @@ func rulesClassifier(path string) (*classifier.Classifier, error) {
 
 // rulesFrom parses a rules file, or the embedded rules when path is empty.
 func rulesFrom(path string) (*classifier.Rules, error) {
-	data := classifier.DefaultRules()
-	if path != "" {
-		var err error
-		if data, err = os.ReadFile(path); err != nil {
-			return nil, fmt.Errorf("read rules: %w", err)
-		}
+	data, err := readOr(path, classifier.DefaultRules)
+	if err != nil {
+		return nil, fmt.Errorf("read rules: %w", err)
 	}
 	rs, err := classifier.ParseRules(bytes.NewReader(data))
 	if err != nil {

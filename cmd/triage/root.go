@@ -42,5 +42,6 @@ func loadClassifier(cmd *cobra.Command) (*classifier.Classifier, error) {
 		}
 		threshold = &t
 	}
-	return classifierFrom(cmp.Or(rules, os.Getenv("TRIAGE_RULES")), cmp.Or(model, os.Getenv("TRIAGE_MODEL")), threshold)
+	c, _, err := classifierFrom(cmp.Or(rules, os.Getenv("TRIAGE_RULES")), cmp.Or(model, os.Getenv("TRIAGE_MODEL")), threshold)
+	return c, err
 }
