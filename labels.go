@@ -25,10 +25,13 @@ const (
 	ReasonPasswordReset   = "password-reset"
 	ReasonFollowupTimeout = "followup-timeout"
 	ReasonRequested       = "requested"
+	// ReasonSecurity is a possible attack (MFA fatigue, an approval the
+	// reporter did not start, phishing): a person looks at it first.
+	ReasonSecurity = "security"
 )
 
 // Reasons lists the escalation reasons, in the order admins see them.
-var Reasons = []string{ReasonMFAReset, ReasonPasswordReset, ReasonFollowupTimeout, ReasonRequested}
+var Reasons = []string{ReasonSecurity, ReasonMFAReset, ReasonPasswordReset, ReasonFollowupTimeout, ReasonRequested}
 
 // IsReason reports whether r is an escalation reason.
 func IsReason(r string) bool { return slices.Contains(Reasons, r) }
