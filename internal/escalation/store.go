@@ -1,10 +1,12 @@
 package escalation
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,9 +38,16 @@ type Record struct {
 	Evidence        []classifier.Evidence `json:"evidence"`
 	StepsSent       []triage.SentStep     `json:"steps_sent,omitempty"`
 	ReporterReplies []string              `json:"reporter_replies,omitempty"`
-	Status          string                `json:"status"`
-	CreatedAt       time.Time             `json:"created_at"`
-	History         []Action              `json:"history"`
+	// Language is the ISO 639-1 code of the reporter's text; empty in
+	// records made before it was recorded.
+	Language string `json:"language,omitempty"`
+	// Security marks a possible attack (reason security): admins see it
+	// first, whatever the order. It follows from the reason, so records
+	// made before it existed have it too.
+	Security  bool      `json:"security"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	History   []Action  `json:"history"`
 }
 
 // Action is one step in a record's history.
@@ -114,35 +123,69 @@ func Statuses() []string {
 
 // Get reads a record with its status and history.
 func (s *Store) Get(ctx context.Context, id string) (Record, bool, error) {
-	pipe := s.rdb.Pipeline()
-	recCmd := pipe.Get(ctx, s.recKey(id))
-	curCmd := pipe.Get(ctx, s.curKey(id))
-	histCmd := pipe.LRange(ctx, s.histKey(id), 0, -1)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return Record{}, false, fmt.Errorf("get escalation %s: %w", id, err)
-	}
-	data, err := recCmd.Bytes()
-	if errors.Is(err, redis.Nil) {
-		return Record{}, false, nil
-	}
+	recs, err := s.getMany(ctx, []string{id})
 	if err != nil {
-		return Record{}, false, fmt.Errorf("get escalation %s: %w", id, err)
+		return Record{}, false, err
 	}
-	var r Record
-	if err := json.Unmarshal(data, &r); err != nil {
-		return Record{}, false, fmt.Errorf("escalation %s: %w", id, err)
-	}
-	r.Status = curCmd.Val()
-	r.History = []Action{}
-	for _, h := range histCmd.Val() {
-		var a Action
-		if err := json.Unmarshal([]byte(h), &a); err != nil {
-			return Record{}, false, fmt.Errorf("escalation %s history: %w", id, err)
-		}
-		r.History = append(r.History, a)
-	}
-	return r, true, nil
+	r, ok := recs[id]
+	return r, ok, nil
 }
+
+// getMany reads records with their status and history in one round trip;
+// unknown ids are left out of the map.
+func (s *Store) getMany(ctx context.Context, ids []string) (map[string]Record, error) {
+	type cmds struct {
+		rec, cur *redis.StringCmd
+		hist     *redis.StringSliceCmd
+	}
+	pipe := s.rdb.Pipeline()
+	all := make([]cmds, len(ids))
+	for i, id := range ids {
+		all[i] = cmds{pipe.Get(ctx, s.recKey(id)), pipe.Get(ctx, s.curKey(id)), pipe.LRange(ctx, s.histKey(id), 0, -1)}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("get escalations: %w", err)
+	}
+	out := make(map[string]Record, len(ids))
+	for i, id := range ids {
+		data, err := all[i].rec.Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get escalation %s: %w", id, err)
+		}
+		var r Record
+		if err := json.Unmarshal(data, &r); err != nil {
+			return nil, fmt.Errorf("escalation %s: %w", id, err)
+		}
+		r.Status = all[i].cur.Val()
+		r.Security = r.Reason == triage.ReasonSecurity
+		r.History = []Action{}
+		for _, h := range all[i].hist.Val() {
+			var a Action
+			if err := json.Unmarshal([]byte(h), &a); err != nil {
+				return nil, fmt.Errorf("escalation %s history: %w", id, err)
+			}
+			r.History = append(r.History, a)
+		}
+		out[id] = r
+	}
+	return out, nil
+}
+
+// The orders of List. In every one, security escalations come first.
+const (
+	SortOldest = "oldest" // the default: the longest waiting first
+	SortNewest = "newest"
+	SortReason = "reason" // by reason, in the order of triage.Reasons, then oldest first
+)
+
+// Sorts lists the orders of List, the default first.
+func Sorts() []string { return []string{SortOldest, SortNewest, SortReason} }
+
+// MaxSearch bounds Filter.Search, in bytes.
+const MaxSearch = 100
 
 // Filter selects records for List.
 type Filter struct {
@@ -150,11 +193,18 @@ type Filter struct {
 	Reason string // optional
 	// MinAge keeps records at least this old (0: any).
 	MinAge time.Duration
+	// Search, when set, keeps the records whose ticket key, reporter name
+	// or reporter id contains it, ignoring case.
+	Search string
+	// Sort is one of Sorts ("": oldest first). Security escalations come
+	// first whatever the order.
+	Sort string
 	// Offset and Limit page the result (Limit 0: 50; at most 500).
 	Offset, Limit int
 }
 
-// Page is one page of records, oldest first, with the total that matched.
+// Page is one page of records, in the filter's order, with the total that
+// matched.
 type Page struct {
 	Records []Record `json:"records"`
 	Total   int      `json:"total"`
@@ -162,40 +212,124 @@ type Page struct {
 	Limit   int      `json:"limit"`
 }
 
-// List returns the records with a status, oldest first, filtered and
-// paged.
+// listed is an id of the status index with what its id and score tell.
+type listed struct {
+	id, key, reason string
+	at              float64
+}
+
+// List returns the records with a status, filtered, ordered (security
+// first) and paged. Reason and key come from the ids ("<key>:<reason>"), so
+// only a search by reporter reads records beyond the page.
 func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error) {
 	if !contains(Statuses(), f.Status) {
 		return Page{}, fmt.Errorf("unknown status %q (one of %v)", f.Status, Statuses())
+	}
+	if f.Sort != "" && !contains(Sorts(), f.Sort) {
+		return Page{}, fmt.Errorf("unknown order %q (one of %v)", f.Sort, Sorts())
+	}
+	if len(f.Search) > MaxSearch {
+		return Page{}, fmt.Errorf("the search is longer than %d bytes", MaxSearch)
 	}
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
 	f.Limit = min(f.Limit, 500)
 	f.Offset = max(f.Offset, 0)
-	max := "+inf"
+	upTo := "+inf"
 	if f.MinAge > 0 {
-		max = fmt.Sprint(now.Add(-f.MinAge).UnixMilli())
+		upTo = fmt.Sprint(now.Add(-f.MinAge).UnixMilli())
 	}
-	ids, err := s.rdb.ZRangeByScore(ctx, s.statusKey(f.Status), &redis.ZRangeBy{Min: "-inf", Max: max}).Result()
+	zs, err := s.rdb.ZRangeByScoreWithScores(ctx, s.statusKey(f.Status), &redis.ZRangeBy{Min: "-inf", Max: upTo}).Result()
 	if err != nil {
 		return Page{}, fmt.Errorf("list escalations: %w", err)
 	}
-	p := Page{Offset: f.Offset, Limit: f.Limit, Records: []Record{}}
-	for _, id := range ids {
-		r, ok, err := s.Get(ctx, id)
-		if err != nil {
+	var found []listed
+	for _, z := range zs {
+		id, _ := z.Member.(string)
+		i := strings.LastIndexByte(id, ':')
+		l := listed{id: id, key: id[:max(i, 0)], reason: id[i+1:], at: z.Score}
+		if f.Reason == "" || l.reason == f.Reason {
+			found = append(found, l)
+		}
+	}
+	if q := strings.ToLower(strings.TrimSpace(f.Search)); q != "" {
+		if found, err = s.search(ctx, found, q); err != nil {
 			return Page{}, err
 		}
-		if !ok || f.Reason != "" && r.Reason != f.Reason {
-			continue
-		}
-		if p.Total >= f.Offset && len(p.Records) < f.Limit {
+	}
+	sortListed(found, f.Sort)
+	p := Page{Offset: f.Offset, Limit: f.Limit, Total: len(found), Records: []Record{}}
+	var ids []string
+	for _, l := range found[min(f.Offset, len(found)):min(f.Offset+f.Limit, len(found))] {
+		ids = append(ids, l.id)
+	}
+	recs, err := s.getMany(ctx, ids)
+	if err != nil {
+		return Page{}, err
+	}
+	for _, id := range ids {
+		if r, ok := recs[id]; ok {
 			p.Records = append(p.Records, r)
 		}
-		p.Total++
 	}
 	return p, nil
+}
+
+// search keeps the ids whose key, or whose record's reporter name or id,
+// contains q (lower case).
+func (s *Store) search(ctx context.Context, in []listed, q string) ([]listed, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(in))
+	for i, l := range in {
+		cmds[i] = pipe.Get(ctx, s.recKey(l.id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("search escalations: %w", err)
+	}
+	var out []listed
+	for i, l := range in {
+		var who struct {
+			ID   string `json:"reporter_id"`
+			Name string `json:"reporter_name"`
+		}
+		_ = json.Unmarshal([]byte(cmds[i].Val()), &who)
+		for _, v := range []string{l.key, who.Name, who.ID} {
+			if strings.Contains(strings.ToLower(v), q) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// sortListed orders ids: security first, then by the order asked for.
+func sortListed(l []listed, order string) {
+	rank := func(reason string) int {
+		if i := slices.Index(triage.Reasons, reason); i >= 0 {
+			return i
+		}
+		return len(triage.Reasons)
+	}
+	slices.SortStableFunc(l, func(a, b listed) int {
+		as, bs := a.reason == triage.ReasonSecurity, b.reason == triage.ReasonSecurity
+		if as != bs {
+			if as {
+				return -1
+			}
+			return 1
+		}
+		switch order {
+		case SortNewest:
+			return cmp.Compare(b.at, a.at)
+		case SortReason:
+			if c := cmp.Compare(rank(a.reason), rank(b.reason)); c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(a.at, b.at)
+	})
 }
 
 // Counts returns how many records each status has.
@@ -217,19 +351,25 @@ func (s *Store) Counts(ctx context.Context) (map[string]int, error) {
 
 // moveScript changes a record's status when its current status is one of
 // the allowed ones, appends the action to its history and moves it between
-// the status indexes, atomically. It returns -1 for an unknown record, 0
-// when the status did not allow the move, 1 when it moved.
+// the status indexes, keeping its score there (its creation time, so every
+// status lists by the escalation's age), atomically. With a third key it
+// also stores there the new length of the history: a write that goes with
+// the move is pending until it is deleted. It returns -1 for an unknown
+// record, 0 when the status did not allow the move, else the new length of
+// the history (the 1-based index of this action).
 var moveScript = redis.NewScript(`
 local cur = redis.call("GET", KEYS[1])
 if not cur then return -1 end
 local ok = false
 for i = 6, #ARGV do if ARGV[i] == cur then ok = true end end
 if not ok then return 0 end
+local score = redis.call("ZSCORE", ARGV[3] .. cur, ARGV[5]) or ARGV[4]
 redis.call("SET", KEYS[1], ARGV[1])
-redis.call("RPUSH", KEYS[2], ARGV[2])
+local n = redis.call("RPUSH", KEYS[2], ARGV[2])
 redis.call("ZREM", ARGV[3] .. cur, ARGV[5])
-redis.call("ZADD", ARGV[3] .. ARGV[1], ARGV[4], ARGV[5])
-return 1`)
+redis.call("ZADD", ARGV[3] .. ARGV[1], score, ARGV[5])
+if KEYS[3] then redis.call("SET", KEYS[3], n) end
+return n`)
 
 // ErrNotFound is returned for an unknown escalation id.
 var ErrNotFound = errors.New("no such escalation")
@@ -238,29 +378,41 @@ var ErrNotFound = errors.New("no such escalation")
 // note. changed is false (and the record as it is) when its status did not
 // allow the move: a repeated action is a no-op.
 func (s *Store) Move(ctx context.Context, id string, from []string, to, actor, note string, at time.Time) (Record, bool, error) {
+	r, n, err := s.move(ctx, id, from, to, actor, note, at, "")
+	return r, n > 0, err
+}
+
+// move is Move that also reports the history index of the action (0 when
+// it did not move) and, when pending is set, stores it in that key in the
+// same step.
+func (s *Store) move(ctx context.Context, id string, from []string, to, actor, note string, at time.Time, pending string) (Record, int, error) {
 	if !contains(Statuses(), to) {
-		return Record{}, false, fmt.Errorf("unknown status %q", to)
+		return Record{}, 0, fmt.Errorf("unknown status %q", to)
 	}
 	act, _ := json.Marshal(Action{At: at.UTC(), Actor: actor, Status: to, Note: note})
 	args := []any{to, act, s.prefix + "esc:status:", at.UnixMilli(), id}
 	for _, f := range from {
 		args = append(args, f)
 	}
-	code, err := moveScript.Run(ctx, s.rdb, []string{s.curKey(id), s.histKey(id)}, args...).Int()
+	keys := []string{s.curKey(id), s.histKey(id)}
+	if pending != "" {
+		keys = append(keys, pending)
+	}
+	code, err := moveScript.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
-		return Record{}, false, fmt.Errorf("move escalation %s: %w", id, err)
+		return Record{}, 0, fmt.Errorf("move escalation %s: %w", id, err)
 	}
 	if code < 0 {
-		return Record{}, false, fmt.Errorf("%w: %s", ErrNotFound, id)
+		return Record{}, 0, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
 	r, ok, err := s.Get(ctx, id)
 	if err != nil {
-		return Record{}, false, err
+		return Record{}, 0, err
 	}
 	if !ok {
-		return Record{}, false, fmt.Errorf("%w: %s", ErrNotFound, id)
+		return Record{}, 0, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	return r, code == 1, nil
+	return r, code, nil
 }
 
 func contains(list []string, s string) bool {

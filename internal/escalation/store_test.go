@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mfatriage/triage"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/redistest"
@@ -132,5 +135,98 @@ func TestListFiltersAndPages(t *testing.T) {
 	}
 	if _, err := s.List(ctx, escalation.Filter{Status: "bogus"}, now); err == nil {
 		t.Error("an unknown status was accepted")
+	}
+}
+
+func TestListSecurityFirstSearchAndSort(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	seed := []struct {
+		key, reason, reporter string
+		age                   time.Duration
+	}{
+		{"HD-1", triage.ReasonMFAReset, "Alice Reporter", 5 * time.Hour},
+		{"HD-2", triage.ReasonPasswordReset, "Bob Builder", 4 * time.Hour},
+		{"HD-3", triage.ReasonSecurity, "Chloé Dupont", time.Hour},
+		{"HD-4", triage.ReasonFollowupTimeout, "Alice Reporter", 3 * time.Hour},
+		{"HD-5", triage.ReasonSecurity, "Dan", 2 * time.Hour},
+	}
+	for _, e := range seed {
+		if _, err := s.Create(ctx, triage.Escalation{Key: e.key, Reason: e.reason, ReporterName: e.reporter, ReporterID: "acc-" + e.key, CreatedAt: now.Add(-e.age)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := func(f escalation.Filter) []string {
+		t.Helper()
+		f.Status = escalation.StatusOpen
+		p, err := s.List(ctx, f, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range p.Records {
+			out = append(out, r.Key)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		f    escalation.Filter
+		want []string
+	}{
+		{"oldest first, security above all", escalation.Filter{}, []string{"HD-5", "HD-3", "HD-1", "HD-2", "HD-4"}},
+		{"newest first, security above all", escalation.Filter{Sort: escalation.SortNewest}, []string{"HD-3", "HD-5", "HD-4", "HD-2", "HD-1"}},
+		{"by reason", escalation.Filter{Sort: escalation.SortReason}, []string{"HD-5", "HD-3", "HD-1", "HD-2", "HD-4"}},
+		{"security only", escalation.Filter{Reason: triage.ReasonSecurity}, []string{"HD-5", "HD-3"}},
+		{"search a reporter, any case", escalation.Filter{Search: "alice"}, []string{"HD-1", "HD-4"}},
+		{"search a key", escalation.Filter{Search: "hd-2"}, []string{"HD-2"}},
+		{"search a reporter id", escalation.Filter{Search: "acc-HD-3"}, []string{"HD-3"}},
+		{"search with accents", escalation.Filter{Search: "Chloé"}, []string{"HD-3"}},
+		{"paged, security still first", escalation.Filter{Limit: 1}, []string{"HD-5"}},
+	}
+	for _, tt := range tests {
+		if got := keys(tt.f); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	r, _, _ := s.Get(ctx, "HD-3:security")
+	if !r.Security {
+		t.Error("a security escalation is not marked Security")
+	}
+	if _, err := s.List(ctx, escalation.Filter{Status: "open", Sort: "random"}, now); err == nil {
+		t.Error("an unknown order was accepted")
+	}
+	// a move keeps the escalation's age: the done list is by age too
+	for _, id := range []string{"HD-1:mfa-reset", "HD-2:password-reset"} {
+		if _, _, err := s.Move(ctx, id, []string{"open"}, "done", "a", "", now.Add(-time.Duration(len(id))*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, _ := s.List(ctx, escalation.Filter{Status: escalation.StatusDone, MinAge: 270 * time.Minute}, now)
+	if p.Total != 1 || p.Records[0].Key != "HD-1" {
+		t.Errorf("done, at least 4h30m old: %+v", p.Records)
+	}
+}
+
+// TestOldRecordsStillLoad: a record written before the language and
+// security fields existed loads, with Security from its reason.
+func TestOldRecordsStillLoad(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Client(t)
+	prefix := redistest.Prefix(t, rdb)
+	s := escalation.New(rdb, prefix)
+	ctx := context.Background()
+	old := `{"id":"HD-1:security","key":"HD-1","reason":"security","categories":[],"platform":"ios","evidence":null,"created_at":"2025-01-02T03:04:05Z"}`
+	for k, v := range map[string]string{"esc:rec:HD-1:security": old, "esc:cur:HD-1:security": "open"} {
+		if err := rdb.Set(ctx, prefix+k, v, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rdb.ZAdd(ctx, prefix+"esc:status:open", redis.Z{Score: 1735787045000, Member: "HD-1:security"})
+	r, ok, err := s.Get(ctx, "HD-1:security")
+	if err != nil || !ok || r.Language != "" || !r.Security || r.Platform != "ios" {
+		t.Errorf("old record: %+v %v %v", r, ok, err)
 	}
 }
