@@ -2,6 +2,7 @@ package escalation_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/internal/redistest"
 	"github.com/mfatriage/triage/templates"
 )
 
@@ -20,7 +22,7 @@ var (
 	alice = jiratest.User{AccountID: "acc-alice", DisplayName: "Alice Reporter"}
 )
 
-func newService(t *testing.T) (*escalation.Service, *escalation.Store, *jiratest.Server) {
+func newService(t *testing.T, cfg ...escalation.ServiceConfig) (*escalation.Service, *escalation.Store, *jiratest.Server) {
 	t.Helper()
 	store := newStore(t)
 	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", bot), jiratest.WithUsers(alice))
@@ -33,7 +35,24 @@ func newService(t *testing.T) (*escalation.Service, *escalation.Store, *jiratest
 	if err != nil {
 		t.Fatal(err)
 	}
-	return escalation.NewService(store, jira.NewTriage(jc), tmpl, escalation.ServiceConfig{}), store, fake
+	c := escalation.ServiceConfig{BotAccountID: bot.AccountID}
+	if len(cfg) > 0 {
+		c = cfg[0]
+	}
+	return escalation.NewService(store, jira.NewTriage(jc), passwordTemplates{tmpl}, c), store, fake
+}
+
+// passwordTemplates are the templates with a "password reset done"
+// message while the templates package has none; once it has one, its own
+// is used.
+type passwordTemplates struct{ *templates.Set }
+
+func (p passwordTemplates) Render(name string, d templates.Data) (templates.Rendered, error) {
+	out, err := p.Set.Render(name, d)
+	if err != nil && name == escalation.PasswordResetDoneTemplate {
+		return templates.Rendered{Wiki: "Hi " + d.ReporterName + ",\n\nan IT admin has reset the password of your account."}, nil
+	}
+	return out, err
 }
 
 func TestDoneCommentsOnceWhateverTheClicks(t *testing.T) {
@@ -88,5 +107,211 @@ func TestReturnPostsAnInternalNote(t *testing.T) {
 	comments := fake.Comments("HD-2")
 	if len(comments) != 1 || !comments[0].Internal || !strings.Contains(comments[0].Body, `\*check\*`) {
 		t.Errorf("comments = %+v; want one internal note with the admin's text escaped", comments)
+	}
+}
+
+// TestPasswordEscalationClosesWithThePasswordMessage: "done" on a password
+// escalation posts the password message with its own label, never the MFA
+// one, once.
+func TestPasswordEscalationClosesWithThePasswordMessage(t *testing.T) {
+	t.Parallel()
+	svc, store, fake := newService(t)
+	ctx := context.Background()
+	fake.AddIssue(jiratest.Issue{Key: "HD-5", Summary: "olvidé mi contraseña", Reporter: alice})
+	if _, err := store.Create(ctx, triage.Escalation{Key: "HD-5", ReporterName: "Alice Reporter", Reason: triage.ReasonPasswordReset, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		_, changed, err := svc.Done(ctx, "HD-5:password-reset", "admin")
+		if err != nil || changed != (i == 0) {
+			t.Fatalf("done %d: changed=%v err=%v", i, changed, err)
+		}
+	}
+	comments := fake.Comments("HD-5")
+	if len(comments) != 1 || !strings.Contains(comments[0].Body, "reset the password") || strings.Contains(comments[0].Body, "(MFA)") {
+		t.Fatalf("comments = %+v; want one password-reset-done comment", comments)
+	}
+	if labels := fake.Labels("HD-5"); len(labels) != 1 || labels[0] != triage.LabelPasswordResetDone {
+		t.Errorf("labels %v, want only %s", labels, triage.LabelPasswordResetDone)
+	}
+	r, _ := svc.Get(ctx, "HD-5:password-reset")
+	if last := r.History[len(r.History)-1]; last.Note != "Password reset done" {
+		t.Errorf("history note %q", last.Note)
+	}
+	if escalation.DoneName(triage.ReasonPasswordReset) != "Password reset done" || escalation.DoneName(triage.ReasonMFAReset) != "MFA reset done" {
+		t.Error("DoneName")
+	}
+}
+
+// TestSlowJiraWriteKeepsTheLock: a Jira write that waits out a rate limit
+// longer than the lock's lifetime keeps the lock (it is renewed), so a
+// second click meanwhile is refused as busy, and one comment is posted.
+func TestSlowJiraWriteKeepsTheLock(t *testing.T) {
+	t.Parallel()
+	svc, store, fake := newService(t, escalation.ServiceConfig{BotAccountID: bot.AccountID, LockTTL: 300 * time.Millisecond})
+	ctx := context.Background()
+	fake.AddIssue(jiratest.Issue{Key: "HD-6", Summary: "passkey", Reporter: alice})
+	if _, err := store.Create(ctx, triage.Escalation{Key: "HD-6", ReporterName: "Alice Reporter", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	// the comment's write gets a 429 asking for a 2 s wait: 6 lifetimes
+	fake.FailNextWith(1, jiratest.Fault{Status: 429, RetryAfter: 2 * time.Second, Method: "PUT", Path: "/issue/HD-6"})
+	first := make(chan error, 1)
+	go func() {
+		_, changed, err := svc.Done(ctx, "HD-6:mfa-reset", "first")
+		if err == nil && !changed {
+			err = errors.New("the first done changed nothing")
+		}
+		first <- err
+	}()
+	time.Sleep(time.Second)
+	if _, _, err := svc.Done(ctx, "HD-6:mfa-reset", "second"); !errors.Is(err, escalation.ErrBusy) {
+		t.Errorf("a second click during the slow write: %v, want ErrBusy", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if _, changed, err := svc.Done(ctx, "HD-6:mfa-reset", "third"); err != nil || changed {
+		t.Errorf("a click after: changed=%v err=%v, want a no-op", changed, err)
+	}
+	if n := len(fake.Comments("HD-6")); n != 1 {
+		t.Errorf("%d comments, want 1", n)
+	}
+}
+
+// TestLostLockStopsTheAction: when the lock is taken over, the action's
+// context ends and it reports ErrLockLost rather than run on unprotected.
+func TestLostLockStopsTheAction(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Client(t)
+	prefix := redistest.Prefix(t, rdb)
+	store := escalation.New(rdb, prefix)
+	slow := &blockingJira{release: make(chan struct{})}
+	svc := escalation.NewService(store, slow, passwordTemplates{mustTemplates(t)}, escalation.ServiceConfig{LockTTL: 150 * time.Millisecond})
+	ctx := context.Background()
+	if _, err := store.Create(ctx, triage.Escalation{Key: "HD-9", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, _, err := svc.Done(ctx, "HD-9:mfa-reset", "admin"); done <- err }()
+	time.Sleep(100 * time.Millisecond)
+	if err := rdb.Set(ctx, prefix+"esc:lock:HD-9:mfa-reset", "someone else", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, escalation.ErrLockLost) {
+			t.Errorf("done: %v, want ErrLockLost", err)
+		}
+	case <-time.After(5 * time.Second):
+		close(slow.release)
+		t.Fatal("the action kept running after its lock was lost")
+	}
+	if v, _ := rdb.Get(ctx, prefix+"esc:lock:HD-9:mfa-reset").Result(); v != "someone else" {
+		t.Errorf("the lock of another holder was touched: %q", v)
+	}
+}
+
+// blockingJira's writes wait for release or the context.
+type blockingJira struct {
+	triage.Jira
+	release chan struct{}
+}
+
+func (b *blockingJira) Write(ctx context.Context, _ string, _ triage.Write) error {
+	select {
+	case <-b.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func mustTemplates(t *testing.T) *templates.Set {
+	t.Helper()
+	tmpl, err := templates.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+// TestReporterMarkerDoesNotCount: a reporter's comment that carries the
+// markers of the "done" comment and of the return note does not stop the
+// bot from posting them when it recovers from a failed write.
+func TestReporterMarkerDoesNotCount(t *testing.T) {
+	t.Parallel()
+	svc, store, fake := newService(t)
+	ctx := context.Background()
+	fake.AddIssue(jiratest.Issue{Key: "HD-7", Summary: "passkey", Reporter: alice, Comments: []jiratest.Comment{
+		{Author: alice, Body: "{anchor:triage-reset-done-hd-7-mfa-reset} triage-reset-done-hd-7-mfa-reset"},
+	}})
+	fake.AddIssue(jiratest.Issue{Key: "HD-8", Summary: "passkey", Reporter: alice, Comments: []jiratest.Comment{
+		{Author: alice, Body: "{anchor:triage-returned-hd-8-mfa-reset-2}"},
+	}})
+	for _, key := range []string{"HD-7", "HD-8"} {
+		if _, err := store.Create(ctx, triage.Escalation{Key: key, ReporterName: "Alice Reporter", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// done: the first write fails after the status changed
+	fake.FailNextWith(1, jiratest.Fault{Status: 500, Method: "PUT", Path: "/issue/HD-7"})
+	if _, _, err := svc.Done(ctx, "HD-7:mfa-reset", "admin"); err == nil {
+		t.Fatal("the failed write was not reported")
+	}
+	if _, changed, err := svc.Done(ctx, "HD-7:mfa-reset", "admin"); err != nil || !changed {
+		t.Fatalf("the retry: changed=%v err=%v, want it to post", changed, err)
+	}
+	if _, changed, _ := svc.Done(ctx, "HD-7:mfa-reset", "admin"); changed {
+		t.Error("a third done changed something")
+	}
+	// return: the same for the internal note
+	fake.FailNextWith(1, jiratest.Fault{Status: 500, Method: "POST", Path: "/issue/HD-8/comment"})
+	if _, _, err := svc.Return(ctx, "HD-8:mfa-reset", "admin", "licence expired"); err == nil {
+		t.Fatal("the failed write was not reported")
+	}
+	if _, changed, err := svc.Return(ctx, "HD-8:mfa-reset", "admin", "a retry's words are not posted"); err != nil || !changed {
+		t.Fatalf("the retry: changed=%v err=%v, want it to post", changed, err)
+	}
+	if _, changed, _ := svc.Return(ctx, "HD-8:mfa-reset", "admin", "again"); changed {
+		t.Error("a third return changed something")
+	}
+	for key, want := range map[string]string{"HD-7": "Hi Alice", "HD-8": "licence expired"} {
+		var mine []jiratest.Comment
+		for _, c := range fake.Comments(key) {
+			if c.Author.AccountID == bot.AccountID {
+				mine = append(mine, c)
+			}
+		}
+		if len(mine) != 1 || !strings.Contains(mine[0].Body, want) {
+			t.Errorf("%s: the bot's comments %+v; want one with %q", key, mine, want)
+		}
+	}
+}
+
+// TestReturnedIsNotClosed: "done" on a returned escalation is refused
+// until an admin takes it back.
+func TestReturnedIsNotClosed(t *testing.T) {
+	t.Parallel()
+	svc, store, fake := newService(t)
+	ctx := context.Background()
+	fake.AddIssue(jiratest.Issue{Key: "HD-10", Summary: "passkey", Reporter: alice})
+	if _, err := store.Create(ctx, triage.Escalation{Key: "HD-10", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Return(ctx, "HD-10:mfa-reset", "admin", "not MFA"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Done(ctx, "HD-10:mfa-reset", "admin"); !errors.Is(err, escalation.ErrReturned) {
+		t.Errorf("done on a returned escalation: %v, want ErrReturned", err)
+	}
+	if _, _, err := svc.Acknowledge(ctx, "HD-10:mfa-reset", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, changed, err := svc.Done(ctx, "HD-10:mfa-reset", "admin"); err != nil || !changed {
+		t.Errorf("done after taking it back: changed=%v err=%v", changed, err)
+	}
+	if n := len(fake.Comments("HD-10")); n != 2 {
+		t.Errorf("%d comments, want the note and the reset-done comment", n)
 	}
 }
