@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/mfatriage/triage/internal/admin"
 	"github.com/mfatriage/triage/internal/jira"
 	"github.com/mfatriage/triage/worker"
 )
@@ -54,6 +55,10 @@ type config struct {
 	AdminSecure    bool   `yaml:"admin_secure"`
 	DoneTransition string `yaml:"done_transition"`
 
+	// TrustedProxies are the CIDRs of the reverse proxies whose
+	// X-Forwarded-For the admin page believes.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+
 	RulesPath string `yaml:"rules"`
 	ModelPath string `yaml:"model"`
 	// AutoThreshold, when set, replaces the model's auto threshold.
@@ -93,7 +98,8 @@ var envVars = []struct {
 		c.AdminSecure = b
 		return err
 	}},
-	{"TRIAGE_DONE_TRANSITION", "", "transition run when an admin marks an MFA reset done", func(c *config, v string) error { c.DoneTransition = v; return nil }},
+	{"TRIAGE_TRUSTED_PROXIES", "", "comma-separated CIDRs of the reverse proxies in front (e.g. the Ingress controller's pods); only from them is X-Forwarded-For believed, for the admin page's per-client login limit", func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
+	{"TRIAGE_DONE_TRANSITION", "", "transition run when an admin marks an MFA or password reset done", func(c *config, v string) error { c.DoneTransition = v; return nil }},
 	{"TRIAGE_JQL", "", "the tickets to triage, for polling and reconciliation, e.g. project = HD", func(c *config, v string) error { c.JQL = v; return nil }},
 	{"TRIAGE_JIRA_TIMEZONE", "asked of Jira", "the zone Jira reads the bot's JQL dates in (its profile's, an IANA name such as America/New_York); by default the poller asks Jira once", func(c *config, v string) error { c.JiraTimeZone = v; return nil }},
 	{"TRIAGE_POLL_INTERVAL", "0 (off)", "poll Jira with TRIAGE_JQL this often (sites without webhooks)", func(c *config, v string) error { return setDuration(&c.PollInterval, v) }},
@@ -234,6 +240,9 @@ func (c config) validate(needJira, needWorker bool) error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("TRIAGE_LOG_LEVEL %q is not debug, info, warn or error", c.LogLevel))
+	}
+	if _, err := admin.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, err)
 	}
 	if needJira {
 		if err := c.jira().Validate(); err != nil {

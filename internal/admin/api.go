@@ -30,30 +30,30 @@ type ErrorResponse struct {
 }
 
 // withBearer lets through a request whose Authorization header carries the
-// admin token; wrong tokens count as failed logins of the client's IP.
+// admin token, always; wrong tokens count as failed logins of the client's
+// IP, and past the limit they are answered 429.
 func (s *Server) withBearer(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ip := s.clientIP(r)
-		now := s.cfg.Now()
-		if blocked, wait := s.fails.blocked(ip, now); blocked {
-			w.Header().Set("Retry-After", retryAfter(wait))
-			writeJSON(w, http.StatusTooManyRequests, ErrorResponse{"too many requests with a wrong token from your address; retry in " + retryAfter(wait) + " seconds"})
-			return
-		}
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="triage-admin"`)
 			writeJSON(w, http.StatusUnauthorized, ErrorResponse{"this API needs the header Authorization: Bearer <admin token>"})
 			return
 		}
-		if !s.keys.tokenMatches(strings.TrimSpace(token)) {
-			s.fails.fail(ip, now)
-			s.log.Warn().Str("client_ip", ip).Str("path", r.URL.Path).Msg("admin API request with a wrong token")
-			w.Header().Set("WWW-Authenticate", `Bearer realm="triage-admin", error="invalid_token"`)
-			writeJSON(w, http.StatusUnauthorized, ErrorResponse{"wrong token"})
+		if s.keys.tokenMatches(strings.TrimSpace(token)) {
+			h(w, r)
 			return
 		}
-		h(w, r)
+		ip, now := s.clientIP(r), s.cfg.Now()
+		if blocked, wait := s.fails.blocked(ip, now); blocked {
+			w.Header().Set("Retry-After", retryAfter(wait))
+			writeJSON(w, http.StatusTooManyRequests, ErrorResponse{"too many requests with a wrong token from your address; retry in " + retryAfter(wait) + " seconds"})
+			return
+		}
+		s.fails.fail(ip, now)
+		s.log.Warn().Stringer("client_ip", ip).Str("path", r.URL.Path).Msg("admin API request with a wrong token")
+		w.Header().Set("WWW-Authenticate", `Bearer realm="triage-admin", error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, ErrorResponse{"wrong token"})
 	}
 }
 

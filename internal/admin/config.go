@@ -35,17 +35,24 @@ type Config struct {
 	// <JiraBaseURL>/browse/<key>.
 	JiraBaseURL string
 	// LoginRate and LoginBurst limit failed logins (and API requests with
-	// a wrong token) per client IP; default 5 a minute, burst 5.
+	// a wrong token) per client IP; default 5 a minute, burst 5. The right
+	// token is never limited.
 	LoginRate  rate.Limit
 	LoginBurst int
 	// SessionTTL is how long a session lasts; default 8 hours.
 	SessionTTL time.Duration
-	// ClientIPHeader, when set (for example "X-Real-IP"), names the header
-	// the reverse proxy in front of the server sets to the client's IP;
-	// failed logins are counted per that IP. For a list such as
-	// X-Forwarded-For the last address counts: the one the nearest proxy
-	// appended. Leave it empty when clients reach the server directly: the
-	// header could then be forged.
+	// TrustedProxies lists the reverse proxies in front of the server
+	// (TRIAGE_TRUSTED_PROXIES): CIDRs such as 10.0.0.0/8, or single
+	// addresses. For a request from one of them the client is read from
+	// X-Forwarded-For: the rightmost address that is not itself a trusted
+	// proxy. From anywhere else X-Forwarded-For is ignored (it could be
+	// forged), and failed logins count against the connection's address.
+	TrustedProxies []string
+	// ClientIPHeader, when set (for example "X-Real-IP"), names a header
+	// the reverse proxy sets to the client's IP; for a list the last
+	// address counts. With TrustedProxies it is read only from them;
+	// without, always: leave it empty when clients can reach the server
+	// directly.
 	ClientIPHeader string
 	// PageSize is the number of rows on a page of the queue; default 25.
 	PageSize int
@@ -88,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if c.PageSize < 0 || c.PageSize > 500 {
 		errs = append(errs, errors.New("the page size must be between 1 and 500"))
+	}
+	if _, err := ParseTrustedProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, err)
 	}
 	if c.JiraBaseURL != "" {
 		u, err := url.Parse(c.JiraBaseURL)

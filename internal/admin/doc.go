@@ -35,9 +35,17 @@
 // form has its own CSRF token, bound to a short-lived pre-login cookie.
 //
 // Failed logins, and API requests with a wrong bearer token, are rate
-// limited per client IP (5 a minute, burst 5 by default): past the limit
-// every attempt from that IP is answered 429 with Retry-After, whether the
-// token is right or not. Logs never contain the token or the cookie.
+// limited per client IP (5 a minute, burst 5 by default; an IPv6 /64 is one
+// client): past the limit a wrong token from that IP is answered 429 with
+// Retry-After. The right token always gets in, so an attacker who shares
+// the admin's address (an office NAT, the Ingress) cannot lock the admin
+// out; the limit only slows guessing, which the token's length (at least
+// 16 characters) makes hopeless anyway. The client IP is the connection's
+// address, or, for a request from a proxy listed in TrustedProxies
+// (TRIAGE_TRUSTED_PROXIES), the rightmost X-Forwarded-For address that is
+// not a trusted proxy. The limiter's table is bounded (4096 addresses;
+// past it, full buckets are dropped and the rest share one overflow
+// bucket). Logs never contain the token or the cookie.
 //
 // Every response carries a strict Content-Security-Policy (no scripts, no
 // inline styles, forms only to this origin, no framing), X-Frame-Options,

@@ -90,16 +90,12 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, status, "login", d)
 }
 
-// login checks the admin token and starts a session.
+// login checks the admin token and starts a session. The right token
+// always gets in; only wrong ones are counted, and past the limit they are
+// answered 429.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	ip := s.clientIP(r)
 	now := s.cfg.Now()
-	if blocked, wait := s.fails.blocked(ip, now); blocked {
-		s.log.Warn().Str("client_ip", ip).Msg("admin login refused: too many failed logins")
-		w.Header().Set("Retry-After", retryAfter(wait))
-		s.renderLogin(w, r, http.StatusTooManyRequests, "", &flash{"error", "Too many failed sign-ins from your address. Wait " + retryAfter(wait) + " seconds and try again."})
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		s.renderLogin(w, r, http.StatusBadRequest, "", &flash{"error", "That form could not be read."})
@@ -107,7 +103,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := r.Cookie(loginCookie)
 	if err != nil || !csrfEqual(r.PostForm.Get("csrf"), s.keys.loginCSRFToken(c.Value)) {
-		s.log.Warn().Str("client_ip", ip).Msg("admin login without a valid CSRF token refused")
+		s.log.Warn().Stringer("client_ip", ip).Msg("admin login without a valid CSRF token refused")
 		s.renderLogin(w, r, http.StatusForbidden, "", &flash{"error", "The sign-in form expired or came from another site. Please sign in again."})
 		return
 	}
@@ -117,8 +113,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.keys.tokenMatches(strings.TrimSpace(r.PostForm.Get("token"))) {
+		if blocked, wait := s.fails.blocked(ip, now); blocked {
+			s.log.Warn().Stringer("client_ip", ip).Msg("admin login refused: too many failed logins")
+			w.Header().Set("Retry-After", retryAfter(wait))
+			s.renderLogin(w, r, http.StatusTooManyRequests, name, &flash{"error", "Too many failed sign-ins from your address. Wait " + retryAfter(wait) + " seconds and try again."})
+			return
+		}
 		s.fails.fail(ip, now)
-		s.log.Warn().Str("client_ip", ip).Str("actor", name).Msg("failed admin login: wrong token")
+		s.log.Warn().Stringer("client_ip", ip).Str("actor", name).Msg("failed admin login: wrong token")
 		s.renderLogin(w, r, http.StatusUnauthorized, name, &flash{"error", "That is not the admin token."})
 		return
 	}
@@ -129,7 +131,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.setCookie(w, r, sessionCookie, value, int(s.cfg.SessionTTL/time.Second))
 	s.clearCookie(w, r, loginCookie)
-	s.log.Info().Str("client_ip", ip).Str("actor", name).Msg("admin signed in")
+	s.log.Info().Stringer("client_ip", ip).Str("actor", name).Msg("admin signed in")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

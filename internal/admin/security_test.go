@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -191,22 +192,110 @@ func TestFailedLoginsAreRateLimited(t *testing.T) {
 	if p.Status != http.StatusTooManyRequests || p.Header.Get("Retry-After") != "12" {
 		t.Errorf("6th failed login: %d, Retry-After %q; want 429, 12", p.Status, p.Header.Get("Retry-After"))
 	}
-	// blocked means blocked: the right token too, and the API
-	if p := mallory.tryLogin("Mallory", testToken); p.Status != http.StatusTooManyRequests || mallory.cookie("triage_admin_session") != nil {
-		t.Errorf("the right token while blocked: %d; want 429 and no session", p.Status)
-	}
+	// blocked means blocked for wrong tokens, on the API too
 	req, _ := http.NewRequest("GET", e.srv.URL+"/api/escalations/counts", nil)
-	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Authorization", "Bearer wrong-token-number-7")
 	if p := mallory.do(req); p.Status != http.StatusTooManyRequests || p.Header.Get("Retry-After") == "" {
-		t.Errorf("the API while blocked: %d, Retry-After %q; want 429", p.Status, p.Header.Get("Retry-After"))
+		t.Errorf("the API with a wrong token while blocked: %d, Retry-After %q; want 429", p.Status, p.Header.Get("Retry-After"))
+	}
+	// but the right token always gets in (issue 14: an attacker sharing
+	// the admin's address must not lock the admin out)
+	from("203.0.113.9").login("Ada Admin")
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	if p := mallory.do(req); p.Status != http.StatusOK {
+		t.Errorf("the API with the right token while blocked: %d, want 200", p.Status)
 	}
 	// another address is not affected
-	from("198.51.100.7").login("Ada Admin")
+	if p := from("198.51.100.7").tryLogin("Bob", "wrong-token-number-8"); p.Status != http.StatusUnauthorized {
+		t.Errorf("a wrong token from another address: %d, want 401", p.Status)
+	}
 	// and the bucket refills: one attempt every 12 s
 	e.clock.Advance(12 * time.Second)
-	from("203.0.113.9").login("Ada Admin")
+	if p := mallory.tryLogin("Mallory", "wrong-token-number-9"); p.Status != http.StatusUnauthorized {
+		t.Errorf("a wrong token 12 s later: %d, want 401", p.Status)
+	}
 	if !strings.Contains(e.logs.String(), `"client_ip":"203.0.113.9"`) {
 		t.Errorf("the failed logins were not logged with the client's IP:\n%s", e.logs)
+	}
+}
+
+// TestRightTokenAlwaysGetsIn: 50 failed logins and bearer attempts from
+// the admin's own address (the connection's: no proxy is trusted), then
+// the right token: it gets in, on the page and on the API.
+func TestRightTokenAlwaysGetsIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	attacker := e.browser()
+	limited := 0
+	for i := 0; i < 50; i++ {
+		status := 0
+		if i%2 == 0 {
+			status = attacker.tryLogin("Mallory", fmt.Sprintf("wrong-token-%02d-xxxxxxxx", i)).Status
+		} else {
+			status, _, _ = e.api("GET", "/api/escalations/counts", fmt.Sprintf("wrong-token-%02d-xxxxxxxx", i), "")
+		}
+		switch status {
+		case http.StatusTooManyRequests:
+			limited++
+		case http.StatusUnauthorized:
+		default:
+			t.Fatalf("failed attempt %d: %d, want 401 or 429", i, status)
+		}
+	}
+	if limited < 40 {
+		t.Errorf("only %d of 50 failed attempts were limited", limited)
+	}
+	admin := e.browser()
+	if p := admin.tryLogin("Ada Admin", testToken); p.Status != http.StatusSeeOther || p.Location != "/" {
+		t.Fatalf("the right token after 50 failures: %d %q, want 303 to /", p.Status, p.Location)
+	}
+	if p := admin.get("/"); p.Status != http.StatusOK {
+		t.Errorf("the queue after signing in: %d", p.Status)
+	}
+	if status, data, _ := e.api("GET", "/api/escalations/counts", testToken, ""); status != http.StatusOK {
+		t.Errorf("the API with the right token after 50 failures: %d %s", status, data)
+	}
+}
+
+// TestTrustedProxies: X-Forwarded-For names the client only when the
+// request comes from a trusted proxy.
+func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		proxies []string
+		xff     []string // one a request; the 6th failure must be limited, the 7th (last) not
+	}{
+		{"behind a trusted proxy, per client", []string{"127.0.0.0/8", "10.0.0.0/8"}, []string{
+			"198.51.100.1, 203.0.113.9", "203.0.113.9", "192.0.2.1, 203.0.113.9, 10.1.2.3", "203.0.113.9", "203.0.113.9", "203.0.113.9", "203.0.113.10"}},
+		{"direct: a forged header counts for nothing", []string{"10.0.0.0/8"}, []string{
+			"203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4", "203.0.113.5", "203.0.113.6", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, func(c *admin.Config) { c.TrustedProxies = tt.proxies })
+			for i, xff := range tt.xff {
+				b := e.browser()
+				if xff != "" {
+					b.c.Transport = headerTransport{"X-Forwarded-For", xff}
+				}
+				p := b.tryLogin("Mallory", "wrong-token-wrong-token")
+				want := http.StatusUnauthorized
+				if i == 5 {
+					want = http.StatusTooManyRequests
+				}
+				if i == len(tt.xff)-1 && len(tt.proxies) == 1 {
+					want = http.StatusTooManyRequests // still the same connection address
+				}
+				if p.Status != want {
+					t.Errorf("attempt %d (X-Forwarded-For %q): %d, want %d", i, xff, p.Status, want)
+				}
+			}
+		})
+	}
+	if _, err := admin.New(admin.Config{Token: testToken, TrustedProxies: []string{"10.0.0.0/33"}}, &escalation.Service{}); err == nil || !strings.Contains(err.Error(), "TRIAGE_TRUSTED_PROXIES") {
+		t.Errorf("a bad CIDR: %v", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -39,6 +40,7 @@ type Server struct {
 	esc     Escalations
 	keys    keys
 	fails   *failLimiter
+	proxies []netip.Prefix
 	log     zerolog.Logger
 	pages   map[string]*template.Template
 	handler http.Handler
@@ -54,11 +56,13 @@ func New(cfg Config, esc Escalations) (*Server, error) {
 		return nil, errors.New("the admin page needs the escalation service")
 	}
 	cfg = cfg.withDefaults()
+	proxies, _ := ParseTrustedProxies(cfg.TrustedProxies) // checked by Validate
 	s := &Server{
-		esc:   esc,
-		keys:  deriveKeys(cfg.Token),
-		fails: newFailLimiter(cfg.LoginRate, cfg.LoginBurst),
-		log:   cfg.Logger.With().Str("component", "admin").Logger(),
+		esc:     esc,
+		keys:    deriveKeys(cfg.Token),
+		fails:   newFailLimiter(cfg.LoginRate, cfg.LoginBurst, maxBuckets),
+		proxies: proxies,
+		log:     cfg.Logger.With().Str("component", "admin").Logger(),
 	}
 	cfg.Token = ""
 	s.cfg = cfg
@@ -146,7 +150,7 @@ func (s *Server) withSession(h sessionHandler) http.HandlerFunc {
 				return
 			}
 			if !csrfEqual(r.PostForm.Get("csrf"), s.keys.csrfToken(sess)) {
-				s.log.Warn().Str("actor", sess.Name).Str("path", r.URL.Path).Str("client_ip", s.clientIP(r)).Msg("admin form without a valid CSRF token refused")
+				s.log.Warn().Str("actor", sess.Name).Str("path", r.URL.Path).Stringer("client_ip", s.clientIP(r)).Msg("admin form without a valid CSRF token refused")
 				s.errorPage(w, sess, http.StatusForbidden, "This form did not carry a valid security token (it may come from another site, or from before you signed in again). Go back, reload the page and try again.")
 				return
 			}
@@ -174,7 +178,7 @@ func (s *Server) session(r *http.Request) (session, bool) {
 			return session{}, false
 		}
 		if revoked {
-			s.log.Warn().Str("actor", sess.Name).Str("client_ip", s.clientIP(r)).Msg("a signed-out admin session was presented")
+			s.log.Warn().Str("actor", sess.Name).Stringer("client_ip", s.clientIP(r)).Msg("a signed-out admin session was presented")
 			return session{}, false
 		}
 	}
