@@ -149,7 +149,7 @@ func (s *Server) apiError(w http.ResponseWriter, op string, err error) {
 	switch {
 	case errors.Is(err, escalation.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, ErrorResponse{err.Error()})
-	case errors.Is(err, escalation.ErrBusy):
+	case errors.Is(err, escalation.ErrBusy), errors.Is(err, escalation.ErrReturned):
 		writeJSON(w, http.StatusConflict, ErrorResponse{err.Error()})
 	default:
 		s.log.Error().Err(err).Str("op", op).Msg("admin API request failed")

@@ -1,5 +1,6 @@
 // Package admin serves the escalation queue to admins: server-rendered
-// pages (html/template, no JavaScript) and the same operations as a JSON
+// pages (html/template, no JavaScript; usable on a phone: at 390 px the
+// queue and the tables become cards) and the same operations as a JSON
 // API.
 //
 // Routes and their authentication:
@@ -7,17 +8,23 @@
 //	GET  /login                         the login form (name + admin token)
 //	POST /login                         checks the token, sets the session cookie
 //	POST /logout                        session + CSRF; revokes the session, clears the cookie
-//	GET  /                              session; the queue (status tabs, reason and age filters, paged)
-//	GET  /escalations/{id}              session; one escalation: evidence, steps, replies, history, actions
-//	POST /escalations/{id}/ack          session + CSRF; acknowledge
-//	POST /escalations/{id}/done         session + CSRF; "MFA reset done"
+//	GET  /                              session; the queue: status tabs; reason (security too), age, search
+//	                                    (q: ticket key or reporter) and order (sort: oldest, newest, reason);
+//	                                    security escalations always first and flagged; paged
+//	GET  /escalations/{id}              session; one escalation: the ticket's summary and the reporter's own
+//	                                    text (read from Jira), evidence (once per phrase, the deciding signal
+//	                                    first, in the reporter's words), steps, replies, history, actions
+//	POST /escalations/{id}/ack          session + CSRF; acknowledge (takes a returned escalation back)
+//	POST /escalations/{id}/done         session + CSRF; "MFA reset done", or "Password reset done" for a
+//	                                    password escalation; the page asks for a confirmation first; refused
+//	                                    for a returned escalation
 //	POST /escalations/{id}/return       session + CSRF; return to agents (note required)
 //	GET  /static/...                    none; the stylesheet
-//	GET  /api/escalations               bearer; ?status=open&reason=&min_age=1h&offset=&limit=
+//	GET  /api/escalations               bearer; ?status=open&reason=&min_age=1h&q=&sort=&offset=&limit=
 //	GET  /api/escalations/counts        bearer; counts per status
 //	GET  /api/escalations/{id}          bearer; one record
 //	POST /api/escalations/{id}/ack      bearer; {"actor": "..."} (actor defaults to "api")
-//	POST /api/escalations/{id}/done     bearer; {"actor": "..."}
+//	POST /api/escalations/{id}/done     bearer; {"actor": "..."}; the message follows the reason; 409 when returned
 //	POST /api/escalations/{id}/return   bearer; {"note": "...", "actor": "..."}
 //
 // Authentication. There is one admin credential, the token from the

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mfatriage/triage"
 
@@ -18,6 +19,7 @@ import (
 var Reasons = triage.Reasons
 
 var reasonLabels = map[string]string{
+	triage.ReasonSecurity:        "Security: possible attack",
 	triage.ReasonMFAReset:        "MFA reset",
 	triage.ReasonPasswordReset:   "Password reset",
 	triage.ReasonFollowupTimeout: "No reply after follow-up",
@@ -75,7 +77,8 @@ func parseMinAge(s string) (time.Duration, error) {
 }
 
 // parseFilter reads the queue's filters from a query: status (default
-// open), reason, min_age, offset and limit.
+// open), reason, min_age, q (a ticket key or reporter), sort, offset and
+// limit.
 func parseFilter(q url.Values, defaultLimit int) (escalation.Filter, error) {
 	f := escalation.Filter{Status: q.Get("status"), Reason: q.Get("reason"), Limit: defaultLimit}
 	if f.Status == "" {
@@ -86,6 +89,13 @@ func parseFilter(q url.Values, defaultLimit int) (escalation.Filter, error) {
 	}
 	if f.Reason != "" && !slices.Contains(Reasons, f.Reason) {
 		return f, fmt.Errorf("reason %q: one of %s", f.Reason, strings.Join(Reasons, ", "))
+	}
+	f.Search = strings.TrimSpace(q.Get("q"))
+	if len(f.Search) > escalation.MaxSearch {
+		return f, fmt.Errorf("q: a search of at most %d characters", escalation.MaxSearch)
+	}
+	if f.Sort = q.Get("sort"); f.Sort != "" && !slices.Contains(escalation.Sorts(), f.Sort) {
+		return f, fmt.Errorf("sort %q: one of %s", f.Sort, strings.Join(escalation.Sorts(), ", "))
 	}
 	var err error
 	if f.MinAge, err = parseMinAge(q.Get("min_age")); err != nil {
@@ -152,4 +162,29 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return strings.TrimSpace(string(r[:n-1])) + "…"
+}
+
+// clip shortens s to n runes, with an ellipsis, keeping its lines.
+func clip(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return strings.TrimSpace(string([]rune(s)[:n-1])) + "…"
+}
+
+// languageNames name the reporters' languages.
+var languageNames = map[string]string{
+	"en": "English", "de": "German", "fr": "French", "es": "Spanish", "pt": "Portuguese", "nl": "Dutch", "it": "Italian",
+}
+
+// languageLabel is "de (German)", or "" when the record has no language.
+func languageLabel(code string) string {
+	if code == "" {
+		return ""
+	}
+	if n, ok := languageNames[code]; ok {
+		return code + " (" + n + ")"
+	}
+	return code
 }

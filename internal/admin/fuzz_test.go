@@ -50,13 +50,14 @@ func FuzzSessionCookie(f *testing.F) {
 	})
 }
 
-// FuzzQueueFilter: the queue's filters (status, reason, min_age, offset,
-// limit) read any query string without panicking, and what they accept is
+// FuzzQueueFilter: the queue's filters (status, reason, min_age, q, sort,
+// offset, limit) read any query string without panicking, and what they accept is
 // within bounds.
 func FuzzQueueFilter(f *testing.F) {
 	for _, s := range []string{"", "status=open", "status=done&reason=mfa-reset&min_age=3d&offset=50&limit=10",
 		"min_age=1h30m", "min_age=-1h", "min_age=9999999d", "min_age=d", "min_age=%2B3d", "min_age=2562047h",
-		"offset=-1", "limit=501", "status=closed", "reason=%00", "offset=1e3"} {
+		"offset=-1", "limit=501", "status=closed", "reason=%00", "offset=1e3",
+		"reason=security&q=HD-1&sort=newest", "sort=random", "q=%C3%A9l%C3%A8ve", "sort=reason&q=++"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -70,6 +71,9 @@ func FuzzQueueFilter(f *testing.F) {
 		}
 		if !slices.Contains(escalation.Statuses(), flt.Status) || flt.Reason != "" && !slices.Contains(Reasons, flt.Reason) {
 			t.Fatalf("accepted status %q, reason %q", flt.Status, flt.Reason)
+		}
+		if flt.Sort != "" && !slices.Contains(escalation.Sorts(), flt.Sort) || len(flt.Search) > escalation.MaxSearch {
+			t.Fatalf("accepted sort %q, search %q", flt.Sort, flt.Search)
 		}
 		if flt.MinAge < 0 || flt.MinAge > maxMinAge || flt.Offset < 0 || flt.Limit < 1 || flt.Limit > 500 {
 			t.Fatalf("accepted %+v", flt)

@@ -53,6 +53,18 @@ func sharedTemplates(t *testing.T) *templates.Set {
 	return tmplSet
 }
 
+// withPasswordMessage adds a "password reset done" message to the
+// templates while the templates package has none of its own.
+type withPasswordMessage struct{ *templates.Set }
+
+func (w withPasswordMessage) Render(name string, d templates.Data) (templates.Rendered, error) {
+	r, err := w.Set.Render(name, d)
+	if err == nil || name != escalation.PasswordResetDoneTemplate {
+		return r, err
+	}
+	return templates.Rendered{Wiki: "Hi " + d.ReporterName + ",\n\nan IT admin has reset the password of your account. (" + d.TicketKey + ")"}, nil
+}
+
 // clock is a settable clock shared by the admin server and the service.
 type clock struct {
 	mu  sync.Mutex
@@ -91,6 +103,13 @@ type env struct {
 // logger and clock are set first).
 func newEnv(t *testing.T, cfg ...func(*admin.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, escalation.ServiceConfig{}, cfg...)
+}
+
+// newEnvWith starts an env whose escalation service has svc's
+// configuration (the bot's account and the clock are set).
+func newEnvWith(t *testing.T, svc escalation.ServiceConfig, cfg ...func(*admin.Config)) *env {
+	t.Helper()
 	rdb := redistest.Client(t)
 	e := &env{
 		t:      t,
@@ -106,7 +125,8 @@ func newEnv(t *testing.T, cfg ...func(*admin.Config)) *env {
 		t.Fatal(err)
 	}
 	e.store = escalation.New(rdb, e.prefix)
-	e.svc = escalation.NewService(e.store, jira.NewTriage(jc), sharedTemplates(t), escalation.ServiceConfig{Now: e.clock.Now})
+	svc.Now, svc.BotAccountID = e.clock.Now, botUser.AccountID
+	e.svc = escalation.NewService(e.store, jira.NewTriage(jc), withPasswordMessage{sharedTemplates(t)}, svc)
 	c := admin.Config{Token: testToken, Logger: zerolog.New(e.logs), Now: e.clock.Now}
 	for _, f := range cfg {
 		f(&c)
@@ -301,4 +321,32 @@ func (e *env) comments(key string) (public, internal []jiratest.Comment) {
 
 func escalationWithoutLink(key string, at time.Time) triage.Escalation {
 	return triage.Escalation{Key: key, Reason: "requested", CreatedAt: at}
+}
+
+// seedSecurity creates a security escalation whose ticket is in
+// Portuguese, with the reporter's own words (accents and all) in Jira and
+// the classifier's folded matching form in the evidence; it returns the
+// escalation's id.
+func (e *env) seedSecurity(key string, age time.Duration) string {
+	e.t.Helper()
+	e.jira.AddIssue(jiratest.Issue{
+		Key: key, Summary: "Aprovei sem querer um pedido de login", Reporter: alice,
+		Description: "Recebi uns 10 pedidos de aprovação às 3h da manhã.\nNão fui eu! Estava a dormir.",
+		Comments:    []jiratest.Comment{{Author: botUser, Body: "Não fui eu — quoted by the bot, not the reporter"}},
+	})
+	_, err := e.store.Create(context.Background(), triage.Escalation{
+		Key: key, Link: e.jira.URL() + "/browse/" + key, ReporterID: alice.AccountID, ReporterName: alice.DisplayName,
+		Reason: triage.ReasonSecurity, Categories: []string{classifier.CatAuthenticatorSignIn}, Platform: "unknown",
+		Evidence: []classifier.Evidence{
+			{Kind: "category", Label: classifier.CatAuthenticatorSignIn, Rule: "pedido de aprovacao", Text: "pedidos de aprovacao as 3h", Where: "description"},
+			{Kind: "signal", Label: classifier.SigSecurity, Rule: "nao fui eu", Text: "nao fui eu", Where: "description"},
+			{Kind: "signal", Label: classifier.SigSecurity, Rule: "aprovei sem querer", Text: "aprovei sem querer", Where: "summary"},
+			{Kind: "category", Label: classifier.CatAuthenticatorSignIn, Rule: "nao fui eu", Text: "nao  fui eu", Where: "description"},
+		},
+		CreatedAt: e.clock.Now().Add(-age),
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return key + ":" + triage.ReasonSecurity
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -10,7 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/mfatriage/triage/classifier"
+	"github.com/mfatriage/triage"
+
 	"github.com/mfatriage/triage/internal/escalation"
 )
 
@@ -152,18 +154,23 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess session) {
 
 type queueData struct {
 	base
-	Status      string
-	StatusLabel string
-	Tabs        []tab
-	Reasons     []option
-	Ages        []option
-	Filtered    bool
-	ClearURL    string
-	Rows        []row
-	Total       int
-	From, To    int
-	PrevURL     string
-	NextURL     string
+	Status       string
+	StatusLabel  string
+	Tabs         []tab
+	Reasons      []option
+	Ages         []option
+	Sorts        []option
+	Search       string
+	SecurityURL  string // the queue with only the security escalations
+	SecurityOnly bool
+	Filtered     bool
+	ClearURL     string
+	Rows         []row
+	Total        int
+	From, To     int
+	Order        string // how the rows are ordered, in words
+	PrevURL      string
+	NextURL      string
 }
 
 type tab struct {
@@ -180,16 +187,16 @@ type option struct {
 
 type row struct {
 	Key, URL, Reporter, Reason, Age, Created string
-	Evidence                                 []evidenceItem
+	Security                                 bool
+	Evidence                                 []phrase
 	More                                     int
-}
-
-type evidenceItem struct {
-	Text, Label, Kind, Where string
 }
 
 // ageChoices are the age filter's options.
 var ageChoices = []option{{"", "any age", false}, {"1h", "1 hour", false}, {"4h", "4 hours", false}, {"1d", "1 day", false}, {"3d", "3 days", false}, {"7d", "7 days", false}}
+
+// sortChoices are the orders the queue offers, and how the pager says them.
+var sortChoices = []option{{escalation.SortOldest, "oldest first", false}, {escalation.SortNewest, "newest first", false}, {escalation.SortReason, "by reason", false}}
 
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, sess session) {
 	q := r.URL.Query()
@@ -209,13 +216,12 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, sess session) {
 		return
 	}
 	minAge := strings.TrimSpace(q.Get("min_age"))
-	link := func(status string, offset int) string {
+	link := func(status, reason string, offset int) string {
 		v := url.Values{"status": {status}}
-		if f.Reason != "" {
-			v.Set("reason", f.Reason)
-		}
-		if minAge != "" {
-			v.Set("min_age", minAge)
+		for k, val := range map[string]string{"reason": reason, "min_age": minAge, "q": f.Search, "sort": q.Get("sort")} {
+			if val != "" {
+				v.Set(k, val)
+			}
 		}
 		if offset > 0 {
 			v.Set("offset", strconv.Itoa(offset))
@@ -226,15 +232,19 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, sess session) {
 		return "/?" + v.Encode()
 	}
 	d := queueData{
-		base:        s.base(sess, "Escalations · "+statusLabel(f.Status)),
-		Status:      f.Status,
-		StatusLabel: strings.ToLower(statusLabel(f.Status)),
-		Filtered:    f.Reason != "" || minAge != "",
-		ClearURL:    "/?" + url.Values{"status": {f.Status}}.Encode(),
-		Total:       page.Total,
+		base:         s.base(sess, "Escalations · "+statusLabel(f.Status)),
+		Status:       f.Status,
+		StatusLabel:  strings.ToLower(statusLabel(f.Status)),
+		Search:       f.Search,
+		SecurityURL:  link(f.Status, triage.ReasonSecurity, 0),
+		SecurityOnly: f.Reason == triage.ReasonSecurity,
+		Filtered:     f.Reason != "" || minAge != "" || f.Search != "",
+		ClearURL:     "/?" + url.Values{"status": {f.Status}}.Encode(),
+		Total:        page.Total,
+		Order:        sortChoices[0].Label,
 	}
 	for _, st := range escalation.Statuses() {
-		d.Tabs = append(d.Tabs, tab{Label: statusLabel(st), Count: counts[st], URL: link(st, 0), Active: st == f.Status})
+		d.Tabs = append(d.Tabs, tab{Label: statusLabel(st), Count: counts[st], URL: link(st, f.Reason, 0), Active: st == f.Status})
 	}
 	d.Reasons = append(d.Reasons, option{"", "any reason", f.Reason == ""})
 	for _, re := range Reasons {
@@ -249,21 +259,29 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, sess session) {
 	if !found {
 		d.Ages = append(d.Ages, option{minAge, minAge, true})
 	}
+	for _, o := range sortChoices {
+		o.Selected = o.Value == f.Sort || f.Sort == "" && o.Value == escalation.SortOldest
+		if o.Selected {
+			d.Order = o.Label
+		}
+		d.Sorts = append(d.Sorts, o)
+	}
 	now := s.cfg.Now()
 	for _, rec := range page.Records {
 		rw := row{
 			Key: rec.Key, URL: escalationPath(rec.ID), Reporter: rec.ReporterName, Reason: reasonLabel(rec.Reason),
-			Age: formatAge(now.Sub(rec.CreatedAt)), Created: formatTime(rec.CreatedAt),
+			Age: formatAge(now.Sub(rec.CreatedAt)), Created: formatTime(rec.CreatedAt), Security: rec.Security,
 		}
 		if rw.Reporter == "" {
 			rw.Reporter = rec.ReporterID
 		}
-		for i, e := range rec.Evidence {
-			if i == 2 {
-				rw.More = len(rec.Evidence) - 2
-				break
-			}
-			rw.Evidence = append(rw.Evidence, evidenceItem{Text: truncate(e.Text, 60), Label: e.Label})
+		ev := phrases(rec.Evidence, rec.Reason, ticketSources(nil, rec.ReporterReplies))
+		if len(ev) > 2 {
+			rw.More, ev = len(ev)-2, ev[:2]
+		}
+		for _, p := range ev {
+			p.Text = truncate(p.Text, 60)
+			rw.Evidence = append(rw.Evidence, p)
 		}
 		d.Rows = append(d.Rows, rw)
 	}
@@ -271,10 +289,10 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, sess session) {
 		d.From, d.To = page.Offset+1, page.Offset+len(page.Records)
 	}
 	if page.Offset > 0 {
-		d.PrevURL = link(f.Status, max(page.Offset-page.Limit, 0))
+		d.PrevURL = link(f.Status, f.Reason, max(page.Offset-page.Limit, 0))
 	}
 	if page.Offset+len(page.Records) < page.Total {
-		d.NextURL = link(f.Status, page.Offset+page.Limit)
+		d.NextURL = link(f.Status, f.Reason, page.Offset+page.Limit)
 	}
 	s.render(w, http.StatusOK, "queue", d)
 }
@@ -283,30 +301,56 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, sess session) {
 
 type detailData struct {
 	base
-	R         escalation.Record
-	URL       string
-	JiraURL   string
-	Age       string
-	Evidence  []evidenceItem
-	CanAck    bool
-	CanReturn bool
-	IsDone    bool
+	R           escalation.Record
+	URL         string
+	JiraURL     string
+	Age         string
+	Language    string
+	Ticket      *ticketView // nil when Jira could not be read
+	TicketError string
+	Evidence    []phrase
+	DoneName    string // "MFA reset done" or "Password reset done"
+	CanAck      bool
+	CanDone     bool
+	CanReturn   bool
+	IsDone      bool
+	IsReturned  bool
+}
+
+// ticketView is the ticket as its reporter wrote it.
+type ticketView struct {
+	Summary string
+	Texts   []reporterText // the description and the reporter's comments
+}
+
+type reporterText struct {
+	Where, Text string
 }
 
 // flashes are the messages an action's redirect can show, by code: the
 // query names a code, never the text, so a link cannot put words on the
 // page.
 var flashes = map[string]flash{
-	"ack":           {"ok", "Acknowledged: the escalation is marked as being worked on."},
-	"ack-noop":      {"info", "Already acknowledged or closed: nothing changed."},
-	"done":          {"ok", "MFA reset done: the reporter was told."},
-	"done-noop":     {"info", "Already done: nothing posted, no second comment."},
-	"return":        {"ok", "Returned to the agents: an internal note was posted on the ticket."},
-	"return-noop":   {"info", "Not returned: it was already returned or done. Nothing posted."},
-	"busy":          {"error", "Another action on this escalation is running. Try again in a moment."},
-	"note-required": {"error", "Returning to the agents needs a note for them."},
-	"note-too-long": {"error", "That note is too long (5000 characters at most)."},
+	"ack":                {"ok", "Acknowledged: the escalation is marked as being worked on."},
+	"ack-noop":           {"info", "Already acknowledged or closed: nothing changed."},
+	"done":               {"ok", "MFA reset done: the reporter was told."},
+	"done-noop":          {"info", "Already done: nothing posted, no second comment."},
+	"password-done":      {"ok", "Password reset done: the reporter was told."},
+	"password-done-noop": {"info", "Already done: nothing posted, no second comment."},
+	"return":             {"ok", "Returned to the agents: an internal note was posted on the ticket."},
+	"return-noop":        {"info", "Not returned: it was already returned or done. Nothing posted."},
+	"returned":           {"error", "This escalation was returned to the agents. Acknowledge it to take it back before closing it."},
+	"busy":               {"error", "Another action on this escalation is running. Try again in a moment."},
+	"note-required":      {"error", "Returning to the agents needs a note for them."},
+	"note-too-long":      {"error", "That note is too long (5000 characters at most)."},
 }
+
+// ticketTimeout bounds the Jira read of the detail page: the page shows
+// without the ticket's text rather than wait out a rate limit.
+const ticketTimeout = 5 * time.Second
+
+// maxTextRunes bounds each of the reporter's texts on the page.
+const maxTextRunes = 5000
 
 func (s *Server) detail(w http.ResponseWriter, r *http.Request, sess session) {
 	id := r.PathValue("id")
@@ -323,15 +367,20 @@ func (s *Server) detail(w http.ResponseWriter, r *http.Request, sess session) {
 		s.serverError(w, sess, "read the escalation", err)
 		return
 	}
+	open := rec.Status == escalation.StatusOpen || rec.Status == escalation.StatusAcknowledged
 	d := detailData{
-		base:      s.base(sess, rec.Key+" · "+reasonLabel(rec.Reason)),
-		R:         rec,
-		URL:       escalationPath(rec.ID),
-		JiraURL:   rec.Link,
-		Age:       formatAge(s.cfg.Now().Sub(rec.CreatedAt)),
-		CanAck:    rec.Status == escalation.StatusOpen || rec.Status == escalation.StatusReturned,
-		CanReturn: rec.Status == escalation.StatusOpen || rec.Status == escalation.StatusAcknowledged,
-		IsDone:    rec.Status == escalation.StatusDone,
+		base:       s.base(sess, rec.Key+" · "+reasonLabel(rec.Reason)),
+		R:          rec,
+		URL:        escalationPath(rec.ID),
+		JiraURL:    rec.Link,
+		Age:        formatAge(s.cfg.Now().Sub(rec.CreatedAt)),
+		Language:   languageLabel(rec.Language),
+		DoneName:   escalation.DoneName(rec.Reason),
+		CanAck:     rec.Status == escalation.StatusOpen || rec.Status == escalation.StatusReturned,
+		CanDone:    open,
+		CanReturn:  open,
+		IsDone:     rec.Status == escalation.StatusDone,
+		IsReturned: rec.Status == escalation.StatusReturned,
 	}
 	if d.JiraURL == "" && s.cfg.JiraBaseURL != "" {
 		d.JiraURL = s.cfg.JiraBaseURL + "/browse/" + url.PathEscape(rec.Key)
@@ -339,17 +388,26 @@ func (s *Server) detail(w http.ResponseWriter, r *http.Request, sess session) {
 	if f, ok := flashes[r.URL.Query().Get("flash")]; ok {
 		d.Flash = &f
 	}
-	for _, e := range rec.Evidence {
-		d.Evidence = append(d.Evidence, evidenceItem{Text: e.Text, Label: e.Label, Kind: e.Kind, Where: where(e)})
+	ctx, cancel := context.WithTimeout(r.Context(), ticketTimeout)
+	defer cancel()
+	var issue *triage.Issue
+	if is, err := s.esc.Ticket(ctx, rec.Key); err != nil {
+		s.log.Warn().Err(err).Str("issue_key", rec.Key).Msg("admin page could not read the ticket from Jira")
+		d.TicketError = "The ticket could not be read from Jira just now, so its text is not shown. Reload the page to try again."
+	} else {
+		issue = &is
+		d.Ticket = &ticketView{Summary: is.Summary}
+		if strings.TrimSpace(is.Description) != "" {
+			d.Ticket.Texts = append(d.Ticket.Texts, reporterText{"description", clip(is.Description, maxTextRunes)})
+		}
+		for i, c := range is.Comments {
+			if c.AuthorID != "" && c.AuthorID == is.ReporterID {
+				d.Ticket.Texts = append(d.Ticket.Texts, reporterText{"comment " + strconv.Itoa(i+1) + " · " + formatTime(c.Created), clip(c.Body, maxTextRunes)})
+			}
+		}
 	}
+	d.Evidence = phrases(rec.Evidence, rec.Reason, ticketSources(issue, rec.ReporterReplies))
 	s.render(w, http.StatusOK, "detail", d)
-}
-
-func where(e classifier.Evidence) string {
-	if e.Where == "comment" && e.Comment > 0 {
-		return "comment " + strconv.Itoa(e.Comment)
-	}
-	return e.Where
 }
 
 // maxNoteRunes bounds a note for the agents.
@@ -375,19 +433,26 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, sess session) {
 			return
 		}
 	}
-	_, changed, err := s.perform(r, action, id, sess.Name, note, "page")
+	rec, changed, err := s.perform(r, action, id, sess.Name, note, "page")
 	switch {
 	case errors.Is(err, escalation.ErrNotFound):
 		s.errorPage(w, sess, http.StatusNotFound, "There is no escalation "+id+".")
 		return
-	case errors.Is(err, escalation.ErrBusy):
-		http.Redirect(w, r, back+"?flash=busy", http.StatusSeeOther)
+	case errors.Is(err, escalation.ErrBusy), errors.Is(err, escalation.ErrReturned):
+		code := "busy"
+		if errors.Is(err, escalation.ErrReturned) {
+			code = "returned"
+		}
+		http.Redirect(w, r, back+"?flash="+code, http.StatusSeeOther)
 		return
 	case err != nil:
 		s.errorPage(w, sess, http.StatusBadGateway, "The action did not complete: "+err.Error()+". Repeating it is safe: nothing is posted twice.")
 		return
 	}
 	code := action
+	if action == "done" && rec.Reason == triage.ReasonPasswordReset {
+		code = "password-done"
+	}
 	if !changed {
 		code += "-noop"
 	}
@@ -413,7 +478,7 @@ func (s *Server) perform(r *http.Request, action, id, actor, note, via string) (
 	}
 	ev := s.log.Info()
 	switch {
-	case errors.Is(err, escalation.ErrBusy), errors.Is(err, escalation.ErrNotFound):
+	case errors.Is(err, escalation.ErrBusy), errors.Is(err, escalation.ErrNotFound), errors.Is(err, escalation.ErrReturned):
 		ev = s.log.Warn().Err(err)
 	case err != nil:
 		ev = s.log.Error().Err(err)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/mfatriage/triage"
+
 	"github.com/mfatriage/triage/internal/escalation"
 )
 
@@ -24,6 +26,9 @@ type Escalations interface {
 	Acknowledge(ctx context.Context, id, actor string) (escalation.Record, bool, error)
 	Done(ctx context.Context, id, actor string) (escalation.Record, bool, error)
 	Return(ctx context.Context, id, actor, note string) (escalation.Record, bool, error)
+	// Ticket reads the ticket from Jira, for its summary and the
+	// reporter's own text.
+	Ticket(ctx context.Context, key string) (triage.Issue, error)
 }
 
 var _ Escalations = (*escalation.Service)(nil)
