@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mfatriage/triage"
 
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira"
@@ -22,7 +25,7 @@ func (a *app) service() (*escalation.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	return escalation.NewService(a.esc, jira.NewTriage(a.jira), tmpl, escalation.ServiceConfig{DoneTransition: a.cfg.DoneTransition}), nil
+	return escalation.NewService(a.esc, jira.NewTriage(a.jira), tmpl, escalation.ServiceConfig{DoneTransition: a.cfg.DoneTransition, BotAccountID: a.cfg.BotAccountID}), nil
 }
 
 func newEscalationsCmd() *cobra.Command {
@@ -32,10 +35,16 @@ func newEscalationsCmd() *cobra.Command {
 		Aliases: []string{"esc"},
 		Short:   "Work through the escalation queue: list, show, ack, done, return",
 		Long: `escalations reads and works the queue of tickets escalated to admins for an
-MFA or password reset — the same operations as the admin page and the JSON
-API. "done" posts the reporter one comment with the steps to set up
-Authenticator and a passkey again; running it twice posts nothing more.`,
+MFA or password reset, or as a possible attack (security) — the same
+operations as the admin page and the JSON API. Security escalations are
+listed first, whatever the order. "done" posts the reporter one comment: for
+a password escalation "Password reset done" (label
+triage-password-reset-done), for any other "MFA reset done" with the steps
+to set up Authenticator and a passkey again; running it twice posts nothing
+more. A returned escalation is acknowledged again before it can be done.`,
 		Example: `  triage escalations list --status open --reason mfa-reset --min-age 2h
+  triage escalations list --reason security
+  triage escalations list --search alice --sort newest
   triage escalations show HD-42:mfa-reset
   triage escalations ack HD-42:mfa-reset --actor alice
   triage escalations done HD-42:mfa-reset --actor alice
@@ -67,16 +76,17 @@ Authenticator and a passkey again; running it twice posts nothing more.`,
 
 	var (
 		status, reason string
+		search, order  string
 		minAge         time.Duration
 		offset, limit  int
 	)
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List escalations with a status, oldest first",
+		Short: "List escalations with a status, security first, then oldest first (or --sort)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return withService(c, func(svc *escalation.Service) error {
-				page, err := svc.List(c.Context(), escalation.Filter{Status: status, Reason: reason, MinAge: minAge, Offset: offset, Limit: limit})
+				page, err := svc.List(c.Context(), escalation.Filter{Status: status, Reason: reason, MinAge: minAge, Search: search, Sort: order, Offset: offset, Limit: limit})
 				if err != nil {
 					return err
 				}
@@ -96,7 +106,9 @@ Authenticator and a passkey again; running it twice posts nothing more.`,
 		},
 	}
 	list.Flags().StringVar(&status, "status", escalation.StatusOpen, "open, acknowledged, done or returned")
-	list.Flags().StringVar(&reason, "reason", "", "mfa-reset, password-reset, followup-timeout or requested")
+	list.Flags().StringVar(&reason, "reason", "", strings.Join(triage.Reasons, ", "))
+	list.Flags().StringVar(&search, "search", "", "only escalations whose ticket key or reporter contains this")
+	list.Flags().StringVar(&order, "sort", escalation.SortOldest, strings.Join(escalation.Sorts(), ", ")+" (security escalations come first in each)")
 	list.Flags().DurationVar(&minAge, "min-age", 0, "only escalations at least this old")
 	list.Flags().IntVar(&offset, "offset", 0, "skip this many")
 	list.Flags().IntVar(&limit, "limit", 50, "show at most this many")
@@ -133,7 +145,9 @@ Authenticator and a passkey again; running it twice posts nothing more.`,
 					if asJSON {
 						return json.NewEncoder(c.OutOrStdout()).Encode(map[string]any{"record": r, "changed": changed})
 					}
-					if changed {
+					if changed && use == "done" {
+						fmt.Fprintf(c.OutOrStdout(), "%s is now %s: %s, the reporter was told\n", r.ID, r.Status, escalation.DoneName(r.Reason))
+					} else if changed {
 						fmt.Fprintf(c.OutOrStdout(), "%s is now %s\n", r.ID, r.Status)
 					} else {
 						fmt.Fprintf(c.OutOrStdout(), "%s was already %s: nothing changed\n", r.ID, r.Status)
@@ -148,7 +162,7 @@ Authenticator and a passkey again; running it twice posts nothing more.`,
 	ack := act("ack", "Acknowledge an escalation (someone is on it)", func(s *escalation.Service, c *cobra.Command, id string) (escalation.Record, bool, error) {
 		return s.Acknowledge(c.Context(), id, actor(c))
 	})
-	done := act("done", "MFA reset done: tell the reporter how to set up again, close the escalation", func(s *escalation.Service, c *cobra.Command, id string) (escalation.Record, bool, error) {
+	done := act("done", "MFA or password reset done (by the reason): tell the reporter, close the escalation", func(s *escalation.Service, c *cobra.Command, id string) (escalation.Record, bool, error) {
 		return s.Done(c.Context(), id, actor(c))
 	})
 	ret := act("return", "Return an escalation to the agents with a note (an internal comment)", func(s *escalation.Service, c *cobra.Command, id string) (escalation.Record, bool, error) {
@@ -169,6 +183,9 @@ func printPage(w io.Writer, p escalation.Page, counts map[string]int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tREPORTER\tREASON\tAGE\tEVIDENCE")
 	for _, r := range p.Records {
+		if r.Security {
+			r.Reason = "SECURITY"
+		}
 		ev := ""
 		if len(r.Evidence) > 0 {
 			ev = fmt.Sprintf("%q", r.Evidence[0].Text)
@@ -182,7 +199,10 @@ func printPage(w io.Writer, p escalation.Page, counts map[string]int) {
 func printRecord(w io.Writer, r escalation.Record) {
 	fmt.Fprintf(w, "%s  %s  (%s)\n", r.ID, r.Status, r.Link)
 	fmt.Fprintf(w, "reporter: %s   reason: %s   created: %s\n", r.ReporterName, r.Reason, r.CreatedAt.Format(time.RFC3339))
-	fmt.Fprintf(w, "categories: %s   platform: %s\n", strings.Join(r.Categories, ", "), r.Platform)
+	fmt.Fprintf(w, "categories: %s   platform: %s   language: %s\n", strings.Join(r.Categories, ", "), r.Platform, cmp.Or(r.Language, "unknown"))
+	if r.Security {
+		fmt.Fprintln(w, "SECURITY: a possible attack; revoke the sessions, reset MFA and check the sign-in logs first")
+	}
 	fmt.Fprintln(w, "evidence:")
 	for _, e := range r.Evidence {
 		fmt.Fprintf(w, "  %s %s: %q in %s\n", e.Kind, e.Label, e.Text, e.Where)

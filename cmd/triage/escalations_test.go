@@ -66,4 +66,52 @@ func TestEscalationsCLI(t *testing.T) {
 	if n := len(fake.Comments(key)); n != 1 {
 		t.Errorf("%d comments on %s, want exactly 1", n, key)
 	}
+
+	// a security escalation: listed first, flagged, with its own filter
+	sec := key + ":security"
+	pw := key + ":password-reset"
+	for _, e := range []triage.Escalation{
+		{Key: key, ReporterName: "Alice Reporter", Reason: triage.ReasonPasswordReset, CreatedAt: time.Now().Add(-2 * time.Hour)},
+		{Key: key, ReporterName: "Alice Reporter", Reason: triage.ReasonSecurity, CreatedAt: time.Now()},
+	} {
+		if _, err := escalation.New(rdb, "").Create(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, id := range []string{sec, pw} {
+			for _, st := range escalation.Statuses() {
+				rdb.ZRem(ctx, "triage:esc:status:"+st, id)
+			}
+			if keys, _ := rdb.Keys(ctx, "triage:esc:*"+id).Result(); len(keys) > 0 {
+				rdb.Del(ctx, keys...)
+			}
+		}
+	})
+	out := cli("escalations", "list", "--search", key)
+	if i, j := strings.Index(out, sec), strings.Index(out, pw); i < 0 || j < 0 || i > j || !strings.Contains(out, "SECURITY") {
+		t.Errorf("list --search: want the security escalation first and flagged:\n%s", out)
+	}
+	if out := cli("escalations", "list", "--reason", "security", "--search", key, "--json"); !strings.Contains(out, sec) || strings.Contains(out, pw) || !strings.Contains(out, `"security":true`) {
+		t.Errorf("list --reason security:\n%s", out)
+	}
+	if out, err := run(t, "", "escalations", "list", "--sort", "random", "--config", cfgPath); err == nil {
+		t.Errorf("an unknown order was accepted:\n%s", out)
+	}
+	// done on the password escalation never tells the reporter their MFA
+	// was reset: it posts the password message (once the templates have
+	// it) or nothing
+	out, err := run(t, "", "escalations", "done", pw, "--actor", "alice", "--config", cfgPath)
+	for _, c := range fake.Comments(key)[1:] {
+		if strings.Contains(c.Body, "(MFA)") {
+			t.Errorf("the password escalation posted the MFA message:\n%s", c.Body)
+		}
+	}
+	labels := strings.Join(fake.Labels(key), " ")
+	switch {
+	case err == nil && (!strings.Contains(out, "Password reset done") || len(fake.Comments(key)) != 2 || !strings.Contains(labels, triage.LabelPasswordResetDone)):
+		t.Errorf("done on the password escalation: %s, labels %s, %d comments", out, labels, len(fake.Comments(key)))
+	case err != nil && (!strings.Contains(err.Error(), escalation.PasswordResetDoneTemplate) || len(fake.Comments(key)) != 1):
+		t.Errorf("done on the password escalation failed unclearly, or posted: %v", err)
+	}
 }
