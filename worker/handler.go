@@ -17,8 +17,9 @@ import (
 	"github.com/mfatriage/triage/templates"
 )
 
-// ErrBusy is returned when another task holds the ticket: the task is
-// retried shortly, and it does not count as a failure.
+// ErrBusy is returned at once when another task holds the ticket: asynq
+// retries the task after RetryDelay, and IsFailure does not count it as a
+// failure, so the retry spends none of the task's retries.
 var ErrBusy = errors.New("another task is working on this ticket")
 
 // Deps are the handlers' collaborators.
@@ -186,29 +187,24 @@ func (h *TriageHandler) newRun(ctx context.Context, key, event, delivery string)
 	}
 }
 
-// acquire takes the ticket's lock, with its state and agent mark, waiting
-// up to LockWait for another task (or a dead worker's lock) to let go: a
-// retry for a busy ticket would spend one of the task's retries.
+// acquire takes the ticket's lock, with its state and agent mark. A ticket
+// another task holds (or a dead worker's lock, until it expires) returns
+// ErrBusy at once: asynq's retry delay does the waiting, and the retry
+// spends none of the task's retries (IsFailure). A context that ended is
+// reported as such, never as a busy ticket.
 func (h *TriageHandler) acquire(ctx context.Context, r *run) error {
-	deadline := h.d.Now().Add(h.cfg.LockWait)
-	for {
-		hold, ok, err := h.d.States.Acquire(ctx, r.key, h.cfg.LockTTL)
-		if err != nil {
+	hold, ok, err := h.d.States.Acquire(ctx, r.key, h.cfg.LockTTL)
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", r.key, err)
+	}
+	if !ok {
+		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("lock %s: %w", r.key, err)
 		}
-		if ok {
-			r.state, r.found, r.agent, r.releaseFn = hold.State, hold.Found, hold.Agent, hold.Release
-			return nil
-		}
-		if !h.d.Now().Before(deadline) {
-			return fmt.Errorf("%s: %w", r.key, ErrBusy)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %w", r.key, ErrBusy)
-		case <-time.After(100 * time.Millisecond):
-		}
+		return fmt.Errorf("%s: %w", r.key, ErrBusy)
 	}
+	r.state, r.found, r.agent, r.releaseFn = hold.State, hold.Found, hold.Agent, hold.Release
+	return nil
 }
 
 // release lets the ticket's lock go without saving (a no-op after

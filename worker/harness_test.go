@@ -182,9 +182,9 @@ func (h *harness) wait(taskID string) {
 	}
 }
 
-func (h *harness) enqueue(p worker.TriagePayload) string {
+func (h *harness) enqueue(p worker.TriagePayload, opts ...asynq.Option) string {
 	h.t.Helper()
-	task, err := worker.NewTriageTask(p, asynq.Queue(h.queue))
+	task, err := worker.NewTriageTask(p, append([]asynq.Option{asynq.Queue(h.queue)}, opts...)...)
 	if err != nil {
 		h.t.Fatal(err)
 	}
