@@ -68,6 +68,7 @@ type harness struct {
 	inspector *asynq.Inspector
 	cfg       worker.Config
 	states    triage.StateStore
+	wrapJira  func(triage.Jira) triage.Jira
 	handler   *worker.TriageHandler
 	done      chan string // task ids, as each task finishes for good
 	logs      *logtest.Buffer
@@ -78,6 +79,9 @@ type harnessOption func(*harness)
 func withConfig(f func(*worker.Config)) harnessOption { return func(h *harness) { f(&h.cfg) } }
 func withStates(wrap func(triage.StateStore) triage.StateStore) harnessOption {
 	return func(h *harness) { h.states = wrap(h.states) }
+}
+func withJira(wrap func(triage.Jira) triage.Jira) harnessOption {
+	return func(h *harness) { h.wrapJira = wrap }
 }
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
@@ -119,8 +123,12 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var jt triage.Jira = jira.NewTriage(jc)
+	if h.wrapJira != nil {
+		jt = h.wrapJira(jt)
+	}
 	h.handler, err = worker.NewTriageHandler(h.cfg, worker.Deps{
-		Classifier: clf, Templates: tmpl, Jira: jira.NewTriage(jc), States: h.states,
+		Classifier: clf, Templates: tmpl, Jira: jt, States: h.states,
 		Escalations: h.esc,
 		Followups:   &worker.AsynqFollowups{Client: h.client, Inspector: h.inspector, Queue: h.queue},
 		Logger:      zerolog.New(h.logs),

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,5 +123,78 @@ func TestCancelledContextIsNotBusy(t *testing.T) {
 	err = h.handler.ProcessTask(ctx, task)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, worker.ErrBusy) {
 		t.Errorf("ProcessTask with its context cancelled = %v, want context.Canceled and not ErrBusy", err)
+	}
+}
+
+// loseLock hands the first hold a Lost channel the test closes.
+type loseLock struct {
+	triage.StateStore
+	lost  chan struct{}
+	given atomic.Bool
+}
+
+func (l *loseLock) Acquire(ctx context.Context, key string, ttl time.Duration) (triage.Hold, bool, error) {
+	hold, ok, err := l.StateStore.Acquire(ctx, key, ttl)
+	if ok && l.given.CompareAndSwap(false, true) {
+		hold.Lost = l.lost
+	}
+	return hold, ok, err
+}
+
+// stallFirstWrite holds the first write until its context ends (or the
+// test does), and reports why the context ended.
+type stallFirstWrite struct {
+	triage.Jira
+	writing chan struct{}
+	ended   chan error
+	testEnd chan struct{}
+	stalled atomic.Bool
+}
+
+func (s *stallFirstWrite) Write(ctx context.Context, key string, w triage.Write) error {
+	if !s.stalled.CompareAndSwap(false, true) {
+		return s.Jira.Write(ctx, key, w)
+	}
+	close(s.writing)
+	select {
+	case <-ctx.Done():
+		s.ended <- context.Cause(ctx)
+		return ctx.Err()
+	case <-s.testEnd:
+		return errors.New("the test ended")
+	}
+}
+
+// TestLostLockCancelsTheTask: when the store reports the ticket's lock
+// lost, the rest of the task runs on a cancelled context (cause
+// ErrLockLost); the retry then does the work once.
+func TestLostLockCancelsTheTask(t *testing.T) {
+	t.Parallel()
+	lose := &loseLock{lost: make(chan struct{})}
+	stall := &stallFirstWrite{writing: make(chan struct{}), ended: make(chan error, 1), testEnd: make(chan struct{})}
+	t.Cleanup(func() { close(stall.testEnd) })
+	h := newHarness(t,
+		withStates(func(s triage.StateStore) triage.StateStore { lose.StateStore = s; return lose }),
+		withJira(func(j triage.Jira) triage.Jira { stall.Jira = j; return stall }))
+	h.start()
+	is := h.jira.AddIssue(jiratest.Issue{Key: "HD-43", Summary: "passkey", Description: "my passkey can no longer be used", Reporter: alice})
+	id := h.enqueue(created(is, "d-43"))
+	select {
+	case <-stall.writing:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the task did not come to its write; logs:\n%s", h.logs.String())
+	}
+	close(lose.lost)
+	select {
+	case cause := <-stall.ended:
+		if !errors.Is(cause, worker.ErrLockLost) {
+			t.Errorf("the write's context ended with %v, want ErrLockLost", cause)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the task's context was not cancelled when its lock was lost")
+	}
+	h.wait(id)
+	if n := len(h.botComments("HD-43")); n != 1 {
+		t.Errorf("%d bot comments after a lost lock and a retry, want 1", n)
 	}
 }
