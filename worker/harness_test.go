@@ -123,7 +123,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var jt triage.Jira = jira.NewTriage(jc)
+	var jt triage.Jira = jira.NewTaskTriage(jc)
 	if h.wrapJira != nil {
 		jt = h.wrapJira(jt)
 	}
@@ -145,7 +145,7 @@ func (h *harness) start() {
 	srv := asynq.NewServer(h.redisOpt, asynq.Config{
 		Concurrency:              2,
 		Queues:                   map[string]int{h.queue: 1},
-		RetryDelayFunc:           func(int, error, *asynq.Task) time.Duration { return 50 * time.Millisecond },
+		RetryDelayFunc:           retryDelay,
 		IsFailure:                worker.IsFailure,
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
 		Logger:                   quietLogger{},
@@ -158,6 +158,15 @@ func (h *harness) start() {
 		h.t.Fatal(err)
 	}
 	h.t.Cleanup(srv.Shutdown)
+}
+
+// retryDelay keeps the tests quick: a rate limit waits as long as Jira
+// asked (worker.RetryDelay), anything else 50 ms.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if !worker.IsFailure(err) && !errors.Is(err, worker.ErrBusy) {
+		return worker.RetryDelay(n, err, t)
+	}
+	return 50 * time.Millisecond
 }
 
 // signal reports a task id on h.done when the task will not run again.
