@@ -23,10 +23,12 @@ import (
 //     seconds or as an HTTP date, else X-RateLimit-Reset), then retry. While
 //     the wait runs, other calls through the same transport wait too (all of
 //     them for a site-wide limit, writes to the same issue for Jira's
-//     per-issue write limit), so the next call never comes sooner. A wait
-//     longer than MaxRetryAfter (or the bound the call's context carries,
-//     see withMaxRetryAfter), or one that would outlast the context, is
-//     not slept: the 429 is returned and becomes an *Error with RetryAfter.
+//     per-issue write limit; at most maxGates such gates are kept, the
+//     ones that open first dropped), so the next call never comes sooner.
+//     A wait longer than MaxRetryAfter (or the bound the call's context
+//     carries, see withMaxRetryAfter), or one that would outlast the
+//     context, is not slept: the 429 is returned and becomes an *Error
+//     with RetryAfter.
 //   - 5xx, timeouts and network errors back off exponentially with full
 //     jitter (a random wait in [0, min(MaxBackoff, BaseBackoff·2ⁿ))), for at
 //     most MaxAttempts tries in all. Requests that may not be replayed
@@ -56,7 +58,7 @@ type RetryTransport struct {
 	Logger zerolog.Logger // zero value: no logging
 
 	mu      sync.Mutex
-	blocked map[string]time.Time // rate-limit scope → no call before
+	blocked map[string]time.Time // rate-limit scope → no call before; at most maxGates
 }
 
 var _ http.RoundTripper = (*RetryTransport)(nil)
@@ -234,13 +236,18 @@ const (
 	scopeIssuePrefx = "issue:"
 )
 
+// maxGates bounds the rate-limit gates a transport keeps: the site-wide one
+// and one per issue Jira limited writes to.
+const maxGates = 1024
+
 // block keeps further calls back until Jira's wait is over.
 func (t *RetryTransport) block(resp *http.Response, method, issue string, wait time.Duration) {
 	scope := scopeAll
 	if resp.Header.Get("RateLimit-Reason") == "jira-per-issue-on-write" && issue != "" {
 		scope = scopeIssuePrefx + issue
 	}
-	until := t.now().Add(wait)
+	now := t.now()
+	until := now.Add(wait)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.blocked == nil {
@@ -248,6 +255,29 @@ func (t *RetryTransport) block(resp *http.Response, method, issue string, wait t
 	}
 	if until.After(t.blocked[scope]) {
 		t.blocked[scope] = until
+	}
+	if len(t.blocked) > maxGates {
+		t.pruneGates(now)
+	}
+}
+
+// pruneGates drops the gates that are open again and then, while there are
+// more than maxGates, the issue gate that opens first: losing it costs at
+// most one more 429 for that issue. The site-wide gate stays. t.mu is held.
+func (t *RetryTransport) pruneGates(now time.Time) {
+	for scope, until := range t.blocked {
+		if !until.After(now) {
+			delete(t.blocked, scope)
+		}
+	}
+	for len(t.blocked) > maxGates {
+		first := ""
+		for scope, until := range t.blocked {
+			if scope != scopeAll && (first == "" || until.Before(t.blocked[first])) {
+				first = scope
+			}
+		}
+		delete(t.blocked, first)
 	}
 }
 
