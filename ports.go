@@ -52,6 +52,11 @@ type Hold struct {
 	// lock go, in one round trip. The first call that succeeds does the
 	// work; later calls do nothing and return nil.
 	Release func(ctx context.Context, s *State, e *AuditEntry) error
+	// Lost is closed when the store finds, while it keeps the lock alive,
+	// that the lock is no longer this hold's (it expired, or another task
+	// took it): whatever the holder still does is no longer exclusive.
+	// A store that cannot tell leaves it nil.
+	Lost <-chan struct{}
 }
 
 // Escalation is the record handed to the admins' escalation queue.

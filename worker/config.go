@@ -38,12 +38,9 @@ type Config struct {
 	JiraBaseURL string
 	// LockTTL is the ticket lock's time to live; the store renews it while
 	// the task runs, so it only bounds how long a dead worker's lock
-	// lingers. Default 15s.
+	// lingers. A task that finds the ticket locked does not wait for it:
+	// it returns ErrBusy and is retried (see RetryDelay). Default 15s.
 	LockTTL time.Duration
-	// LockWait is how long a task waits for a ticket another task holds
-	// before it gives up with ErrBusy (and is retried). Default 20s, longer
-	// than LockTTL, so a dead holder's lock expires while the task waits.
-	LockWait time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -55,9 +52,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LockTTL == 0 {
 		c.LockTTL = 15 * time.Second
-	}
-	if c.LockWait == 0 {
-		c.LockWait = 20 * time.Second
 	}
 	return c
 }
@@ -78,7 +72,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("internal category %q is not one of %s", cat, strings.Join(classifier.Categories(), ", ")))
 		}
 	}
-	if c.FollowupWindow < 0 || c.LockTTL < 0 || c.LockWait < 0 {
+	if c.FollowupWindow < 0 || c.LockTTL < 0 {
 		errs = append(errs, errors.New("the follow-up window and the lock TTL cannot be negative"))
 	}
 	return errors.Join(errs...)

@@ -17,9 +17,15 @@ import (
 	"github.com/mfatriage/triage/templates"
 )
 
-// ErrBusy is returned when another task holds the ticket: the task is
-// retried shortly, and it does not count as a failure.
+// ErrBusy is returned at once when another task holds the ticket: asynq
+// retries the task after RetryDelay, and IsFailure does not count it as a
+// failure, so the retry spends none of the task's retries.
 var ErrBusy = errors.New("another task is working on this ticket")
+
+// ErrLockLost is the cause of a task's context cancelled because the
+// ticket's lock was lost (it expired, or another task took it): the task
+// must not go on writing as if it held the ticket alone.
+var ErrLockLost = errors.New("the ticket's lock was lost")
 
 // Deps are the handlers' collaborators.
 type Deps struct {
@@ -99,6 +105,8 @@ type run struct {
 	agent bool
 	// releaseFn is the lock's Hold.Release.
 	releaseFn func(ctx context.Context, s *triage.State, e *triage.AuditEntry) error
+	// stop ends the context acquire made, once the lock is let go.
+	stop func()
 }
 
 // ProcessTask triages a ticket after an event.
@@ -125,7 +133,8 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	r := h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID)
 
-	if err := h.acquire(ctx, r); err != nil {
+	ctx, err := h.acquire(ctx, r)
+	if err != nil {
 		return err
 	}
 	defer r.release()
@@ -186,29 +195,38 @@ func (h *TriageHandler) newRun(ctx context.Context, key, event, delivery string)
 	}
 }
 
-// acquire takes the ticket's lock, with its state and agent mark, waiting
-// up to LockWait for another task (or a dead worker's lock) to let go: a
-// retry for a busy ticket would spend one of the task's retries.
-func (h *TriageHandler) acquire(ctx context.Context, r *run) error {
-	deadline := h.d.Now().Add(h.cfg.LockWait)
-	for {
-		hold, ok, err := h.d.States.Acquire(ctx, r.key, h.cfg.LockTTL)
-		if err != nil {
-			return fmt.Errorf("lock %s: %w", r.key, err)
-		}
-		if ok {
-			r.state, r.found, r.agent, r.releaseFn = hold.State, hold.Found, hold.Agent, hold.Release
-			return nil
-		}
-		if !h.d.Now().Before(deadline) {
-			return fmt.Errorf("%s: %w", r.key, ErrBusy)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %w", r.key, ErrBusy)
-		case <-time.After(100 * time.Millisecond):
-		}
+// acquire takes the ticket's lock, with its state and agent mark, and
+// returns the context the rest of the task runs on: it is cancelled, with
+// the cause ErrLockLost, when the store finds the lock is no longer ours.
+// A ticket another task holds (or a dead worker's lock, until it expires)
+// returns ErrBusy at once: asynq's retry delay does the waiting, and the
+// retry spends none of the task's retries (IsFailure). A context that
+// ended is reported as such, never as a busy ticket.
+func (h *TriageHandler) acquire(ctx context.Context, r *run) (context.Context, error) {
+	hold, ok, err := h.d.States.Acquire(ctx, r.key, h.cfg.LockTTL)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", r.key, err)
 	}
+	if !ok {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("lock %s: %w", r.key, err)
+		}
+		return nil, fmt.Errorf("%s: %w", r.key, ErrBusy)
+	}
+	r.state, r.found, r.agent, r.releaseFn = hold.State, hold.Found, hold.Agent, hold.Release
+	ctx, cancel := context.WithCancelCause(ctx)
+	r.stop = func() { cancel(nil) }
+	if hold.Lost != nil {
+		go func() {
+			select {
+			case <-hold.Lost:
+				r.log.Warn().Msg("the ticket's lock was lost: stopping the task")
+				cancel(ErrLockLost)
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, nil
 }
 
 // release lets the ticket's lock go without saving (a no-op after
@@ -217,6 +235,7 @@ func (r *run) release() {
 	if r.releaseFn == nil {
 		return
 	}
+	defer r.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := r.releaseFn(ctx, nil, nil); err != nil {

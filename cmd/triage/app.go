@@ -123,7 +123,7 @@ func (a *app) handler() (*worker.TriageHandler, error) {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
 	return worker.NewTriageHandler(a.cfg.worker(), worker.Deps{
-		Classifier: clf, Templates: tmpl, Jira: jira.NewTriage(a.jira), States: a.store,
+		Classifier: clf, Templates: tmpl, Jira: jira.NewTaskTriage(a.jira), States: a.store,
 		Escalations: a.esc,
 		Followups:   &worker.AsynqFollowups{Client: a.client, Inspector: a.inspector, Queue: a.cfg.Queue},
 		Metrics:     a.metrics,

@@ -54,8 +54,9 @@ var ErrPartialEdit = errors.New("internal comment posted, rest of the edit not w
 // sd.public.comment property, then the PUT for labels and properties (if
 // any). Jira documents comment properties only on the comment resource, not
 // on update.comment of an edit, and a note meant for agents must never reach
-// the customer on a guess. If the PUT fails after the comment was posted, the
-// error wraps ErrPartialEdit.
+// the customer on a guess. The PUT sleeps through a rate limit of up to the
+// client's MaxRetryAfter even for a task's Triage adapter (NewTaskTriage).
+// If it fails after the comment was posted, the error wraps ErrPartialEdit.
 //
 // An edit carrying a comment is never replayed after an uncertain failure
 // (ErrUncertain); read the issue before trying again.
@@ -79,7 +80,10 @@ func (c *Client) Edit(ctx context.Context, key string, e Edit) error {
 		if rest.empty() {
 			return nil
 		}
-		if err := c.update(ctx, key, rest); err != nil {
+		// The comment is posted: handing a rate limit back now would have
+		// the caller post it again, so this call waits as long as the
+		// client's MaxRetryAfter allows, whatever bound ctx carries.
+		if err := c.update(withMaxRetryAfter(ctx, c.cfg.MaxRetryAfter), key, rest); err != nil {
 			return fmt.Errorf("edit %s: %w (comment %s): %w", key, ErrPartialEdit, cm.ID, err)
 		}
 		return nil
