@@ -96,12 +96,8 @@ func (s *Server) planLocked(is *Issue, eb editBody, user User, allowProperties b
 			}
 			plan.description = &d
 		case "labels":
-			var v []string
-			if json.Unmarshal(raw, &v) != nil {
-				fieldErrs[name] = "Operation value must be an array of strings"
-				continue
-			}
-			if msg := checkLabels(v); msg != "" {
+			v, msg := parseLabels(raw)
+			if msg != "" {
 				fieldErrs[name] = msg
 				continue
 			}
@@ -143,12 +139,8 @@ func (s *Server) planLocked(is *Issue, eb editBody, user User, allowProperties b
 					plan.rmLabels = append(plan.rmLabels, l)
 				}
 			case name == "labels" && verb == "set":
-				var v []string
-				if json.Unmarshal(arg, &v) != nil {
-					fieldErrs[name] = "Operation value must be an array of strings"
-					continue
-				}
-				if msg := checkLabels(v); msg != "" {
+				v, msg := parseLabels(arg)
+				if msg != "" {
 					fieldErrs[name] = msg
 					continue
 				}
@@ -464,4 +456,13 @@ func onlyEntry(m map[string]json.RawMessage) (string, json.RawMessage) {
 		return k, v
 	}
 	return "", nil
+}
+
+// parseLabels reads a labels value as Jira does: an array of strings, each
+// a valid label; msg is Jira's complaint otherwise.
+func parseLabels(raw json.RawMessage) (labels []string, msg string) {
+	if json.Unmarshal(raw, &labels) != nil {
+		return nil, "Operation value must be an array of strings"
+	}
+	return labels, checkLabels(labels)
 }
