@@ -29,6 +29,8 @@ type Write struct {
 	AddLabels []string
 	// State, when set, is stored on the issue in the same write.
 	State *State
+	// Priority, when set, is the priority to give the issue ("Highest").
+	Priority string
 }
 
 // StateStore keeps the Redis copy of the triage state, the marks intake

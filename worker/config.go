@@ -32,6 +32,15 @@ type Config struct {
 	// EscalationAssignee, when set, is the account escalated tickets are
 	// assigned to.
 	EscalationAssignee string
+	// SecurityPriority, when set, is the priority a ticket that reports a
+	// possible attack gets ("Highest").
+	SecurityPriority string
+	// SecurityAssignee, when set, is the account such a ticket is assigned
+	// to.
+	SecurityAssignee string
+	// SecurityAck makes the bot post the reporter of a possible attack a
+	// short acknowledgement in their language. Default off: nothing public.
+	SecurityAck bool
 	// ResolveTransition, when set, is the transition run on resolve.
 	ResolveTransition string
 	// JiraBaseURL makes links to tickets in escalations.

@@ -32,10 +32,12 @@ type Edit struct {
 	// state; each value is JSON-encoded and must stay within 32,768
 	// characters.
 	Properties map[string]any
+	// Priority, when set, is the name of the priority to set ("Highest").
+	Priority string
 }
 
 func (e Edit) empty() bool {
-	return e.Comment == "" && len(e.AddLabels) == 0 && len(e.RemoveLabels) == 0 && len(e.Properties) == 0
+	return e.Comment == "" && len(e.AddLabels) == 0 && len(e.RemoveLabels) == 0 && len(e.Properties) == 0 && e.Priority == ""
 }
 
 // ErrPartialEdit marks an Edit whose internal comment was posted but whose
@@ -122,6 +124,9 @@ func (c *Client) update(ctx context.Context, key string, e Edit) error {
 	data := map[string]any{}
 	if len(update) > 0 {
 		data["update"] = update
+	}
+	if e.Priority != "" {
+		data["fields"] = map[string]any{"priority": map[string]string{"name": e.Priority}}
 	}
 	if len(e.Properties) > 0 {
 		keys := make([]string, 0, len(e.Properties))

@@ -83,7 +83,7 @@ func userID(u User) string {
 
 // Write implements triage.Jira: one Edit.
 func (t *Triage) Write(ctx context.Context, key string, w triage.Write) error {
-	e := Edit{Comment: w.Comment, Internal: w.Internal, AddLabels: w.AddLabels}
+	e := Edit{Comment: w.Comment, Internal: w.Internal, AddLabels: w.AddLabels, Priority: w.Priority}
 	if w.State != nil {
 		e.Properties = map[string]any{t.c.cfg.StateProperty: w.State}
 	}

@@ -33,6 +33,7 @@ type editPlan struct {
 	addLabels   []string
 	rmLabels    []string
 	assignee    **User
+	priority    string
 	comments    []Comment
 	properties  map[string]json.RawMessage
 	status      string
@@ -102,6 +103,15 @@ func (s *Server) planLocked(is *Issue, eb editBody, user User, allowProperties b
 				continue
 			}
 			plan.setLabels, plan.labelsSet = v, true
+		case "priority":
+			var v struct {
+				Name string `json:"name"`
+			}
+			if json.Unmarshal(raw, &v) != nil || !slices.Contains(Priorities, v.Name) {
+				fieldErrs[name] = "Specify the Priority (name) in the string format"
+				continue
+			}
+			plan.priority = v.Name
 		case "assignee":
 			u, msg := s.resolveUserLocked(raw)
 			if msg != "" {
@@ -213,6 +223,9 @@ func (s *Server) applyLocked(is *Issue, plan editPlan) {
 	}
 	if plan.assignee != nil {
 		is.Assignee = *plan.assignee
+	}
+	if plan.priority != "" {
+		is.Priority = plan.priority
 	}
 	for _, c := range plan.comments {
 		s.nextCommentID++
