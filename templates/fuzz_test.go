@@ -94,8 +94,15 @@ func FuzzLoad(f *testing.F) {
 	f.Add("footer", "{{range 10}}{{end}}")
 	f.Add("footer", "{{printf \"%s\" .}}")
 	f.Add("footer", "a *b\n")
+	f.Add("de/footer", "_Danke, {{.ReporterName}}._")
+	f.Add("fr/reply", "{{range .Sections}}{{.Title}}{{end}}")
+	f.Add("xx/footer", "x")
 	f.Fuzz(func(t *testing.T, name, src string) {
-		s, err := loadSources(map[string]string{name: src}, "")
+		lang, tmpl, ok := strings.Cut(name, "/") // "de/footer": German; "footer": English
+		if !ok {
+			lang, tmpl = English, name
+		}
+		s, err := loadSources(overrides{lang: {tmpl: {file: name + ext, src: src}}}, "")
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("empty error message")
@@ -103,6 +110,7 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		for _, d := range sampleData()[:2] {
+			d.Language = lang
 			for _, doc := range slices.Concat(categoryIDs(), documentNames()) {
 				blocks, err := blocksOf(s, doc, d)
 				if err != nil {
