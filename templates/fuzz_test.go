@@ -33,6 +33,10 @@ func FuzzRender(f *testing.F) {
 			Evidence:        []Evidence{{Label: category, Phrase: phrase, Where: where}, {Label: reason, Phrase: name, Where: key}},
 			StepsSent:       []Sent{{Category: category, At: time.Unix(at, 0)}},
 			ReporterReplies: []string{reply, phrase},
+			// which picks the language too, so every language is fuzzed.
+			Language:         Languages()[int(which)/len(docs)%len(Languages())],
+			ReporterLanguage: reason,
+			MentionsDefender: which%2 == 1,
 		}
 		neutral := d
 		x := func(s string) string {
@@ -41,7 +45,7 @@ func FuzzRender(f *testing.F) {
 			}
 			return "x"
 		}
-		neutral.TicketKey, neutral.ReporterName = x(key), x(name)
+		neutral.TicketKey, neutral.ReporterName, neutral.ReporterLanguage = x(key), x(name), x(reason)
 		neutral.Evidence = []Evidence{{Label: x(category), Phrase: x(phrase), Where: x(where)}, {Label: x(reason), Phrase: x(name), Where: x(key)}}
 		neutral.StepsSent = []Sent{{Category: x(category), At: time.Unix(at, 0)}}
 		neutral.ReporterReplies = []string{x(reply), x(phrase)}
