@@ -17,6 +17,11 @@ const (
 	LabelPrefix           = "triage-"
 )
 
+// LabelPasswordResetDone marks a password escalation that an admin closed
+// with the "password reset done" message (never LabelMFAResetDone). It
+// stands apart from the block above so that its alignment stays untouched.
+const LabelPasswordResetDone = "triage-password-reset-done"
+
 // HandledLabels are the labels the worker leaves on a ticket it handled; a
 // ticket with none of them (and no triage state) was never triaged.
 var HandledLabels = []string{LabelReplied, LabelEscalated, LabelResolved, LabelNeedsHuman}
