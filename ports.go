@@ -63,13 +63,17 @@ type Hold struct {
 
 // Escalation is the record handed to the admins' escalation queue.
 type Escalation struct {
-	Key             string
-	Link            string
-	ReporterID      string
-	ReporterName    string
-	Reason          string // one of the Reason constants
-	Categories      []string
-	Platform        string
+	Key          string
+	Link         string
+	ReporterID   string
+	ReporterName string
+	Reason       string // one of the Reason constants
+	Categories   []string
+	Platform     string
+	// Language is the reporter's language (ISO 639-1).
+	Language string
+	// Security marks a report of a possible attack (reason security).
+	Security        bool
 	Evidence        []classifier.Evidence
 	StepsSent       []SentStep
 	ReporterReplies []string

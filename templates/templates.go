@@ -29,6 +29,8 @@ const (
 	Resolved           = "resolved"            // "glad it worked" acknowledgement
 	MFAResetDone       = "mfa-reset-done"      // methods were reset: set up Authenticator and a passkey again
 	PasswordResetDone  = "password-reset-done" // the password was reset: sign in with the temporary one
+	SecurityNote       = "security-note"       // internal note for agents: a possible attack, why, and the runbook's first steps
+	SecurityAck        = "security-ack"        // optional reporter notice: we are on it; approve nothing you did not start
 )
 
 // Platforms accepted in [Data.Platform]. Anything else counts as unknown.
@@ -58,7 +60,7 @@ func categoryIDs() []string {
 
 // documentNames returns the documents that are not categories.
 func documentNames() []string {
-	return []string{EscalationMFA, EscalationPassword, EvidenceNote, Resolved, MFAResetDone, PasswordResetDone}
+	return []string{EscalationMFA, EscalationPassword, EvidenceNote, Resolved, MFAResetDone, PasswordResetDone, SecurityNote, SecurityAck}
 }
 
 // partialNames returns the partials.

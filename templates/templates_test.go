@@ -95,6 +95,11 @@ func goldenCases(lang string) []goldenCase {
 	add(EvidenceNote+"-password-reset", EvidenceNote, pw)
 	add(EvidenceNote+"-empty", EvidenceNote, Data{Reason: triage.ReasonFollowupTimeout})
 
+	sec := fullData("")
+	sec.Reason = triage.ReasonSecurity
+	sec.ReporterLanguage = "pt"
+	add(SecurityNote, SecurityNote, sec)
+	add(SecurityAck, SecurityAck, sec)
 	add(Resolved, Resolved, fullData(""))
 	add(Resolved+"-no-name", Resolved, Data{TicketKey: "HD-9"})
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mfatriage/triage/classifier"
+	"github.com/mfatriage/triage/templates"
 )
 
 // Modes.
@@ -41,6 +42,16 @@ type Config struct {
 	// SecurityAck makes the bot post the reporter of a possible attack a
 	// short acknowledgement in their language. Default off: nothing public.
 	SecurityAck bool
+	// ReplyLanguages limits the languages the reporter is answered in (ISO
+	// 639-1); a ticket in another one is answered in FallbackLanguage.
+	// Default: all the templates have.
+	ReplyLanguages []string
+	// FallbackLanguage answers reporters whose language is not among
+	// ReplyLanguages. Default "en".
+	FallbackLanguage string
+	// AgentLanguage is the language of the internal notes for agents and
+	// admins. Default "en".
+	AgentLanguage string
 	// ResolveTransition, when set, is the transition run on resolve.
 	ResolveTransition string
 	// JiraBaseURL makes links to tickets in escalations.
@@ -55,6 +66,15 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.Mode == "" {
 		c.Mode = ModeLive
+	}
+	if c.FallbackLanguage == "" {
+		c.FallbackLanguage = templates.English
+	}
+	if c.AgentLanguage == "" {
+		c.AgentLanguage = templates.English
+	}
+	if len(c.ReplyLanguages) == 0 {
+		c.ReplyLanguages = templates.Languages()
 	}
 	if c.FollowupWindow == 0 {
 		c.FollowupWindow = 24 * time.Hour
@@ -79,6 +99,11 @@ func (c Config) Validate() error {
 	for _, cat := range c.InternalCategories {
 		if !contains(classifier.Categories(), cat) {
 			errs = append(errs, fmt.Errorf("internal category %q is not one of %s", cat, strings.Join(classifier.Categories(), ", ")))
+		}
+	}
+	for _, l := range append([]string{c.FallbackLanguage, c.AgentLanguage}, c.ReplyLanguages...) {
+		if l != "" && !contains(templates.Languages(), l) {
+			errs = append(errs, fmt.Errorf("language %q is not one of %s", l, strings.Join(templates.Languages(), ", ")))
 		}
 	}
 	if c.FollowupWindow < 0 || c.LockTTL < 0 {

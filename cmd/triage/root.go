@@ -42,6 +42,6 @@ func loadClassifier(cmd *cobra.Command) (*classifier.Classifier, error) {
 		}
 		threshold = &t
 	}
-	c, _, err := classifierFrom(cmp.Or(rules, os.Getenv("TRIAGE_RULES")), cmp.Or(model, os.Getenv("TRIAGE_MODEL")), threshold)
+	c, _, err := classifierFrom(cmp.Or(rules, os.Getenv("TRIAGE_RULES")), cmp.Or(model, os.Getenv("TRIAGE_MODEL")), threshold, os.Getenv("TRIAGE_FALLBACK_LANGUAGE"))
 	return c, err
 }
