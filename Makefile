@@ -46,6 +46,10 @@ MODEL_CORPORA := $(sort $(wildcard testdata/corpus/*.jsonl)) ../shared/corpus/de
 model: ## Rebuild the embedded model (classifier/model.bin.gz) from the labeled corpora; deterministic
 	$(GO) run ./cmd/triage train $(addprefix --corpus ,$(MODEL_CORPORA)) --replays testdata/model/rules-firstrun.jsonl --out classifier/model.bin.gz
 
+.PHONY: rules-lint
+rules-lint: ## List the rules' phrases that match no labeled ticket, or only one
+	$(GO) run ./cmd/triage rules lint $(addprefix --corpus ,$(MODEL_CORPORA))
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -12,6 +12,8 @@ const (
 	LabelEscalatePassword = "triage-escalate-password"
 	LabelMFAResetDone     = "triage-mfa-reset-done"
 	LabelReturned         = "triage-returned"
+	LabelSecurity         = "triage-security"
+	LabelSuggested        = "triage-suggested"
 	LabelPrefix           = "triage-"
 )
 

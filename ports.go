@@ -29,6 +29,8 @@ type Write struct {
 	AddLabels []string
 	// State, when set, is stored on the issue in the same write.
 	State *State
+	// Priority, when set, is the priority to give the issue ("Highest").
+	Priority string
 }
 
 // StateStore keeps the Redis copy of the triage state, the marks intake
@@ -52,17 +54,26 @@ type Hold struct {
 	// lock go, in one round trip. The first call that succeeds does the
 	// work; later calls do nothing and return nil.
 	Release func(ctx context.Context, s *State, e *AuditEntry) error
+	// Lost is closed when the store finds, while it keeps the lock alive,
+	// that the lock is no longer this hold's (it expired, or another task
+	// took it): whatever the holder still does is no longer exclusive.
+	// A store that cannot tell leaves it nil.
+	Lost <-chan struct{}
 }
 
 // Escalation is the record handed to the admins' escalation queue.
 type Escalation struct {
-	Key             string
-	Link            string
-	ReporterID      string
-	ReporterName    string
-	Reason          string // one of the Reason constants
-	Categories      []string
-	Platform        string
+	Key          string
+	Link         string
+	ReporterID   string
+	ReporterName string
+	Reason       string // one of the Reason constants
+	Categories   []string
+	Platform     string
+	// Language is the reporter's language (ISO 639-1).
+	Language string
+	// Security marks a report of a possible attack (reason security).
+	Security        bool
 	Evidence        []classifier.Evidence
 	StepsSent       []SentStep
 	ReporterReplies []string

@@ -2,13 +2,26 @@
 // ticket: the troubleshooting replies (one section per category, steps from the
 // knowledge-base article), the notices that a ticket was escalated, the internal
 // evidence note for admins, the "glad it worked" acknowledgement and the "MFA
-// reset done" instructions. They come out as Jira wiki markup, the comment body
-// of REST API v2, which is how the worker talks to Jira.
+// reset done" and "password reset done" instructions. They come out as Jira
+// wiki markup, the comment body of REST API v2, which is how the worker talks
+// to Jira.
+//
+// # Languages
+//
+// Every template exists in English, German, French, Spanish, Portuguese,
+// Dutch and Italian ([Languages]; text/<lang>/<name>.tmpl). [Data.Language]
+// chooses the language (empty or unsupported: English): the reporter's for
+// replies and notices, the agents' for the internal evidence note, which
+// names the reporter's language ([Data.ReporterLanguage]) and quotes the
+// reporter as written. A reply names Microsoft Defender only when
+// [Data.MentionsDefender] is set; otherwise it speaks of "the app you were
+// signing in to". The labels of the apps' screens that the texts quote, and
+// where each translation was checked, are listed in text/GLOSSARY.md.
 //
 // # Design
 //
-// The texts are text/template files (text/*.tmpl, embedded with go:embed), one
-// template per file, named after the file. They are written in a small,
+// The texts are text/template files (text/<lang>/*.tmpl, embedded with
+// go:embed), one template per file, named after the file. They are written in a small,
 // line-based subset of Jira wiki markup (the intermediate markup):
 //
 //	h1. Title … h6. Title   a heading (the whole line)
@@ -43,7 +56,9 @@
 // comment: the greeting, one section per category (under an "h3." title when
 // there is more than one), the footer. [Set.Render] renders one document by
 // name: a category id, or [EscalationMFA], [EscalationPassword], [EvidenceNote],
-// [Resolved] or [MFAResetDone].
+// [Resolved], [MFAResetDone] or [PasswordResetDone]. There is no separate
+// follow-up template: a ticket whose follow-up window ends unresolved is
+// escalated with [EscalationMFA] and the reason "followup-timeout".
 //
 // The passkey setup steps come in an iOS and an Android variant (the partials
 // passkey-steps-ios and passkey-steps-android); both are shown, under their own
@@ -53,11 +68,18 @@
 //
 // # Overrides
 //
-// [Load] with a directory replaces each embedded template by the file of the
-// same name in it ("passkey-setup.tmpl", "footer.tmpl", …). The partials are
-// overridable too: reply (the layout of a reply), greeting, footer,
-// passkey-steps-ios, passkey-steps-android. A file that is not named after a
-// template is an error; names starting with "." are ignored. Load parses every
+// [Load] with a directory replaces each embedded template by an override
+// file: <dir>/<lang>/<name>.tmpl ("de/passkey-setup.tmpl") for one language,
+// and <dir>/<name>.tmpl ("footer.tmpl", as before languages came) for
+// English, like <dir>/en/<name>.tmpl. Each template of a language comes from
+// that language's override, else its embedded text, else the English
+// override, else the English embedded text: an English override therefore no
+// longer changes the other languages, which have their own texts.
+// [Set.Overridden] lists what was overridden ("de/passkey-setup.tmpl"). The
+// partials are overridable too: reply (the layout of a reply), greeting,
+// footer, passkey-steps-ios, passkey-steps-android. A file that is not named
+// after a template is an error, and so is a folder not named after a
+// language; names starting with "." are ignored. Load parses every
 // template, checks it and test-renders every document with sample data, so a
 // broken override fails at start-up with a message naming the file.
 //
@@ -67,12 +89,16 @@
 //     "unknown"), Categories, Reason, Evidence (each with Label, Phrase, Where),
 //     StepsSent (each with Category, Title, At: a time already formatted as
 //     "2006-01-02 15:04 UTC"), ReporterReplies (excerpts of at most 200
-//     characters); ShowIOS and ShowAndroid (which platform steps to show).
+//     characters); ShowIOS and ShowAndroid (which platform steps to show);
+//     Language (the language rendered in), ReporterLanguage (ISO 639-1 code,
+//     "" when unknown) and ReporterLanguageName (its name in Language),
+//     MentionsDefender.
 //     While a reply is rendered: Category, Multi (more than one section),
 //     StepsAbove and StepsSection (an earlier section, of that title, already
 //     shows the passkey setup steps); in the reply layout: Sections (each with
 //     Category, Title, Body).
-//   - Functions: title (the heading of a category id), and, or, not, len,
+//   - Functions: title (the heading of a category id, in the template's
+//     language), and, or, not, len,
 //     index, eq, ne, lt, le, gt, ge. printf and the other built-ins are not
 //     available.
 //   - {{template "name" .}} of any template; a template may not include itself,

@@ -33,6 +33,10 @@ func FuzzRender(f *testing.F) {
 			Evidence:        []Evidence{{Label: category, Phrase: phrase, Where: where}, {Label: reason, Phrase: name, Where: key}},
 			StepsSent:       []Sent{{Category: category, At: time.Unix(at, 0)}},
 			ReporterReplies: []string{reply, phrase},
+			// which picks the language too, so every language is fuzzed.
+			Language:         Languages()[int(which)/len(docs)%len(Languages())],
+			ReporterLanguage: reason,
+			MentionsDefender: which%2 == 1,
 		}
 		neutral := d
 		x := func(s string) string {
@@ -41,7 +45,7 @@ func FuzzRender(f *testing.F) {
 			}
 			return "x"
 		}
-		neutral.TicketKey, neutral.ReporterName = x(key), x(name)
+		neutral.TicketKey, neutral.ReporterName, neutral.ReporterLanguage = x(key), x(name), x(reason)
 		neutral.Evidence = []Evidence{{Label: x(category), Phrase: x(phrase), Where: x(where)}, {Label: x(reason), Phrase: x(name), Where: x(key)}}
 		neutral.StepsSent = []Sent{{Category: x(category), At: time.Unix(at, 0)}}
 		neutral.ReporterReplies = []string{x(reply), x(phrase)}
@@ -94,8 +98,15 @@ func FuzzLoad(f *testing.F) {
 	f.Add("footer", "{{range 10}}{{end}}")
 	f.Add("footer", "{{printf \"%s\" .}}")
 	f.Add("footer", "a *b\n")
+	f.Add("de/footer", "_Danke, {{.ReporterName}}._")
+	f.Add("fr/reply", "{{range .Sections}}{{.Title}}{{end}}")
+	f.Add("xx/footer", "x")
 	f.Fuzz(func(t *testing.T, name, src string) {
-		s, err := loadSources(map[string]string{name: src}, "")
+		lang, tmpl, ok := strings.Cut(name, "/") // "de/footer": German; "footer": English
+		if !ok {
+			lang, tmpl = English, name
+		}
+		s, err := loadSources(overrides{lang: {tmpl: {file: name + ext, src: src}}}, "")
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("empty error message")
@@ -103,6 +114,7 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		for _, d := range sampleData()[:2] {
+			d.Language = lang
 			for _, doc := range slices.Concat(categoryIDs(), documentNames()) {
 				blocks, err := blocksOf(s, doc, d)
 				if err != nil {

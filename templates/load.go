@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,52 +19,139 @@ import (
 	"github.com/mfatriage/triage"
 )
 
-//go:embed text/*.tmpl
+//go:embed text/*/*.tmpl
 var embedded embed.FS
 
 const ext = ".tmpl"
 
-// Load returns the embedded templates, each replaced by the file of the same name
-// (e.g. "passkey-setup.tmpl") in dir when there is one. dir "" means the embedded
-// templates only. A file in dir that is not named after a template is an error,
-// and so is a subdirectory; names starting with "." are ignored. Every template is
-// parsed, checked and test-rendered with sample data here, so a broken override
-// fails Load, not the first ticket.
+// override is the text of one override file.
+type override struct {
+	file string // as the file is named in messages: "footer.tmpl" or "de/footer.tmpl"
+	src  string
+}
+
+// overrides holds override texts by language and template name.
+type overrides map[string]map[string]override
+
+func (o overrides) add(lang, name string, ov override) {
+	if o[lang] == nil {
+		o[lang] = map[string]override{}
+	}
+	o[lang][name] = ov
+}
+
+// files lists the overridden templates as "<lang>/<name>.tmpl", sorted.
+func (o overrides) files() []string {
+	var out []string
+	for lang, m := range o {
+		for name := range m {
+			out = append(out, lang+"/"+name+ext)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Load returns the embedded templates in every language of [Languages],
+// each replaced by an override file in dir when there is one. dir "" means
+// the embedded templates only.
+//
+// An override is dir/<lang>/<name>.tmpl (e.g. "de/passkey-setup.tmpl"); a
+// file directly in dir ("passkey-setup.tmpl") overrides the English
+// template, as dir/en/ does (having both is an error). Each template of a
+// language comes from, in this order: that language's override file, that
+// language's embedded text, the English override file, the English embedded
+// text. So an English override changes only the English replies as long as
+// a language has its own text. A file that is not named after a template is
+// an error, and so is a folder that is not named after a language; names
+// starting with "." are ignored. Every template is parsed, checked and
+// test-rendered with sample data here, so a broken override fails Load, not
+// the first ticket.
 func Load(dir string) (*Set, error) {
-	overrides := map[string]string{}
+	ov := overrides{}
 	if dir != "" {
 		var err error
-		if overrides, err = readOverrides(dir); err != nil {
+		if ov, err = readOverrides(dir); err != nil {
 			return nil, err
 		}
 	}
-	return loadSources(overrides, dir)
+	return loadSources(ov, dir)
 }
 
-// readOverrides reads the override files of dir, keyed by template name.
-func readOverrides(dir string) (map[string]string, error) {
+// readOverrides reads the override files of dir and of its language folders.
+func readOverrides(dir string) (overrides, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("templates: cannot read the override directory: %w", err)
 	}
-	out := map[string]string{}
+	out := overrides{}
 	for _, e := range entries {
 		fname := e.Name()
-		if strings.HasPrefix(fname, ".") {
+		switch {
+		case strings.HasPrefix(fname, "."):
+			continue
+		case e.IsDir() && slices.Contains(Languages(), fname):
+			if err := readLanguageDir(dir, fname, out); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		name, ok := strings.CutSuffix(fname, ext)
-		if e.IsDir() || !ok || !slices.Contains(allNames(), name) {
-			return nil, fmt.Errorf("templates: %q in the override directory %s is not a template this program knows; "+
-				"override files must be named after a template: %s", fname, dir, knownFiles())
-		}
-		src, err := readLimited(filepath.Join(dir, fname))
+		name, err := overrideName(dir, fname, e.IsDir())
 		if err != nil {
-			return nil, fmt.Errorf("templates: cannot read override file %q: %w", fname, err)
+			return nil, err
 		}
-		out[name] = src
+		if err := readOverride(dir, fname, English, name, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// readLanguageDir reads the override files of dir/lang into out.
+func readLanguageDir(dir, lang string, out overrides) error {
+	entries, err := os.ReadDir(filepath.Join(dir, lang))
+	if err != nil {
+		return fmt.Errorf("templates: cannot read the override directory: %w", err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		file := lang + "/" + e.Name()
+		name, err := overrideName(dir, file, e.IsDir())
+		if err != nil {
+			return err
+		}
+		if err := readOverride(dir, file, lang, name, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overrideName is the template a file in the override directory replaces.
+func overrideName(dir, file string, isDir bool) (string, error) {
+	name, ok := strings.CutSuffix(path.Base(file), ext)
+	if isDir || !ok || !slices.Contains(allNames(), name) {
+		return "", fmt.Errorf("templates: %q in the override directory %s is not a template this program knows; "+
+			"override files must be named after a template (%s), directly in the directory (English) "+
+			"or in a folder named after a language (%s)", file, dir, knownFiles(), strings.Join(Languages(), ", "))
+	}
+	return name, nil
+}
+
+// readOverride reads the override file dir/file of template name in lang into out.
+func readOverride(dir, file, lang, name string, out overrides) error {
+	if prev, dup := out[lang][name]; dup {
+		return fmt.Errorf("templates: %q and %q in the override directory %s both override the English %q; keep one",
+			prev.file, file, dir, name+ext)
+	}
+	src, err := readLimited(filepath.Join(dir, filepath.FromSlash(file)))
+	if err != nil {
+		return fmt.Errorf("templates: cannot read override file %q: %w", file, err)
+	}
+	out.add(lang, name, override{file: file, src: src})
+	return nil
 }
 
 func readLimited(path string) (string, error) {
@@ -90,61 +178,50 @@ func knownFiles() string {
 	return strings.Join(names, ", ")
 }
 
-// loadSources builds a Set from the embedded templates and the given overrides
-// (template name → source). from names where the overrides came from, for errors.
-func loadSources(overrides map[string]string, from string) (*Set, error) {
-	var unknown []string
-	for name := range overrides {
-		if !slices.Contains(allNames(), name) {
-			unknown = append(unknown, name)
-		}
-	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		return nil, fmt.Errorf("templates: %q is not a template this program knows (known: %s)", unknown[0], strings.Join(allNames(), ", "))
-	}
-	root := template.New("").Funcs(template.FuncMap{
-		fnLiteral: literal,
-		fnRange:   rangeable,
-		"title":   title,
-	})
-	includes := map[string][]string{}
-	trees := map[string]*parse.Tree{}
-	for _, name := range allNames() {
-		src, overridden := overrides[name]
-		if !overridden {
-			b, err := embedded.ReadFile("text/" + name + ext)
-			if err != nil {
-				return nil, fmt.Errorf("templates: embedded template %q is missing: %w", name, err)
+// source is where one template of one language comes from.
+type source struct {
+	text string
+	file string // override file, "" for embedded text
+	desc string // for messages: `override file "de/footer.tmpl" in DIR`, `embedded template "de/footer.tmpl"`
+}
+
+// resolve finds the text of template name in lang: its override, its
+// embedded text, then the English override and the English embedded text.
+func resolve(ov overrides, lang, name, from string) (source, error) {
+	for _, l := range []string{lang, English} {
+		if o, ok := ov[l][name]; ok {
+			desc := fmt.Sprintf("override %q", o.file)
+			if from != "" {
+				desc = fmt.Sprintf("override file %q in %s", o.file, from)
 			}
-			src = string(b)
+			return source{text: o.src, file: o.file, desc: desc}, nil
 		}
-		tree, inc, err := parseTemplate(name, src)
+		file := l + "/" + name + ext
+		if b, err := embedded.ReadFile("text/" + file); err == nil {
+			return source{text: string(b), desc: fmt.Sprintf("embedded template %q", file)}, nil
+		}
+	}
+	return source{}, fmt.Errorf("templates: embedded template %q is missing", English+"/"+name+ext)
+}
+
+// loadSources builds a Set from the embedded templates and the given
+// overrides. from names where the overrides came from, for errors.
+func loadSources(ov overrides, from string) (*Set, error) {
+	if err := checkOverrideNames(ov); err != nil {
+		return nil, err
+	}
+	s := &Set{tmpl: map[string]*template.Template{}, overridden: ov.files()}
+	for _, lang := range Languages() {
+		t, err := loadLanguage(ov, lang, from)
 		if err != nil {
-			return nil, fmt.Errorf("templates: %s: %w", describe(name, overridden, from), err)
+			return nil, err
 		}
-		includes[name] = inc
-		trees[name] = tree
-		if _, err := root.AddParseTree(name, tree); err != nil {
-			return nil, fmt.Errorf("templates: %s: %w", describe(name, overridden, from), err)
-		}
+		s.tmpl[lang] = t
 	}
-	if err := checkIncludes(includes, overrides, from); err != nil {
-		return nil, err
-	}
-	if err := checkWork(trees, overrides, from); err != nil {
-		return nil, err
-	}
-	s := &Set{tmpl: root}
 	if err := s.selfTest(); err != nil {
 		what := "the embedded templates"
-		if len(overrides) > 0 {
-			names := make([]string, 0, len(overrides))
-			for n := range overrides {
-				names = append(names, n+ext)
-			}
-			slices.Sort(names)
-			what = "the templates with the overrides " + strings.Join(names, ", ")
+		if files := ov.files(); len(files) > 0 {
+			what = "the templates with the overrides " + strings.Join(files, ", ")
 			if from != "" {
 				what += " from " + from
 			}
@@ -154,14 +231,59 @@ func loadSources(overrides map[string]string, from string) (*Set, error) {
 	return s, nil
 }
 
-func describe(name string, overridden bool, from string) string {
-	switch {
-	case !overridden:
-		return fmt.Sprintf("embedded template %q", name+ext)
-	case from != "":
-		return fmt.Sprintf("override file %q in %s", name+ext, from)
+// checkOverrideNames makes sure every override is of a known language and template.
+func checkOverrideNames(ov overrides) error {
+	var unknown []string
+	for lang, m := range ov {
+		if !slices.Contains(Languages(), lang) {
+			return fmt.Errorf("templates: %q is not a language this program knows (known: %s)", lang, strings.Join(Languages(), ", "))
+		}
+		for name := range m {
+			if !slices.Contains(allNames(), name) {
+				unknown = append(unknown, name)
+			}
+		}
 	}
-	return fmt.Sprintf("override %q", name+ext)
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return fmt.Errorf("templates: %q is not a template this program knows (known: %s)", unknown[0], strings.Join(allNames(), ", "))
+	}
+	return nil
+}
+
+// loadLanguage parses and checks the templates of one language.
+func loadLanguage(ov overrides, lang, from string) (*template.Template, error) {
+	root := template.New("").Funcs(template.FuncMap{
+		fnLiteral: literal,
+		fnRange:   rangeable,
+		"title":   func(id string) string { return title(lang, id) },
+	})
+	includes := map[string][]string{}
+	trees := map[string]*parse.Tree{}
+	descs := map[string]string{}
+	for _, name := range allNames() {
+		src, err := resolve(ov, lang, name, from)
+		if err != nil {
+			return nil, err
+		}
+		descs[name] = src.desc
+		tree, inc, err := parseTemplate(name, src.text)
+		if err != nil {
+			return nil, fmt.Errorf("templates: %s: %w", src.desc, err)
+		}
+		includes[name] = inc
+		trees[name] = tree
+		if _, err := root.AddParseTree(name, tree); err != nil {
+			return nil, fmt.Errorf("templates: %s: %w", src.desc, err)
+		}
+	}
+	if err := checkIncludes(includes, descs); err != nil {
+		return nil, err
+	}
+	if err := checkWork(trees, descs); err != nil {
+		return nil, err
+	}
+	return root, nil
 }
 
 // parseFuncs are the functions a template may call: the harmless built-ins and
@@ -218,13 +340,12 @@ func parseTemplate(name, src string) (*parse.Tree, []string, error) {
 
 // checkIncludes makes sure every {{template "x"}} names a known template and
 // that no template includes itself, directly or not.
-func checkIncludes(includes map[string][]string, overrides map[string]string, from string) error {
+func checkIncludes(includes map[string][]string, descs map[string]string) error {
 	for _, name := range allNames() {
 		for _, inc := range includes[name] {
 			if _, ok := includes[inc]; !ok {
-				_, overridden := overrides[name]
 				return fmt.Errorf("templates: %s: it includes {{template %q}}, but there is no template of that name (known: %s)",
-					describe(name, overridden, from), inc, strings.Join(allNames(), ", "))
+					descs[name], inc, strings.Join(allNames(), ", "))
 			}
 		}
 	}
@@ -239,7 +360,7 @@ func checkIncludes(includes map[string][]string, overrides map[string]string, fr
 		switch state[name] {
 		case active:
 			loop := append(path[slices.Index(path, name):], name)
-			return fmt.Errorf("templates: templates include each other in a loop: %s", strings.Join(loop, " → "))
+			return fmt.Errorf("templates: templates include each other in a loop: %s (%s)", strings.Join(loop, " → "), descs[name])
 		case done:
 			return nil
 		}
@@ -265,7 +386,7 @@ func checkIncludes(includes map[string][]string, overrides map[string]string, fr
 // with every range taken to run over maxItems elements (no list a template sees
 // is longer), may not exceed maxWork. Run it after checkIncludes: it needs the
 // includes to be free of loops.
-func checkWork(trees map[string]*parse.Tree, overrides map[string]string, from string) error {
+func checkWork(trees map[string]*parse.Tree, descs map[string]string) error {
 	type work struct{ depth, nodes int }
 	memo := map[string]work{}
 	var walk func(n parse.Node) work
@@ -312,14 +433,13 @@ func checkWork(trees map[string]*parse.Tree, overrides map[string]string, from s
 	}
 	for _, name := range allNames() {
 		w := templateWork(name)
-		_, overridden := overrides[name]
 		switch {
 		case w.depth > maxRangeDepth:
 			return fmt.Errorf("templates: %s: {{range}} is nested %d deep (counting included templates); at most %d levels are allowed",
-				describe(name, overridden, from), w.depth, maxRangeDepth)
+				descs[name], w.depth, maxRangeDepth)
 		case w.nodes > maxWork:
 			return fmt.Errorf("templates: %s: the template could take too long to render (it includes other templates or ranges too often)",
-				describe(name, overridden, from))
+				descs[name])
 		}
 	}
 	return nil
@@ -339,8 +459,10 @@ func sampleData() []Data {
 			{Label: PasskeyInvalid, Phrase: "passkey can no longer be used", Where: "description"},
 			{Label: "escalate-mfa", Phrase: "still fails", Where: "comment 2"},
 		},
-		StepsSent:       []Sent{{Category: PasskeyInvalid, At: at}, {Category: PasskeySetup, At: at.Add(time.Hour)}},
-		ReporterReplies: []string{"did all that, still fails", "Sent from my iPhone"},
+		StepsSent:        []Sent{{Category: PasskeyInvalid, At: at}, {Category: PasskeySetup, At: at.Add(time.Hour)}},
+		ReporterReplies:  []string{"did all that, still fails", "Sent from my iPhone"},
+		ReporterLanguage: "de",
+		MentionsDefender: true,
 	}
 	return []Data{
 		full,
@@ -351,9 +473,19 @@ func sampleData() []Data {
 	}
 }
 
-// selfTest renders every document and a reply with each sample.
+// selfTest renders every document and a reply with each sample, in every language.
 func (s *Set) selfTest() error {
+	for _, lang := range Languages() {
+		if err := s.selfTestLanguage(lang); err != nil {
+			return fmt.Errorf("language %s: %w", lang, err)
+		}
+	}
+	return nil
+}
+
+func (s *Set) selfTestLanguage(lang string) error {
 	for i, d := range sampleData() {
+		d.Language = lang
 		desc := fmt.Sprintf("sample %d (platform %s)", i+1, normalizePlatform(d.Platform))
 		if len(d.Categories) > 0 {
 			if _, err := s.reply(d); err != nil {

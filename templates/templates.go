@@ -28,6 +28,9 @@ const (
 	EvidenceNote       = "evidence-note"       // internal note for admins, never for the reporter
 	Resolved           = "resolved"            // "glad it worked" acknowledgement
 	MFAResetDone       = "mfa-reset-done"      // methods were reset: set up Authenticator and a passkey again
+	PasswordResetDone  = "password-reset-done" // the password was reset: sign in with the temporary one
+	SecurityNote       = "security-note"       // internal note for agents: a possible attack, why, and the runbook's first steps
+	SecurityAck        = "security-ack"        // optional reporter notice: we are on it; approve nothing you did not start
 )
 
 // Platforms accepted in [Data.Platform]. Anything else counts as unknown.
@@ -57,7 +60,7 @@ func categoryIDs() []string {
 
 // documentNames returns the documents that are not categories.
 func documentNames() []string {
-	return []string{EscalationMFA, EscalationPassword, EvidenceNote, Resolved, MFAResetDone}
+	return []string{EscalationMFA, EscalationPassword, EvidenceNote, Resolved, MFAResetDone, PasswordResetDone, SecurityNote, SecurityAck}
 }
 
 // partialNames returns the partials.
@@ -99,6 +102,18 @@ type Data struct {
 	Evidence        []Evidence // phrases that made the classifier decide
 	StepsSent       []Sent     // replies already posted on the ticket
 	ReporterReplies []string   // the reporter's replies, as short excerpts
+
+	// Language is the language to render in (ISO 639-1, see [Languages]);
+	// empty or unsupported means English. Replies and notices take the
+	// reporter's language, internal notes the agents' language.
+	Language string
+	// ReporterLanguage is the language detected in the reporter's text
+	// (ISO 639-1, "" when none was told); the evidence note names it.
+	ReporterLanguage string
+	// MentionsDefender is set when the reporter named Microsoft Defender:
+	// only then does a reply name it; otherwise it speaks of "the app you
+	// were signing in to".
+	MentionsDefender bool
 }
 
 // Evidence is one matched phrase, e.g. {"passkey-invalid", "passkey can no longer
@@ -121,11 +136,17 @@ type Rendered struct {
 	Wiki string // Jira wiki markup
 }
 
-// Set is a loaded, validated set of templates. It is immutable and safe for
-// concurrent use.
+// Set is a loaded, validated set of templates: every template in every
+// language of [Languages]. It is immutable and safe for concurrent use.
 type Set struct {
-	tmpl *template.Template
+	tmpl       map[string]*template.Template // by language
+	overridden []string                      // "de/footer.tmpl", sorted
 }
+
+// Overridden lists the templates an override file replaced, as
+// "<lang>/<name>.tmpl" ("en/footer.tmpl" also for a flat "footer.tmpl"),
+// sorted; nil when none was.
+func (s *Set) Overridden() []string { return slices.Clone(s.overridden) }
 
 // Reply renders the reply to the reporter for d.Categories, in the order given:
 // the greeting, one section per category, the footer: one comment. Unknown
@@ -140,7 +161,8 @@ func (s *Set) Reply(d Data) (Rendered, error) {
 
 // Render renders one document by name: a category id (the same as [Set.Reply]
 // with just that category; d.Categories is ignored) or one of [EscalationMFA],
-// [EscalationPassword], [EvidenceNote], [Resolved], [MFAResetDone].
+// [EscalationPassword], [EvidenceNote], [Resolved], [MFAResetDone],
+// [PasswordResetDone]. d.Language chooses the language.
 func (s *Set) Render(name string, d Data) (Rendered, error) {
 	blocks, err := s.render(name, d)
 	if err != nil {
@@ -168,9 +190,9 @@ func (s *Set) reply(d Data) ([]block, error) {
 		if err != nil {
 			return nil, err
 		}
-		v.Sections = append(v.Sections, section{Category: c, Title: title(c), Body: markup(body)})
+		v.Sections = append(v.Sections, section{Category: c, Title: title(v.Language, c), Body: markup(body)})
 		if stepsIn == "" && showsPasskeySteps(c) {
-			stepsIn = title(c)
+			stepsIn = title(v.Language, c)
 		}
 	}
 	out, err := s.execute(partialReply, v)
@@ -196,11 +218,12 @@ func (s *Set) render(name string, d Data) ([]block, error) {
 	return parseOutput(name, out)
 }
 
-// execute runs one template and returns its intermediate markup.
+// execute runs one template in the language of v and returns its
+// intermediate markup.
 func (s *Set) execute(name string, v view) (string, error) {
-	t := s.tmpl.Lookup(name)
+	t := s.tmpl[v.Language].Lookup(name)
 	if t == nil {
-		return "", fmt.Errorf("there is no template named %q", name)
+		return "", fmt.Errorf("there is no template named %q in language %q", name, v.Language)
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&limitWriter{w: &buf, n: maxOutput}, v); err != nil {
@@ -240,26 +263,6 @@ func replyCategories(in []string) ([]string, error) {
 
 func isCategory(name string) bool { return slices.Contains(categoryIDs(), name) }
 
-// title is the human title of a category id (the section heading of a combined
-// reply, template func "title"); other values are returned as given.
-func title(id string) string {
-	switch id {
-	case AuthenticatorIncomplete:
-		return "Finish the sign-in in Authenticator"
-	case PasskeySetup:
-		return "Set up a passkey in Microsoft Authenticator"
-	case PasskeyInvalid:
-		return "Passkey can no longer be used"
-	case NewDevice:
-		return "New phone"
-	case AuthenticatorSignIn:
-		return "Sign in with Microsoft Authenticator"
-	case PasswordForgotten:
-		return "Forgotten password or locked account"
-	}
-	return id
-}
-
 // view is what the templates see as "." (documented in doc.go). Every string in
 // it is cleaned (see clean); it has no methods, so templates reach only values.
 type view struct {
@@ -271,6 +274,11 @@ type view struct {
 	Evidence        []Evidence
 	StepsSent       []sentView
 	ReporterReplies []string
+
+	Language             string // the language rendered in: one of Languages()
+	ReporterLanguage     string // ISO 639-1 code of the reporter's language, "" when unknown
+	ReporterLanguageName string // its name in Language ("" when unknown or unsupported)
+	MentionsDefender     bool   // the reporter named Defender
 
 	ShowIOS     bool // show the iOS steps: platform ios or unknown
 	ShowAndroid bool // show the Android steps: platform android or unknown
@@ -301,11 +309,15 @@ type markup string
 
 func newView(d Data) view {
 	v := view{
-		TicketKey:    clean(d.TicketKey),
-		ReporterName: clean(d.ReporterName),
-		Platform:     normalizePlatform(d.Platform),
-		Reason:       clean(d.Reason),
+		TicketKey:        clean(d.TicketKey),
+		ReporterName:     clean(d.ReporterName),
+		Platform:         normalizePlatform(d.Platform),
+		Reason:           clean(d.Reason),
+		Language:         NormalizeLanguage(d.Language),
+		ReporterLanguage: strings.ToLower(clean(d.ReporterLanguage)),
+		MentionsDefender: d.MentionsDefender,
 	}
+	v.ReporterLanguageName = languageName(v.Language, v.ReporterLanguage)
 	v.ShowIOS = v.Platform != PlatformAndroid
 	v.ShowAndroid = v.Platform != PlatformIOS
 	for _, c := range capped(d.Categories) {
@@ -316,7 +328,7 @@ func newView(d Data) view {
 	}
 	for _, st := range capped(d.StepsSent) {
 		c := clean(st.Category)
-		v.StepsSent = append(v.StepsSent, sentView{Category: c, Title: title(c), At: formatTime(st.At)})
+		v.StepsSent = append(v.StepsSent, sentView{Category: c, Title: title(v.Language, c), At: formatTime(v.Language, st.At)})
 	}
 	for _, r := range capped(d.ReporterReplies) {
 		v.ReporterReplies = append(v.ReporterReplies, excerpt(r))
@@ -342,9 +354,9 @@ func normalizePlatform(p string) string {
 }
 
 // formatTime is the one time format of all output: UTC, to the minute.
-func formatTime(t time.Time) string {
+func formatTime(lang string, t time.Time) string {
 	if t.IsZero() {
-		return "unknown time"
+		return wordsByLanguage[lang].UnknownTime
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }

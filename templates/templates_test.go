@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mfatriage/triage"
+	"github.com/mfatriage/triage/classifier"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -38,96 +39,156 @@ func fullData(platform string) Data {
 			"I removed the passkey and set up a new one. Defender still says the passkey can no longer be used.",
 			"Sent from my iPhone",
 		},
+		ReporterLanguage: "en",
+		MentionsDefender: true,
 	}
 }
+
+var platforms = []string{PlatformIOS, PlatformAndroid, PlatformUnknown}
 
 type goldenCase struct {
-	name  string // golden file base name
+	name  string // golden file base name, without the platform
 	doc   string // document name for Render; "" means Reply
-	data  Data
-	cover []string // templates this case shows (for the coverage check)
+	data  Data   // rendered once per platform
+	cover []string
 }
 
-func goldenCases() []goldenCase {
+// goldenCases are the cases of one language. Each is rendered for every
+// platform (see goldenFiles).
+func goldenCases(lang string) []goldenCase {
 	var cases []goldenCase
 	add := func(name, doc string, d Data, cover ...string) {
+		d.Language = lang
 		cases = append(cases, goldenCase{name: name, doc: doc, data: d, cover: append(cover, doc)})
 	}
-	for _, p := range []string{PlatformIOS, PlatformAndroid, PlatformUnknown} {
-		d := fullData(p)
-		add(PasskeySetup+"-"+p, PasskeySetup, d, partialReply, partialGreeting, partialFooter, partialPasskeyIOS, partialPasskeyAndroid)
-		add(PasskeyInvalid+"-"+p, PasskeyInvalid, d)
-		add(NewDevice+"-"+p, NewDevice, d)
-		add(MFAResetDone+"-"+p, MFAResetDone, d)
-		add(AuthenticatorIncomplete+"-"+p, AuthenticatorIncomplete, d)
+	d := fullData("")
+	add(PasskeySetup, PasskeySetup, d, partialReply, partialGreeting, partialFooter, partialPasskeyIOS, partialPasskeyAndroid)
+	for _, doc := range []string{PasskeyInvalid, NewDevice, MFAResetDone, PasswordResetDone, AuthenticatorIncomplete, AuthenticatorSignIn, PasswordForgotten} {
+		add(doc, doc, d)
 	}
-	add(AuthenticatorSignIn, AuthenticatorSignIn, fullData(PlatformAndroid))
-	add(PasswordForgotten, PasswordForgotten, fullData(PlatformUnknown))
+	noDefender := fullData("")
+	noDefender.MentionsDefender = false
+	add(AuthenticatorIncomplete+"-no-defender", AuthenticatorIncomplete, noDefender)
+	add(AuthenticatorSignIn+"-no-defender", AuthenticatorSignIn, noDefender)
 
-	all := fullData(PlatformUnknown)
+	all := fullData("")
 	all.Categories = categoryIDs()
 	add("reply-all-categories", "", all)
-	rev := fullData(PlatformAndroid)
+	rev := fullData("")
 	rev.Categories = []string{NewDevice, AuthenticatorIncomplete, PasskeySetup, NewDevice}
 	add("reply-new-device-first", "", rev)
 
 	for _, r := range []string{triage.ReasonMFAReset, triage.ReasonFollowupTimeout, triage.ReasonRequested} {
-		d := fullData(PlatformIOS)
+		d := fullData("")
 		d.Reason = r
 		add(EscalationMFA+"-"+r, EscalationMFA, d)
 	}
-	pw := fullData(PlatformUnknown)
+	pw := fullData("")
 	pw.Reason = triage.ReasonPasswordReset
 	pw.Categories = []string{PasswordForgotten}
 	add(EscalationPassword, EscalationPassword, pw)
 
-	note := fullData(PlatformIOS)
+	note := fullData("")
 	note.Categories = []string{PasskeyInvalid, PasskeySetup}
+	note.ReporterLanguage = "de"
 	add(EvidenceNote+"-mfa-reset", EvidenceNote, note)
 	add(EvidenceNote+"-password-reset", EvidenceNote, pw)
 	add(EvidenceNote+"-empty", EvidenceNote, Data{Reason: triage.ReasonFollowupTimeout})
 
-	add(Resolved, Resolved, fullData(PlatformIOS))
+	sec := fullData("")
+	sec.Reason = triage.ReasonSecurity
+	sec.ReporterLanguage = "pt"
+	add(SecurityNote, SecurityNote, sec)
+	add(SecurityAck, SecurityAck, sec)
+	add(Resolved, Resolved, fullData(""))
 	add(Resolved+"-no-name", Resolved, Data{TicketKey: "HD-9"})
 
-	hostile := fullData(PlatformUnknown)
+	if lang != English {
+		return cases
+	}
+	hostile := fullData("")
 	hostile.ReporterName = `*{code}[x|http://evil]{code} {{.TicketKey}} <script>alert(1)</script>`
 	hostile.Categories = []string{AuthenticatorSignIn}
 	add("hostile-reply", "", hostile)
 	hostile.Evidence = append(hostile.Evidence, Evidence{Label: "h1. label", Phrase: "{{template \"x\"}} [~admin] !img.png!", Where: "# where"})
 	hostile.ReporterReplies = []string{"line one\nh1. line two\n* line three", `C:\Users\me \\ done`}
+	hostile.ReporterLanguage = "xx\n*bold*"
 	add("hostile-evidence-note", EvidenceNote, hostile)
 	return cases
 }
 
-func (c goldenCase) render(s *Set) (Rendered, error) {
-	if c.doc == "" {
-		return s.Reply(c.data)
+func (c goldenCase) render(s *Set, platform string) (Rendered, []block, error) {
+	d := c.data
+	d.Platform = platform
+	blocks, err := blocksOf(s, c.doc, d)
+	if err != nil {
+		return Rendered{}, nil, err
 	}
-	return s.Render(c.doc, c.data)
+	if c.doc == "" {
+		r, err := s.Reply(d)
+		return r, blocks, err
+	}
+	r, err := s.Render(c.doc, d)
+	return r, blocks, err
 }
 
-// TestGolden compares the wiki markup of every document with testdata/golden.
+// goldenFiles renders every case of every language for every platform and
+// returns the golden files they make (path under testdata/golden → text):
+// "<lang>/<case>.wiki" when the three platforms give the same text, else
+// "<lang>/<case>-<platform>.wiki" for each.
+func goldenFiles(t *testing.T, s *Set) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	for _, lang := range Languages() {
+		for _, c := range goldenCases(lang) {
+			texts := map[string]string{}
+			for _, p := range platforms {
+				r, blocks, err := c.render(s, p)
+				if err != nil {
+					t.Fatalf("%s/%s (%s): render: %v", lang, c.name, p, err)
+				}
+				checkBlocks(t, blocks)
+				texts[p] = r.Wiki + "\n"
+			}
+			if texts[PlatformIOS] == texts[PlatformAndroid] && texts[PlatformIOS] == texts[PlatformUnknown] {
+				files[lang+"/"+c.name+".wiki"] = texts[PlatformIOS]
+				continue
+			}
+			for _, p := range platforms {
+				files[lang+"/"+c.name+"-"+p+".wiki"] = texts[p]
+			}
+		}
+	}
+	return files
+}
+
+// TestGolden compares the wiki markup of every document, in every language
+// and for every platform, with testdata/golden/<lang>/.
 // Regenerate with: go test ./templates/ -run TestGolden -update
 func TestGolden(t *testing.T) {
 	t.Parallel()
-	s := mustLoad(t)
-	for _, c := range goldenCases() {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			r, err := c.render(s)
-			if err != nil {
-				t.Fatalf("render: %v", err)
+	files := goldenFiles(t, mustLoad(t))
+	for name, text := range files {
+		compareGolden(t, name, text)
+	}
+	// No stale golden files are left behind.
+	have, _ := filepath.Glob(filepath.Join("testdata", "golden", "*", "*"))
+	flat, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.wiki"))
+	for _, f := range append(have, flat...) {
+		rel, _ := filepath.Rel(filepath.Join("testdata", "golden"), f)
+		if _, ok := files[filepath.ToSlash(rel)]; !ok {
+			if *update {
+				_ = os.Remove(f)
+				continue
 			}
-			checkBlocks(t, mustBlocks(t, s, c.doc, c.data))
-			compareGolden(t, c.name+".wiki", r.Wiki+"\n")
-		})
+			t.Errorf("stale golden file %s", f)
+		}
 	}
 }
 
 func compareGolden(t *testing.T, file, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", file)
+	path := filepath.Join("testdata", "golden", filepath.FromSlash(file))
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -139,39 +200,227 @@ func compareGolden(t *testing.T, file, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./templates/ -run TestGolden -update to create it)", err)
+		t.Errorf("%v (run go test ./templates/ -run TestGolden -update to create it)", err)
+		return
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s mismatch (-want +got):\n%s", file, diff)
 	}
 }
 
-// TestGoldenCoverage makes sure every template appears in some golden case.
+// TestGoldenCoverage makes sure every template of every language appears in
+// some golden case.
 func TestGoldenCoverage(t *testing.T) {
 	t.Parallel()
-	covered := map[string]bool{}
-	for _, c := range goldenCases() {
-		for _, n := range c.cover {
-			covered[n] = true
+	for _, lang := range Languages() {
+		covered := map[string]bool{}
+		for _, c := range goldenCases(lang) {
+			for _, n := range c.cover {
+				covered[n] = true
+			}
+			if c.doc == "" {
+				covered[partialReply] = true
+			}
 		}
-		if c.doc == "" {
-			covered[partialReply] = true
+		for _, n := range allNames() {
+			if !covered[n] {
+				t.Errorf("%s: template %q has no golden case", lang, n)
+			}
 		}
 	}
-	for _, n := range allNames() {
-		if !covered[n] {
-			t.Errorf("template %q has no golden case", n)
+}
+
+// TestEveryLanguageHasEveryTemplate checks the embedded texts: each language
+// has a file for each template and no other file.
+func TestEveryLanguageHasEveryTemplate(t *testing.T) {
+	t.Parallel()
+	if diff := cmp.Diff(classifier.Languages(), Languages()); diff != "" {
+		t.Errorf("the templates' languages differ from the classifier's (-classifier +templates):\n%s", diff)
+	}
+	for _, lang := range Languages() {
+		var want []string
+		for _, n := range allNames() {
+			want = append(want, n+ext)
+		}
+		entries, err := embedded.ReadDir("text/" + lang)
+		if err != nil {
+			t.Errorf("%s: %v", lang, err)
+			continue
+		}
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.Name())
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("text/%s/ (-want +got):\n%s", lang, diff)
 		}
 	}
-	// And no stale golden files are left behind.
-	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*"))
-	want := map[string]bool{}
-	for _, c := range goldenCases() {
-		want[c.name+".wiki"] = true
+	dirs, _ := embedded.ReadDir("text")
+	for _, d := range dirs {
+		if !slices.Contains(Languages(), d.Name()) {
+			t.Errorf("text/%s is not a language of Languages()", d.Name())
+		}
 	}
-	for _, f := range files {
-		if !want[filepath.Base(f)] {
-			t.Errorf("stale golden file %s", f)
+}
+
+// TestWords checks text/words.json: every language names every category and
+// every language, and says "unknown time".
+func TestWords(t *testing.T) {
+	t.Parallel()
+	if len(wordsByLanguage) != len(Languages()) {
+		t.Errorf("text/words.json has %d languages, want %d", len(wordsByLanguage), len(Languages()))
+	}
+	for _, lang := range Languages() {
+		w := wordsByLanguage[lang]
+		for _, c := range categoryIDs() {
+			if w.Titles[c] == "" {
+				t.Errorf("%s: no title for %s", lang, c)
+			}
+		}
+		for _, l := range Languages() {
+			if w.Languages[l] == "" {
+				t.Errorf("%s: no name for the language %s", lang, l)
+			}
+		}
+		if w.UnknownTime == "" {
+			t.Errorf("%s: no unknown_time", lang)
+		}
+		if len(w.Titles) != len(categoryIDs()) || len(w.Languages) != len(Languages()) {
+			t.Errorf("%s: unknown entries in text/words.json", lang)
+		}
+	}
+}
+
+// TestRenderedLanguage renders every document for every category, platform,
+// reason and Defender mention in every language, and runs the classifier's
+// language detector on the text: a translation that left English sentences
+// behind (or a template rendered in the wrong language) comes out wrong.
+func TestRenderedLanguage(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t)
+	c, err := classifier.NewDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range Languages() {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			for _, d := range detectorData(lang) {
+				for _, doc := range slices.Concat([]string{""}, categoryIDs(), documentNames()) {
+					blocks, err := blocksOf(s, doc, d)
+					if err != nil {
+						t.Fatalf("%s: %v", doc, err)
+					}
+					text := plainText(blocks)
+					if got := c.Language(classifier.Ticket{Description: text}); got != lang {
+						t.Errorf("%s (platform %s, reason %s, Defender %t) reads as %q, want %q:\n%s",
+							docName(doc), d.Platform, d.Reason, d.MentionsDefender, got, lang, text)
+					}
+					// Line by line too: one sentence left in another language
+					// does not change the verdict on a whole reply. Short lines
+					// (labels, headings) tell too little to judge.
+					for _, ln := range strings.Split(text, "\n") {
+						if len(strings.Fields(ln)) < minLineWords {
+							continue
+						}
+						if got := c.Language(classifier.Ticket{Description: ln}); got != "" && got != lang {
+							t.Errorf("%s (%s): a line reads as %q, want %q: %s", docName(doc), d.Platform, got, lang, ln)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// minLineWords is the least number of words of a line that
+// TestRenderedLanguage judges on its own.
+const minLineWords = 8
+
+// detectorData is the data TestRenderedLanguage renders with: every
+// platform, reason and Defender mention, all categories (a reply covers them
+// all; Render takes one at a time). It quotes no reporter text, so what is
+// read is the template's own.
+func detectorData(lang string) []Data {
+	var out []Data
+	for _, p := range platforms {
+		for _, r := range triage.Reasons {
+			for _, m := range []bool{false, true} {
+				out = append(out, Data{
+					TicketKey: "HD-7", ReporterName: "Alex", Platform: p, Reason: r, MentionsDefender: m,
+					Categories: categoryIDs(), Language: lang, ReporterLanguage: lang,
+					StepsSent: []Sent{{Category: PasskeySetup, At: sentAt}},
+				})
+			}
+		}
+	}
+	return out
+}
+
+func docName(doc string) string {
+	if doc == "" {
+		return "reply"
+	}
+	return doc
+}
+
+// TestLanguageSelection checks how Data.Language picks the language.
+func TestLanguageSelection(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t)
+	tests := []struct{ in, want string }{
+		{"", "Hi Ann,"}, {"en", "Hi Ann,"}, {"de", "Hallo Ann,"}, {"DE-ch", "Hallo Ann,"}, {"pt_BR", "Olá, Ann,"},
+		{" fr ", "Bonjour Ann,"}, {"es", "Hola, Ann:"}, {"nl", "Hallo Ann,"}, {"it", "Buongiorno Ann,"},
+		{"pl", "Hi Ann,"}, {"xx\n", "Hi Ann,"},
+	}
+	for _, tt := range tests {
+		r, err := s.Render(Resolved, Data{ReporterName: "Ann", Language: tt.in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := strings.Cut(r.Wiki, "\n"); got != tt.want {
+			t.Errorf("Language %q: greeting %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestDefenderOnlyWhenMentioned checks that no reporter-facing text names
+// Defender unless the reporter did.
+func TestDefenderOnlyWhenMentioned(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t)
+	for _, lang := range Languages() {
+		for _, d := range detectorData(lang) {
+			for _, doc := range slices.Concat([]string{""}, categoryIDs(), documentNames()) {
+				if doc == EvidenceNote {
+					continue
+				}
+				r, err := blocksOf(s, doc, d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if has := strings.Contains(plainText(r), "Defender"); has && !d.MentionsDefender {
+					t.Errorf("%s/%s names Defender though the reporter did not", lang, docName(doc))
+				}
+			}
+		}
+	}
+}
+
+// TestEvidenceNoteNamesReporterLanguage checks the note in every language.
+func TestEvidenceNoteNamesReporterLanguage(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t)
+	for _, lang := range Languages() {
+		d := fullData(PlatformIOS)
+		d.Language, d.ReporterLanguage = lang, "fr"
+		d.ReporterReplies = []string{"Ça ne marche toujours pas, *vraiment*."}
+		text := plainText(mustBlocks(t, s, EvidenceNote, d))
+		if want := languageName(lang, "fr") + " (fr)"; !strings.Contains(text, want) {
+			t.Errorf("%s: the note does not name the reporter's language as %q:\n%s", lang, want, text)
+		}
+		if !strings.Contains(text, d.ReporterReplies[0]) {
+			t.Errorf("%s: the note does not quote the reporter as written:\n%s", lang, text)
 		}
 	}
 }
@@ -388,7 +637,11 @@ func writeOverrides(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -424,6 +677,61 @@ func TestLoadOverride(t *testing.T) {
 	}
 	if !strings.Contains(r.Wiki, "*Send notification*") || !strings.HasPrefix(r.Wiki, "Hello there,") {
 		t.Errorf("embedded template with overridden partials:\n%s", r.Wiki)
+	}
+}
+
+// TestLoadLanguageOverrides checks the per-language override folders, the
+// fallback order and Overridden.
+func TestLoadLanguageOverrides(t *testing.T) {
+	t.Parallel()
+	dir := writeOverrides(t, map[string]string{
+		"footer.tmpl":           "_Flat English footer._\n",
+		"de/footer.tmpl":        "_Deutsche Fußzeile._\n",
+		"fr/passkey-setup.tmpl": "Étapes maison pour {{.Platform}}.\n",
+		"nl/.keep":              "",
+	})
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if diff := cmp.Diff([]string{"de/footer.tmpl", "en/footer.tmpl", "fr/passkey-setup.tmpl"}, s.Overridden()); diff != "" {
+		t.Errorf("Overridden (-want +got):\n%s", diff)
+	}
+	tests := []struct {
+		lang, doc, want string
+	}{
+		{"en", MFAResetDone, "_Flat English footer._"},              // flat file: English
+		{"de", MFAResetDone, "_Deutsche Fußzeile._"},                // the language's own override
+		{"fr", PasskeySetup, "Étapes maison pour ios."},             // the language's own override
+		{"es", MFAResetDone, "asistente virtual del soporte de TI"}, // no override: the embedded Spanish text, not the English override
+	}
+	for _, tt := range tests {
+		r, err := s.Render(tt.doc, Data{Language: tt.lang, Platform: PlatformIOS})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(r.Wiki, tt.want) {
+			t.Errorf("%s/%s does not contain %q:\n%s", tt.lang, tt.doc, tt.want, r.Wiki)
+		}
+	}
+	if got := mustLoad(t).Overridden(); got != nil {
+		t.Errorf("Overridden of the embedded set = %v, want nil", got)
+	}
+}
+
+// TestResolveFallsBackToEnglish checks the last steps of the fallback: a
+// template a language lacks comes from the English override, then from the
+// embedded English text.
+func TestResolveFallsBackToEnglish(t *testing.T) {
+	t.Parallel()
+	ov := overrides{English: {"footer": {file: "footer.tmpl", src: "english override"}}}
+	src, err := resolve(ov, "xx", "footer", "DIR")
+	if err != nil || src.text != "english override" || !strings.Contains(src.desc, `override file "footer.tmpl" in DIR`) {
+		t.Errorf("resolve with an English override = %+v, %v", src, err)
+	}
+	src, err = resolve(overrides{}, "xx", "footer", "")
+	if err != nil || !strings.Contains(src.desc, `embedded template "en/footer.tmpl"`) {
+		t.Errorf("resolve without overrides = %+v, %v", src, err)
 	}
 }
 
@@ -466,6 +774,14 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"resolved", "produced no text"}},
 		{"not UTF-8", map[string]string{"footer.tmpl": "\xff\xfe"}, []string{"not valid UTF-8"}},
 		{"too large", map[string]string{"footer.tmpl": strings.Repeat("x", maxOverride+1)}, []string{"larger than 64 KiB"}},
+		{"unknown file in a language folder", map[string]string{"de/passkey-setpu.tmpl": "x"},
+			[]string{`"de/passkey-setpu.tmpl"`, "not a template this program knows", "de, fr"}},
+		{"unknown language folder", map[string]string{"pl/footer.tmpl": "x"}, []string{`"pl"`, "not a template this program knows"}},
+		{"flat and en both", map[string]string{"footer.tmpl": "a", "en/footer.tmpl": "b"}, []string{"both override the English", "keep one"}},
+		{"broken language override", map[string]string{"it/footer.tmpl": "{{if .X}}"},
+			[]string{`override file "it/footer.tmpl"`, "syntax error"}},
+		{"language override fails the test render", map[string]string{"nl/resolved.tmpl": "Hoi {{.Password}}\n"},
+			[]string{"nl/resolved.tmpl", "language nl", "can't evaluate field Password"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mfatriage/triage/classifier"
+	"github.com/mfatriage/triage/templates"
 )
 
 // Modes.
@@ -32,32 +33,54 @@ type Config struct {
 	// EscalationAssignee, when set, is the account escalated tickets are
 	// assigned to.
 	EscalationAssignee string
+	// SecurityPriority, when set, is the priority a ticket that reports a
+	// possible attack gets ("Highest").
+	SecurityPriority string
+	// SecurityAssignee, when set, is the account such a ticket is assigned
+	// to.
+	SecurityAssignee string
+	// SecurityAck makes the bot post the reporter of a possible attack a
+	// short acknowledgement in their language. Default off: nothing public.
+	SecurityAck bool
+	// ReplyLanguages limits the languages the reporter is answered in (ISO
+	// 639-1); a ticket in another one is answered in FallbackLanguage.
+	// Default: all the templates have.
+	ReplyLanguages []string
+	// FallbackLanguage answers reporters whose language is not among
+	// ReplyLanguages. Default "en".
+	FallbackLanguage string
+	// AgentLanguage is the language of the internal notes for agents and
+	// admins. Default "en".
+	AgentLanguage string
 	// ResolveTransition, when set, is the transition run on resolve.
 	ResolveTransition string
 	// JiraBaseURL makes links to tickets in escalations.
 	JiraBaseURL string
 	// LockTTL is the ticket lock's time to live; the store renews it while
 	// the task runs, so it only bounds how long a dead worker's lock
-	// lingers. Default 15s.
+	// lingers. A task that finds the ticket locked does not wait for it:
+	// it returns ErrBusy and is retried (see RetryDelay). Default 15s.
 	LockTTL time.Duration
-	// LockWait is how long a task waits for a ticket another task holds
-	// before it gives up with ErrBusy (and is retried). Default 20s, longer
-	// than LockTTL, so a dead holder's lock expires while the task waits.
-	LockWait time.Duration
 }
 
 func (c Config) withDefaults() Config {
 	if c.Mode == "" {
 		c.Mode = ModeLive
 	}
+	if c.FallbackLanguage == "" {
+		c.FallbackLanguage = templates.English
+	}
+	if c.AgentLanguage == "" {
+		c.AgentLanguage = templates.English
+	}
+	if len(c.ReplyLanguages) == 0 {
+		c.ReplyLanguages = templates.Languages()
+	}
 	if c.FollowupWindow == 0 {
 		c.FollowupWindow = 24 * time.Hour
 	}
 	if c.LockTTL == 0 {
 		c.LockTTL = 15 * time.Second
-	}
-	if c.LockWait == 0 {
-		c.LockWait = 20 * time.Second
 	}
 	return c
 }
@@ -78,7 +101,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("internal category %q is not one of %s", cat, strings.Join(classifier.Categories(), ", ")))
 		}
 	}
-	if c.FollowupWindow < 0 || c.LockTTL < 0 || c.LockWait < 0 {
+	for _, l := range append([]string{c.FallbackLanguage, c.AgentLanguage}, c.ReplyLanguages...) {
+		if l != "" && !contains(templates.Languages(), l) {
+			errs = append(errs, fmt.Errorf("language %q is not one of %s", l, strings.Join(templates.Languages(), ", ")))
+		}
+	}
+	if c.FollowupWindow < 0 || c.LockTTL < 0 {
 		errs = append(errs, errors.New("the follow-up window and the lock TTL cannot be negative"))
 	}
 	return errors.Join(errs...)

@@ -22,7 +22,8 @@ func (h *TriageHandler) ProcessFollowup(ctx context.Context, t *asynq.Task) erro
 		return fmt.Errorf("decode follow-up payload: %v: %w", err, asynq.SkipRetry)
 	}
 	r := h.newRun(ctx, p.Key, TypeFollowup, FollowupTaskID(p.Key, p.Version))
-	if err := h.acquire(ctx, r); err != nil {
+	ctx, err := h.acquire(ctx, r)
+	if err != nil {
 		return err
 	}
 	defer r.release()

@@ -17,9 +17,15 @@ import (
 	"github.com/mfatriage/triage/templates"
 )
 
-// ErrBusy is returned when another task holds the ticket: the task is
-// retried shortly, and it does not count as a failure.
+// ErrBusy is returned at once when another task holds the ticket: asynq
+// retries the task after RetryDelay, and IsFailure does not count it as a
+// failure, so the retry spends none of the task's retries.
 var ErrBusy = errors.New("another task is working on this ticket")
+
+// ErrLockLost is the cause of a task's context cancelled because the
+// ticket's lock was lost (it expired, or another task took it): the task
+// must not go on writing as if it held the ticket alone.
+var ErrLockLost = errors.New("the ticket's lock was lost")
 
 // Deps are the handlers' collaborators.
 type Deps struct {
@@ -99,6 +105,8 @@ type run struct {
 	agent bool
 	// releaseFn is the lock's Hold.Release.
 	releaseFn func(ctx context.Context, s *triage.State, e *triage.AuditEntry) error
+	// stop ends the context acquire made, once the lock is let go.
+	stop func()
 }
 
 // ProcessTask triages a ticket after an event.
@@ -125,7 +133,8 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	r := h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID)
 
-	if err := h.acquire(ctx, r); err != nil {
+	ctx, err := h.acquire(ctx, r)
+	if err != nil {
 		return err
 	}
 	defer r.release()
@@ -159,8 +168,11 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		// escalation that was announced.
 		reason = r.state.Escalated
 		v.Action, v.Reply = classifier.ActionEscalateMFA, nil
-		if reason == triage.ReasonPasswordReset {
+		switch reason {
+		case triage.ReasonPasswordReset:
 			v.Action = classifier.ActionEscalatePassword
+		case triage.ReasonSecurity:
+			v.Action, v.Security = classifier.ActionHuman, true
 		}
 		r.log.Info().Str("reason", reason).Msg("finishing an escalation a previous attempt started")
 	}
@@ -186,29 +198,38 @@ func (h *TriageHandler) newRun(ctx context.Context, key, event, delivery string)
 	}
 }
 
-// acquire takes the ticket's lock, with its state and agent mark, waiting
-// up to LockWait for another task (or a dead worker's lock) to let go: a
-// retry for a busy ticket would spend one of the task's retries.
-func (h *TriageHandler) acquire(ctx context.Context, r *run) error {
-	deadline := h.d.Now().Add(h.cfg.LockWait)
-	for {
-		hold, ok, err := h.d.States.Acquire(ctx, r.key, h.cfg.LockTTL)
-		if err != nil {
-			return fmt.Errorf("lock %s: %w", r.key, err)
-		}
-		if ok {
-			r.state, r.found, r.agent, r.releaseFn = hold.State, hold.Found, hold.Agent, hold.Release
-			return nil
-		}
-		if !h.d.Now().Before(deadline) {
-			return fmt.Errorf("%s: %w", r.key, ErrBusy)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %w", r.key, ErrBusy)
-		case <-time.After(100 * time.Millisecond):
-		}
+// acquire takes the ticket's lock, with its state and agent mark, and
+// returns the context the rest of the task runs on: it is cancelled, with
+// the cause ErrLockLost, when the store finds the lock is no longer ours.
+// A ticket another task holds (or a dead worker's lock, until it expires)
+// returns ErrBusy at once: asynq's retry delay does the waiting, and the
+// retry spends none of the task's retries (IsFailure). A context that
+// ended is reported as such, never as a busy ticket.
+func (h *TriageHandler) acquire(ctx context.Context, r *run) (context.Context, error) {
+	hold, ok, err := h.d.States.Acquire(ctx, r.key, h.cfg.LockTTL)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", r.key, err)
 	}
+	if !ok {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("lock %s: %w", r.key, err)
+		}
+		return nil, fmt.Errorf("%s: %w", r.key, ErrBusy)
+	}
+	r.state, r.found, r.agent, r.releaseFn = hold.State, hold.Found, hold.Agent, hold.Release
+	ctx, cancel := context.WithCancelCause(ctx)
+	r.stop = func() { cancel(nil) }
+	if hold.Lost != nil {
+		go func() {
+			select {
+			case <-hold.Lost:
+				r.log.Warn().Msg("the ticket's lock was lost: stopping the task")
+				cancel(ErrLockLost)
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, nil
 }
 
 // release lets the ticket's lock go without saving (a no-op after
@@ -217,6 +238,7 @@ func (r *run) release() {
 	if r.releaseFn == nil {
 		return
 	}
+	defer r.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := r.releaseFn(ctx, nil, nil); err != nil {
@@ -291,6 +313,9 @@ func TicketOf(is triage.Issue, botAccountID string) classifier.Ticket {
 // act carries out a verdict, writing only what the state says is not done.
 // reason overrides the escalation reason (the follow-up's timeout).
 func (h *TriageHandler) act(ctx context.Context, r *run, is triage.Issue, v classifier.Verdict, reason string) error {
+	if v.Security {
+		return h.flag(ctx, r, is, v)
+	}
 	switch v.Action {
 	case classifier.ActionReply:
 		return h.reply(ctx, r, is, v)
@@ -327,7 +352,7 @@ func (h *TriageHandler) reply(ctx context.Context, r *run, is triage.Issue, v cl
 		r.writes = append(r.writes, "nothing: every category was already replied to")
 		return nil
 	}
-	rendered, err := h.d.Templates.Reply(templates.Data{TicketKey: is.Key, ReporterName: firstName(is.ReporterName), Platform: v.Platform, Categories: cats})
+	rendered, err := h.d.Templates.Reply(h.reporterData(is, v, cats))
 	if err != nil {
 		return fmt.Errorf("render reply for %s: %v: %w", r.key, err, asynq.SkipRetry)
 	}
@@ -372,10 +397,11 @@ func (h *TriageHandler) escalate(ctx context.Context, r *run, is triage.Issue, v
 	if reason == triage.ReasonPasswordReset {
 		name, label = templates.EscalationPassword, triage.LabelEscalatePassword
 	}
-	data := h.evidenceData(is, v, r.state, reason)
 	before := r.state.Version
 	escalatedBefore := r.state.Escalated != ""
 	if r.state.Escalated == "" {
+		data := h.reporterData(is, v, v.Categories)
+		data.Reason = reason
 		notice, err := h.d.Templates.Render(name, data)
 		if err != nil {
 			return fmt.Errorf("render %s for %s: %v: %w", name, r.key, err, asynq.SkipRetry)
@@ -389,7 +415,27 @@ func (h *TriageHandler) escalate(ctx context.Context, r *run, is triage.Issue, v
 		}
 		r.writes = append(r.writes, "public escalation notice ("+reason+")", "labels "+strings.Join(labels, ","))
 	}
-	// The internal evidence note: after a crash it may already be there.
+	if err := h.noteAndRecord(ctx, r, is, v, reason, templates.EvidenceNote, escalatedBefore); err != nil {
+		return err
+	}
+	if h.cfg.EscalationAssignee != "" && h.cfg.Mode == ModeLive {
+		if err := h.d.Jira.Assign(ctx, r.key, h.cfg.EscalationAssignee); err != nil {
+			return h.jiraErr(r, "assign", err)
+		}
+		r.writes = append(r.writes, "assigned")
+	}
+	if r.event != TypeFollowup {
+		if err := h.d.Followups.Cancel(ctx, r.key, before); err != nil {
+			r.log.Warn().Err(err).Msg("cancel follow-up")
+		}
+	}
+	return nil
+}
+
+// noteAndRecord posts the internal note of an escalation (unless a
+// previous attempt did: its anchor tells) and puts the ticket in the
+// escalation queue, then marks the note done.
+func (h *TriageHandler) noteAndRecord(ctx context.Context, r *run, is triage.Issue, v classifier.Verdict, reason, noteName string, escalatedBefore bool) error {
 	marker := noteMarker(r.key, r.state.Version)
 	posted := false
 	if escalatedBefore || r.retried > 0 {
@@ -417,7 +463,7 @@ func (h *TriageHandler) escalate(ctx context.Context, r *run, is triage.Issue, v
 	if posted {
 		r.writes = append(r.writes, "evidence note was already posted")
 	} else {
-		note, err := h.d.Templates.Render(templates.EvidenceNote, data)
+		note, err := h.d.Templates.Render(noteName, h.evidenceData(is, v, r.state, reason))
 		if err != nil {
 			return fmt.Errorf("render evidence note for %s: %v: %w", r.key, err, asynq.SkipRetry)
 		}
@@ -427,17 +473,6 @@ func (h *TriageHandler) escalate(ctx context.Context, r *run, is triage.Issue, v
 		r.writes = append(r.writes, "internal evidence note")
 	}
 	r.state, r.found = next, true
-	if h.cfg.EscalationAssignee != "" && h.cfg.Mode == ModeLive {
-		if err := h.d.Jira.Assign(ctx, r.key, h.cfg.EscalationAssignee); err != nil {
-			return h.jiraErr(r, "assign", err)
-		}
-		r.writes = append(r.writes, "assigned")
-	}
-	if r.event != TypeFollowup {
-		if err := h.d.Followups.Cancel(ctx, r.key, before); err != nil {
-			r.log.Warn().Err(err).Msg("cancel follow-up")
-		}
-	}
 	return nil
 }
 
@@ -452,7 +487,7 @@ func (h *TriageHandler) resolve(ctx context.Context, r *run, is triage.Issue, v 
 		r.writes = append(r.writes, "nothing: already resolved")
 		return nil
 	}
-	ack, err := h.d.Templates.Render(templates.Resolved, templates.Data{TicketKey: is.Key, ReporterName: firstName(is.ReporterName), Platform: v.Platform})
+	ack, err := h.d.Templates.Render(templates.Resolved, h.reporterData(is, v, nil))
 	if err != nil {
 		return fmt.Errorf("render resolved for %s: %v: %w", r.key, err, asynq.SkipRetry)
 	}
@@ -550,8 +585,38 @@ func (h *TriageHandler) jiraErr(r *run, op string, err error) error {
 	return wrapped
 }
 
+// reporterData is what a text for the reporter needs: in their language
+// (as far as the replies are allowed in it), naming Defender only when
+// they did.
+func (h *TriageHandler) reporterData(is triage.Issue, v classifier.Verdict, cats []string) templates.Data {
+	lang := v.Language
+	if !contains(h.cfg.ReplyLanguages, lang) {
+		lang = h.cfg.FallbackLanguage
+	}
+	return templates.Data{TicketKey: is.Key, ReporterName: firstName(is.ReporterName), Platform: v.Platform, Categories: cats,
+		Language: lang, ReporterLanguage: v.Language, MentionsDefender: mentionsDefender(is, h.cfg.BotAccountID)}
+}
+
+// mentionsDefender reports whether the reporter's own text names
+// Defender.
+func mentionsDefender(is triage.Issue, bot string) bool {
+	has := func(s string) bool { return strings.Contains(strings.ToLower(s), "defender") }
+	if has(is.Summary) || has(is.Description) {
+		return true
+	}
+	for _, c := range is.Comments {
+		if c.AuthorID != bot && c.AuthorID == is.ReporterID && has(c.Body) {
+			return true
+		}
+	}
+	return false
+}
+
+// evidenceData is what an internal note for agents and admins needs, in
+// their language, naming the reporter's.
 func (h *TriageHandler) evidenceData(is triage.Issue, v classifier.Verdict, s triage.State, reason string) templates.Data {
-	d := templates.Data{TicketKey: is.Key, ReporterName: firstName(is.ReporterName), Platform: v.Platform, Categories: v.Categories, Reason: reason}
+	d := templates.Data{TicketKey: is.Key, ReporterName: firstName(is.ReporterName), Platform: v.Platform, Categories: v.Categories, Reason: reason,
+		Language: h.cfg.AgentLanguage, ReporterLanguage: v.Language}
 	for _, e := range v.Evidence {
 		if e.Kind == "platform" {
 			continue
@@ -572,7 +637,7 @@ func (h *TriageHandler) evidenceData(is triage.Issue, v classifier.Verdict, s tr
 func (h *TriageHandler) escalation(is triage.Issue, v classifier.Verdict, s triage.State, reason string) triage.Escalation {
 	e := triage.Escalation{
 		Key: is.Key, ReporterID: is.ReporterID, ReporterName: is.ReporterName, Reason: reason,
-		Categories: v.Categories, Platform: v.Platform, Evidence: v.Evidence,
+		Categories: v.Categories, Platform: v.Platform, Evidence: v.Evidence, Language: v.Language, Security: v.Security,
 		ReporterReplies: reporterReplies(is, h.cfg.BotAccountID), CreatedAt: h.d.Now().UTC(),
 	}
 	if h.cfg.JiraBaseURL != "" {
@@ -632,4 +697,57 @@ func firstName(display string) string {
 		return ""
 	}
 	return f[0]
+}
+
+// flag handles a ticket that reports a possible attack (MFA fatigue, an
+// approval the reporter did not start, phishing): never self-help steps.
+// In one write, the labels triage-security and triage-needs-human, the
+// configured priority and (only when configured) a short acknowledgement
+// in the reporter's language; then an internal note for the agents with
+// the evidence and the runbook's first steps, a record in the escalation
+// queue with reason security, and the configured assignee.
+func (h *TriageHandler) flag(ctx context.Context, r *run, is triage.Issue, v classifier.Verdict) error {
+	flaggedBefore := r.state.Escalated == triage.ReasonSecurity
+	if flaggedBefore && r.state.NoteDone {
+		r.writes = append(r.writes, "nothing: already flagged as a possible attack")
+		return nil
+	}
+	before := r.state.Version
+	if !flaggedBefore {
+		next := r.state
+		next.Version++
+		next.Escalated, next.EscalatedAt = triage.ReasonSecurity, h.d.Now().UTC()
+		next.NoteDone, next.Human = false, true
+		w := triage.Write{AddLabels: []string{triage.LabelSecurity, triage.LabelNeedsHuman}, State: &next, Priority: h.cfg.SecurityPriority}
+		if h.cfg.SecurityAck {
+			ack, err := h.d.Templates.Render(templates.SecurityAck, h.reporterData(is, v, nil))
+			if err != nil {
+				return fmt.Errorf("render %s for %s: %v: %w", templates.SecurityAck, r.key, err, asynq.SkipRetry)
+			}
+			w.Comment = ack.Wiki
+		}
+		if err := h.write(ctx, r, w); err != nil {
+			return err
+		}
+		if w.Comment != "" {
+			r.writes = append(r.writes, "public acknowledgement of a security report")
+		}
+		r.writes = append(r.writes, "labels "+strings.Join(w.AddLabels, ","))
+		if w.Priority != "" {
+			r.writes = append(r.writes, "priority "+w.Priority)
+		}
+	}
+	if err := h.noteAndRecord(ctx, r, is, v, triage.ReasonSecurity, templates.SecurityNote, flaggedBefore); err != nil {
+		return err
+	}
+	if h.cfg.SecurityAssignee != "" && h.cfg.Mode == ModeLive {
+		if err := h.d.Jira.Assign(ctx, r.key, h.cfg.SecurityAssignee); err != nil {
+			return h.jiraErr(r, "assign", err)
+		}
+		r.writes = append(r.writes, "assigned")
+	}
+	if err := h.d.Followups.Cancel(ctx, r.key, before); err != nil {
+		r.log.Warn().Err(err).Msg("cancel follow-up")
+	}
+	return nil
 }

@@ -68,6 +68,7 @@ type harness struct {
 	inspector *asynq.Inspector
 	cfg       worker.Config
 	states    triage.StateStore
+	wrapJira  func(triage.Jira) triage.Jira
 	handler   *worker.TriageHandler
 	done      chan string // task ids, as each task finishes for good
 	logs      *logtest.Buffer
@@ -78,6 +79,9 @@ type harnessOption func(*harness)
 func withConfig(f func(*worker.Config)) harnessOption { return func(h *harness) { f(&h.cfg) } }
 func withStates(wrap func(triage.StateStore) triage.StateStore) harnessOption {
 	return func(h *harness) { h.states = wrap(h.states) }
+}
+func withJira(wrap func(triage.Jira) triage.Jira) harnessOption {
+	return func(h *harness) { h.wrapJira = wrap }
 }
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
@@ -119,8 +123,12 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var jt triage.Jira = jira.NewTaskTriage(jc)
+	if h.wrapJira != nil {
+		jt = h.wrapJira(jt)
+	}
 	h.handler, err = worker.NewTriageHandler(h.cfg, worker.Deps{
-		Classifier: clf, Templates: tmpl, Jira: jira.NewTriage(jc), States: h.states,
+		Classifier: clf, Templates: tmpl, Jira: jt, States: h.states,
 		Escalations: h.esc,
 		Followups:   &worker.AsynqFollowups{Client: h.client, Inspector: h.inspector, Queue: h.queue},
 		Logger:      zerolog.New(h.logs),
@@ -137,7 +145,7 @@ func (h *harness) start() {
 	srv := asynq.NewServer(h.redisOpt, asynq.Config{
 		Concurrency:              2,
 		Queues:                   map[string]int{h.queue: 1},
-		RetryDelayFunc:           func(int, error, *asynq.Task) time.Duration { return 50 * time.Millisecond },
+		RetryDelayFunc:           retryDelay,
 		IsFailure:                worker.IsFailure,
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
 		Logger:                   quietLogger{},
@@ -150,6 +158,15 @@ func (h *harness) start() {
 		h.t.Fatal(err)
 	}
 	h.t.Cleanup(srv.Shutdown)
+}
+
+// retryDelay keeps the tests quick: a rate limit waits as long as Jira
+// asked (worker.RetryDelay), anything else 50 ms.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if !worker.IsFailure(err) && !errors.Is(err, worker.ErrBusy) {
+		return worker.RetryDelay(n, err, t)
+	}
+	return 50 * time.Millisecond
 }
 
 // signal reports a task id on h.done when the task will not run again.
@@ -182,9 +199,9 @@ func (h *harness) wait(taskID string) {
 	}
 }
 
-func (h *harness) enqueue(p worker.TriagePayload) string {
+func (h *harness) enqueue(p worker.TriagePayload, opts ...asynq.Option) string {
 	h.t.Helper()
-	task, err := worker.NewTriageTask(p, asynq.Queue(h.queue))
+	task, err := worker.NewTriageTask(p, append([]asynq.Option{asynq.Queue(h.queue)}, opts...)...)
 	if err != nil {
 		h.t.Fatal(err)
 	}

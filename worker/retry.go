@@ -48,7 +48,8 @@ func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
 }
 
 // IsFailure is the asynq IsFailure hook: a rate limit and a busy ticket are
-// waits, not failures.
+// waits, not failures. asynq (v0.26.0, rdb.Retry) increments a task's retry
+// count only for a failure, so a wait spends none of the task's retries.
 func IsFailure(err error) bool {
 	if _, ok := rateLimited(err); ok {
 		return false

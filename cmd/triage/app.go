@@ -112,7 +112,7 @@ func (a *app) Close() {
 
 // handler builds the worker's task handler.
 func (a *app) handler() (*worker.TriageHandler, error) {
-	clf, fp, err := classifierFrom(a.cfg.RulesPath, a.cfg.ModelPath, a.cfg.AutoThreshold)
+	clf, fp, err := classifierFrom(a.cfg.RulesPath, a.cfg.ModelPath, a.cfg.AutoThreshold, a.cfg.FallbackLanguage)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (a *app) handler() (*worker.TriageHandler, error) {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
 	return worker.NewTriageHandler(a.cfg.worker(), worker.Deps{
-		Classifier: clf, Templates: tmpl, Jira: jira.NewTriage(a.jira), States: a.store,
+		Classifier: clf, Templates: tmpl, Jira: jira.NewTaskTriage(a.jira), States: a.store,
 		Escalations: a.esc,
 		Followups:   &worker.AsynqFollowups{Client: a.client, Inspector: a.inspector, Queue: a.cfg.Queue},
 		Metrics:     a.metrics,
@@ -141,7 +141,7 @@ type fingerprint struct {
 // classifierFrom builds the classifier from a rules file and a model file,
 // each the embedded one when its path is empty. A threshold, when set,
 // replaces the model's auto threshold.
-func classifierFrom(rulesPath, modelPath string, threshold *float64) (*classifier.Classifier, fingerprint, error) {
+func classifierFrom(rulesPath, modelPath string, threshold *float64, fallback string) (*classifier.Classifier, fingerprint, error) {
 	fp := fingerprint{rules: cmp.Or(rulesPath, "embedded"), model: cmp.Or(modelPath, "embedded")}
 	rulesData, err := readOr(rulesPath, classifier.DefaultRules)
 	if err != nil {
@@ -160,7 +160,7 @@ func classifierFrom(rulesPath, modelPath string, threshold *float64) (*classifie
 	if err != nil {
 		return nil, fp, fmt.Errorf("model %s: %w", fp.model, err)
 	}
-	opts := []classifier.Option{classifier.WithModel(m)}
+	opts := []classifier.Option{classifier.WithModel(m), classifier.WithFallbackLanguage(fallback)}
 	if threshold != nil {
 		opts = append(opts, classifier.WithAutoThreshold(*threshold))
 	}

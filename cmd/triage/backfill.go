@@ -79,7 +79,7 @@ a bar on a terminal and plain lines otherwise.`,
 // backfillDryRun decides each ticket as the worker would, reading its
 // comments, and prints the decisions; it writes nothing.
 func backfillDryRun(ctx context.Context, a *app, issues []jira.Issue, bar *progress) error {
-	clf, _, err := classifierFrom(a.cfg.RulesPath, a.cfg.ModelPath, a.cfg.AutoThreshold)
+	clf, _, err := classifierFrom(a.cfg.RulesPath, a.cfg.ModelPath, a.cfg.AutoThreshold, a.cfg.FallbackLanguage)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,12 @@ type config struct {
 	FollowupWindow     time.Duration `yaml:"followup_window"`
 	InternalCategories []string      `yaml:"internal_categories"`
 	EscalationAssignee string        `yaml:"escalation_assignee"`
+	SecurityPriority   string        `yaml:"security_priority"`
+	SecurityAssignee   string        `yaml:"security_assignee"`
+	SecurityAck        bool          `yaml:"security_ack"`
+	ReplyLanguages     []string      `yaml:"reply_languages"`
+	FallbackLanguage   string        `yaml:"fallback_language"`
+	AgentLanguage      string        `yaml:"agent_language"`
 	ResolveTransition  string        `yaml:"resolve_transition"`
 
 	JQL               string        `yaml:"jql"`
@@ -91,6 +97,16 @@ var envVars = []struct {
 	{"TRIAGE_FOLLOWUP_WINDOW", "24h", "how long a replied ticket waits for an answer before it is escalated", func(c *config, v string) error { return setDuration(&c.FollowupWindow, v) }},
 	{"TRIAGE_INTERNAL_CATEGORIES", "", "comma-separated categories whose steps go out as internal notes for agents", func(c *config, v string) error { c.InternalCategories = splitList(v); return nil }},
 	{"TRIAGE_ESCALATION_ASSIGNEE", "", "account id escalated tickets are assigned to", func(c *config, v string) error { c.EscalationAssignee = v; return nil }},
+	{"TRIAGE_REPLY_LANGUAGES", "en,de,fr,es,pt,nl,it", "the languages reporters are answered in (ISO 639-1, comma-separated); others get TRIAGE_FALLBACK_LANGUAGE", func(c *config, v string) error { c.ReplyLanguages = splitList(v); return nil }},
+	{"TRIAGE_FALLBACK_LANGUAGE", "en", "the language of tickets in no supported or allowed language", func(c *config, v string) error { c.FallbackLanguage = v; return nil }},
+	{"TRIAGE_AGENT_LANGUAGE", "en", "the language of the internal notes for agents and admins", func(c *config, v string) error { c.AgentLanguage = v; return nil }},
+	{"TRIAGE_SECURITY_PRIORITY", "", "priority given to a ticket that reports a possible attack, e.g. Highest (empty: unchanged)", func(c *config, v string) error { c.SecurityPriority = v; return nil }},
+	{"TRIAGE_SECURITY_ASSIGNEE", "", "account id a ticket that reports a possible attack is assigned to", func(c *config, v string) error { c.SecurityAssignee = v; return nil }},
+	{"TRIAGE_SECURITY_ACK", "false", "post the reporter a short acknowledgement of a security report (we are on it; approve nothing you did not start)", func(c *config, v string) error {
+		b, err := strconv.ParseBool(v)
+		c.SecurityAck = b
+		return err
+	}},
 	{"TRIAGE_RESOLVE_TRANSITION", "", "transition run when a ticket is resolved", func(c *config, v string) error { c.ResolveTransition = v; return nil }},
 	{"TRIAGE_ADMIN_TOKEN", "", "the admin credential for the admin page and the JSON API (required to serve them; kept only as a hash)", func(c *config, v string) error { c.AdminToken = v; return nil }},
 	{"TRIAGE_ADMIN_SECURE", "false", "mark the admin session cookie Secure (set it when TLS ends at a proxy in front)", func(c *config, v string) error {
@@ -211,6 +227,8 @@ func (c config) worker() worker.Config {
 	return worker.Config{
 		BotAccountID: c.BotAccountID, Mode: c.Mode, InternalCategories: c.InternalCategories,
 		FollowupWindow: c.FollowupWindow, EscalationAssignee: c.EscalationAssignee,
+		SecurityPriority: c.SecurityPriority, SecurityAssignee: c.SecurityAssignee, SecurityAck: c.SecurityAck,
+		ReplyLanguages: c.ReplyLanguages, FallbackLanguage: c.FallbackLanguage, AgentLanguage: c.AgentLanguage,
 		ResolveTransition: c.ResolveTransition, JiraBaseURL: c.JiraBaseURL,
 	}
 }

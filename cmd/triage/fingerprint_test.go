@@ -28,7 +28,7 @@ func TestClassifierFingerprint(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, got, err := classifierFrom(tc.rulesPath, "", nil)
+			_, got, err := classifierFrom(tc.rulesPath, "", nil, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,7 +37,7 @@ func TestClassifierFingerprint(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := classifierFrom("", filepath.Join(dir, "missing.bin.gz"), nil); err == nil {
+	if _, _, err := classifierFrom("", filepath.Join(dir, "missing.bin.gz"), nil, ""); err == nil {
 		t.Error("a missing model file was accepted")
 	}
 }

@@ -24,7 +24,7 @@ unresolved ones to admins for an MFA reset.`,
 	root.PersistentFlags().String("rules", "", "rules file (YAML) to use instead of the embedded one (env TRIAGE_RULES)")
 	root.PersistentFlags().String("model", "", "model file to use instead of the embedded one (env TRIAGE_MODEL)")
 	root.PersistentFlags().String("config", "", "configuration file (YAML); the environment overrides it (env TRIAGE_CONFIG)")
-	root.AddCommand(newClassifyCmd(), newEvalCmd(), newServeCmd(), newIntakeCmd(), newAdminCmd(), newWorkerCmd(), newPollCmd(), newAuditCmd(), newEscalationsCmd(), newConfigCmd(), newFakeJiraCmd(), newDemoCmd(), newBackfillCmd(), newBenchCmd(), newTrainCmd())
+	root.AddCommand(newClassifyCmd(), newEvalCmd(), newServeCmd(), newIntakeCmd(), newAdminCmd(), newWorkerCmd(), newPollCmd(), newAuditCmd(), newEscalationsCmd(), newConfigCmd(), newFakeJiraCmd(), newDemoCmd(), newBackfillCmd(), newBenchCmd(), newTrainCmd(), newRulesCmd())
 	return root
 }
 
@@ -42,6 +42,6 @@ func loadClassifier(cmd *cobra.Command) (*classifier.Classifier, error) {
 		}
 		threshold = &t
 	}
-	c, _, err := classifierFrom(cmp.Or(rules, os.Getenv("TRIAGE_RULES")), cmp.Or(model, os.Getenv("TRIAGE_MODEL")), threshold)
+	c, _, err := classifierFrom(cmp.Or(rules, os.Getenv("TRIAGE_RULES")), cmp.Or(model, os.Getenv("TRIAGE_MODEL")), threshold, os.Getenv("TRIAGE_FALLBACK_LANGUAGE"))
 	return c, err
 }

@@ -716,11 +716,34 @@ func TestWithHTTPTransport(t *testing.T) {
 	}
 }
 
+// TestZeroLoggerIsSilent: without WithLogger nothing is logged, at any
+// level: the zero zerolog.Logger (a RetryTransport's zero value, and what
+// New gives the transport) has every level disabled.
 func TestZeroLoggerIsSilent(t *testing.T) {
 	t.Parallel()
-	// The zero zerolog.Logger must be usable and disabled.
-	var l zerolog.Logger
-	l.Debug().Str("k", "v").Msg("nothing")
-	rt := &RetryTransport{}
-	rt.Logger.Debug().Msg("nothing")
+	e := newEnv(t, nil)
+	loggers := []struct {
+		name string
+		l    zerolog.Logger
+	}{
+		{"zero zerolog.Logger", zerolog.Logger{}},
+		{"RetryTransport zero value", (&RetryTransport{}).Logger},
+		{"client made without WithLogger", e.c.rt.Logger},
+	}
+	levels := []zerolog.Level{zerolog.TraceLevel, zerolog.DebugLevel, zerolog.InfoLevel, zerolog.WarnLevel,
+		zerolog.ErrorLevel, zerolog.FatalLevel, zerolog.PanicLevel, zerolog.NoLevel}
+	for _, tt := range loggers {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var enabled []string
+			for _, lvl := range levels {
+				if tt.l.WithLevel(lvl).Enabled() {
+					enabled = append(enabled, lvl.String())
+				}
+			}
+			if diff := cmp.Diff([]string(nil), enabled); diff != "" {
+				t.Errorf("levels that would log (-want, +got):\n%s", diff)
+			}
+		})
+	}
 }

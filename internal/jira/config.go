@@ -62,8 +62,9 @@ type Config struct {
 
 	// MaxRetryAfter is the longest wait asked by Jira (Retry-After or
 	// X-RateLimit-Reset) that a call sleeps through; a longer one is returned
-	// at once as a rate-limit *Error carrying RetryAfter, so that the task can
-	// be rescheduled instead of holding a worker. Default 60s.
+	// at once as a rate-limit *Error carrying RetryAfter. Default 60s. The
+	// worker's adapter (NewTaskTriage) sleeps through TaskMaxRetryAfter at
+	// most, so that a task is rescheduled instead of holding a worker.
 	MaxRetryAfter time.Duration
 
 	// SearchPageSize is maxResults for /search/jql. Default 100 (Jira's page

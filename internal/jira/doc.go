@@ -14,7 +14,9 @@
 // the adapter). Every non-2xx answer becomes an *Error that keeps Jira's own
 // errorMessages and field errors; IsPermanent, IsRateLimited and RetryAfter
 // let the worker decide between asynq.SkipRetry, a rescheduled retry that is
-// not a failure, and a plain retry.
+// not a failure, and a plain retry. The worker's adapter (NewTaskTriage)
+// sleeps through a rate limit of at most TaskMaxRetryAfter and hands a longer
+// one back, so that the task's retry delay waits rather than a worker slot.
 //
 // Answers of the calls that bypass go-jira's structs (GetIssue, AddComment,
 // the status read) are decoded with the shapes of internal/jira/wire, the

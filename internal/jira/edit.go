@@ -32,10 +32,12 @@ type Edit struct {
 	// state; each value is JSON-encoded and must stay within 32,768
 	// characters.
 	Properties map[string]any
+	// Priority, when set, is the name of the priority to set ("Highest").
+	Priority string
 }
 
 func (e Edit) empty() bool {
-	return e.Comment == "" && len(e.AddLabels) == 0 && len(e.RemoveLabels) == 0 && len(e.Properties) == 0
+	return e.Comment == "" && len(e.AddLabels) == 0 && len(e.RemoveLabels) == 0 && len(e.Properties) == 0 && e.Priority == ""
 }
 
 // ErrPartialEdit marks an Edit whose internal comment was posted but whose
@@ -54,8 +56,9 @@ var ErrPartialEdit = errors.New("internal comment posted, rest of the edit not w
 // sd.public.comment property, then the PUT for labels and properties (if
 // any). Jira documents comment properties only on the comment resource, not
 // on update.comment of an edit, and a note meant for agents must never reach
-// the customer on a guess. If the PUT fails after the comment was posted, the
-// error wraps ErrPartialEdit.
+// the customer on a guess. The PUT sleeps through a rate limit of up to the
+// client's MaxRetryAfter even for a task's Triage adapter (NewTaskTriage).
+// If it fails after the comment was posted, the error wraps ErrPartialEdit.
 //
 // An edit carrying a comment is never replayed after an uncertain failure
 // (ErrUncertain); read the issue before trying again.
@@ -79,7 +82,10 @@ func (c *Client) Edit(ctx context.Context, key string, e Edit) error {
 		if rest.empty() {
 			return nil
 		}
-		if err := c.update(ctx, key, rest); err != nil {
+		// The comment is posted: handing a rate limit back now would have
+		// the caller post it again, so this call waits as long as the
+		// client's MaxRetryAfter allows, whatever bound ctx carries.
+		if err := c.update(withMaxRetryAfter(ctx, c.cfg.MaxRetryAfter), key, rest); err != nil {
 			return fmt.Errorf("edit %s: %w (comment %s): %w", key, ErrPartialEdit, cm.ID, err)
 		}
 		return nil
@@ -118,6 +124,9 @@ func (c *Client) update(ctx context.Context, key string, e Edit) error {
 	data := map[string]any{}
 	if len(update) > 0 {
 		data["update"] = update
+	}
+	if e.Priority != "" {
+		data["fields"] = map[string]any{"priority": map[string]string{"name": e.Priority}}
 	}
 	if len(e.Properties) > 0 {
 		keys := make([]string, 0, len(e.Properties))

@@ -23,9 +23,12 @@ import (
 //     seconds or as an HTTP date, else X-RateLimit-Reset), then retry. While
 //     the wait runs, other calls through the same transport wait too (all of
 //     them for a site-wide limit, writes to the same issue for Jira's
-//     per-issue write limit), so the next call never comes sooner. A wait
-//     longer than MaxRetryAfter, or one that would outlast the context, is
-//     not slept: the 429 is returned and becomes an *Error with RetryAfter.
+//     per-issue write limit; at most maxGates such gates are kept, the
+//     ones that open first dropped), so the next call never comes sooner.
+//     A wait longer than MaxRetryAfter (or the bound the call's context
+//     carries, see withMaxRetryAfter), or one that would outlast the
+//     context, is not slept: the 429 is returned and becomes an *Error
+//     with RetryAfter.
 //   - 5xx, timeouts and network errors back off exponentially with full
 //     jitter (a random wait in [0, min(MaxBackoff, BaseBackoff·2ⁿ))), for at
 //     most MaxAttempts tries in all. Requests that may not be replayed
@@ -55,7 +58,7 @@ type RetryTransport struct {
 	Logger zerolog.Logger // zero value: no logging
 
 	mu      sync.Mutex
-	blocked map[string]time.Time // rate-limit scope → no call before
+	blocked map[string]time.Time // rate-limit scope → no call before; at most maxGates
 }
 
 var _ http.RoundTripper = (*RetryTransport)(nil)
@@ -68,11 +71,19 @@ type ctxKey int
 const (
 	noReplayKey ctxKey = iota
 	captureKey
+	maxRetryAfterKey
 )
 
 // withNoReplay marks the calls made with ctx as not safe to send twice.
 func withNoReplay(ctx context.Context) context.Context {
 	return context.WithValue(ctx, noReplayKey, true)
+}
+
+// withMaxRetryAfter bounds the wait asked by Jira that the calls made with
+// ctx sleep through, in place of the transport's MaxRetryAfter; a longer
+// wait is handed back as a rate-limit *Error.
+func withMaxRetryAfter(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, maxRetryAfterKey, d)
 }
 
 // capture receives the final error answer of a call, so that Jira's message
@@ -113,9 +124,10 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	replaySafe := isReplaySafe(req)
 	issue := issueOf(req)
 	maxAttempts := pick(t.MaxAttempts, DefaultMaxAttempts)
+	maxWait := t.maxRetryAfter(ctx)
 
 	for attempt := 1; ; attempt++ {
-		if err := t.waitForGate(ctx, op, req.Method, issue); err != nil {
+		if err := t.waitForGate(ctx, op, req.Method, issue, maxWait); err != nil {
 			if first != nil {
 				first.Close()
 			}
@@ -168,7 +180,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if retry && asked {
 			t.block(resp, req.Method, issue, wait)
 		}
-		if retry && attempt < maxAttempts && (!asked || wait <= pick(t.MaxRetryAfter, DefaultMaxRetryAfter)) && fitsDeadline(ctx, wait) {
+		if retry && attempt < maxAttempts && (!asked || wait <= maxWait) && fitsDeadline(ctx, wait) {
 			drain(resp.Body)
 			t.logRetry(req, attempt, wait, resp.Status)
 			if err := t.sleep(ctx, wait); err != nil {
@@ -224,13 +236,18 @@ const (
 	scopeIssuePrefx = "issue:"
 )
 
+// maxGates bounds the rate-limit gates a transport keeps: the site-wide one
+// and one per issue Jira limited writes to.
+const maxGates = 1024
+
 // block keeps further calls back until Jira's wait is over.
 func (t *RetryTransport) block(resp *http.Response, method, issue string, wait time.Duration) {
 	scope := scopeAll
 	if resp.Header.Get("RateLimit-Reason") == "jira-per-issue-on-write" && issue != "" {
 		scope = scopeIssuePrefx + issue
 	}
-	until := t.now().Add(wait)
+	now := t.now()
+	until := now.Add(wait)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.blocked == nil {
@@ -239,12 +256,44 @@ func (t *RetryTransport) block(resp *http.Response, method, issue string, wait t
 	if until.After(t.blocked[scope]) {
 		t.blocked[scope] = until
 	}
+	if len(t.blocked) > maxGates {
+		t.pruneGates(now)
+	}
+}
+
+// pruneGates drops the gates that are open again and then, while there are
+// more than maxGates, the issue gate that opens first: losing it costs at
+// most one more 429 for that issue. The site-wide gate stays. t.mu is held.
+func (t *RetryTransport) pruneGates(now time.Time) {
+	for scope, until := range t.blocked {
+		if !until.After(now) {
+			delete(t.blocked, scope)
+		}
+	}
+	for len(t.blocked) > maxGates {
+		first := ""
+		for scope, until := range t.blocked {
+			if scope != scopeAll && (first == "" || until.Before(t.blocked[first])) {
+				first = scope
+			}
+		}
+		delete(t.blocked, first)
+	}
+}
+
+// maxRetryAfter is the longest wait asked by Jira that a call made with ctx
+// sleeps through.
+func (t *RetryTransport) maxRetryAfter(ctx context.Context) time.Duration {
+	if d, ok := ctx.Value(maxRetryAfterKey).(time.Duration); ok {
+		return d
+	}
+	return pick(t.MaxRetryAfter, DefaultMaxRetryAfter)
 }
 
 // waitForGate sleeps until no rate-limit block applies to the call, or answers
-// a rate-limit *Error when that would take longer than MaxRetryAfter or the
+// a rate-limit *Error when that would take longer than maxWait or the
 // context allows.
-func (t *RetryTransport) waitForGate(ctx context.Context, op, method, issue string) error {
+func (t *RetryTransport) waitForGate(ctx context.Context, op, method, issue string, maxWait time.Duration) error {
 	for {
 		now := t.now()
 		t.mu.Lock()
@@ -259,7 +308,7 @@ func (t *RetryTransport) waitForGate(ctx context.Context, op, method, issue stri
 		if wait <= 0 {
 			return nil
 		}
-		if wait > pick(t.MaxRetryAfter, DefaultMaxRetryAfter) || !fitsDeadline(ctx, wait) {
+		if wait > maxWait || !fitsDeadline(ctx, wait) {
 			return &Error{
 				Op:         op,
 				Status:     http.StatusTooManyRequests,

@@ -448,3 +448,45 @@ func TestRetryTransportBuffersBodyWithoutGetBody(t *testing.T) {
 		t.Errorf("status %d, calls %d, last body %q", resp.StatusCode, len(calls), calls[len(calls)-1].Body)
 	}
 }
+
+// TestRateLimitGatesAreBounded: per-issue write limits on ever new issues
+// do not grow the transport's gates without bound; the site-wide gate and
+// the gates that open last are kept, and gates that are open again go
+// first.
+func TestRateLimitGatesAreBounded(t *testing.T) {
+	t.Parallel()
+	clk := newFakeTime()
+	rt := &RetryTransport{Now: clk.Now}
+	perIssue := &http.Response{Header: http.Header{}}
+	perIssue.Header.Set("RateLimit-Reason", "jira-per-issue-on-write")
+	siteWide := &http.Response{Header: http.Header{}}
+	rt.block(siteWide, http.MethodGet, "", 2*time.Minute)
+	// gates that are open again by the time the map is full
+	for i := range 100 {
+		rt.block(perIssue, http.MethodPut, "OLD-"+itoa(i), time.Second)
+	}
+	clk.Advance(time.Minute)
+	const issues = 5 * maxGates
+	for i := range issues {
+		rt.block(perIssue, http.MethodPut, "HD-"+itoa(i), time.Duration(i+1)*time.Second)
+	}
+	type gates struct {
+		Count             int
+		SiteWide, Newest  bool
+		OpenAgain, Oldest int
+	}
+	got := gates{Count: len(rt.blocked)}
+	_, got.SiteWide = rt.blocked[scopeAll]
+	_, got.Newest = rt.blocked[scopeIssuePrefx+"HD-"+itoa(issues-1)]
+	for scope := range rt.blocked {
+		switch {
+		case strings.HasPrefix(scope, scopeIssuePrefx+"OLD-"):
+			got.OpenAgain++
+		case scope == scopeIssuePrefx+"HD-0":
+			got.Oldest++
+		}
+	}
+	if diff := cmp.Diff(gates{Count: maxGates, SiteWide: true, Newest: true}, got); diff != "" {
+		t.Errorf("gates after per-issue 429s on %d issues (-want, +got):\n%s", issues, diff)
+	}
+}

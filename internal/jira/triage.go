@@ -16,16 +16,39 @@ import (
 // types.)
 type Triage struct {
 	c *Client
+	// maxWait, when set, bounds the rate-limit waits the calls sleep
+	// through (the client's MaxRetryAfter otherwise).
+	maxWait time.Duration
 }
 
 var _ triage.Jira = (*Triage)(nil)
 
-// NewTriage wraps a client for the worker.
+// TaskMaxRetryAfter is the longest wait asked by Jira (Retry-After or
+// X-RateLimit-Reset) that a call through NewTaskTriage sleeps through.
+const TaskMaxRetryAfter = time.Second
+
+// NewTriage wraps a client: calls sleep through a rate-limit wait of up to
+// the client's MaxRetryAfter (for a command or an admin's request).
 func NewTriage(c *Client) *Triage { return &Triage{c: c} }
+
+// NewTaskTriage wraps a client for a queue worker's tasks: a call sleeps
+// through a rate-limit wait of at most TaskMaxRetryAfter and hands a longer
+// one back at once, as an error whose RetryAfterDelay is the wait, so that
+// the task's retry delay does the waiting and not a worker slot. (The rest
+// of an edit whose internal comment is posted still waits, see Client.Edit.)
+func NewTaskTriage(c *Client) *Triage { return &Triage{c: c, maxWait: TaskMaxRetryAfter} }
+
+// ctx carries the bound on rate-limit waits to the transport.
+func (t *Triage) ctx(ctx context.Context) context.Context {
+	if t.maxWait > 0 {
+		return withMaxRetryAfter(ctx, t.maxWait)
+	}
+	return ctx
+}
 
 // GetIssue implements triage.Jira.
 func (t *Triage) GetIssue(ctx context.Context, key string) (triage.Issue, error) {
-	is, err := t.c.GetIssue(ctx, key)
+	is, err := t.c.GetIssue(t.ctx(ctx), key)
 	if err != nil {
 		return triage.Issue{}, retryInfo{err}
 	}
@@ -60,11 +83,11 @@ func userID(u User) string {
 
 // Write implements triage.Jira: one Edit.
 func (t *Triage) Write(ctx context.Context, key string, w triage.Write) error {
-	e := Edit{Comment: w.Comment, Internal: w.Internal, AddLabels: w.AddLabels}
+	e := Edit{Comment: w.Comment, Internal: w.Internal, AddLabels: w.AddLabels, Priority: w.Priority}
 	if w.State != nil {
 		e.Properties = map[string]any{t.c.cfg.StateProperty: w.State}
 	}
-	if err := t.c.Edit(ctx, key, e); err != nil {
+	if err := t.c.Edit(t.ctx(ctx), key, e); err != nil {
 		return retryInfo{err}
 	}
 	return nil
@@ -72,7 +95,7 @@ func (t *Triage) Write(ctx context.Context, key string, w triage.Write) error {
 
 // Assign implements triage.Jira.
 func (t *Triage) Assign(ctx context.Context, key, accountID string) error {
-	if err := t.c.Assign(ctx, key, accountID); err != nil {
+	if err := t.c.Assign(t.ctx(ctx), key, accountID); err != nil {
 		return retryInfo{err}
 	}
 	return nil
@@ -80,7 +103,7 @@ func (t *Triage) Assign(ctx context.Context, key, accountID string) error {
 
 // Transition implements triage.Jira.
 func (t *Triage) Transition(ctx context.Context, key, name string) error {
-	if err := t.c.TransitionByName(ctx, key, name); err != nil {
+	if err := t.c.TransitionByName(t.ctx(ctx), key, name); err != nil {
 		return retryInfo{err}
 	}
 	return nil

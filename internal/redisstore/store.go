@@ -152,7 +152,8 @@ func (s *Store) Acquire(ctx context.Context, ticket string, ttl time.Duration) (
 	if ok, err := lock.Result(); err != nil || !ok {
 		return triage.Hold{}, false, err
 	}
-	h := triage.Hold{Agent: agent.Val() > 0, Release: s.holdLock(ticket, token, ttl)}
+	h := triage.Hold{Agent: agent.Val() > 0}
+	h.Release, h.Lost = s.holdLock(ticket, token, ttl)
 	data, err := state.Bytes()
 	switch {
 	case errors.Is(err, redis.Nil):
@@ -172,11 +173,15 @@ func (s *Store) Acquire(ctx context.Context, ticket string, ttl time.Duration) (
 // holdLock renews a ticket's lock taken with token until the returned release
 // stops it; release saves the state and records the audit entry (each
 // unless nil) and deletes the lock in one pipeline. Once that pipeline
-// went through, release does nothing.
-func (s *Store) holdLock(ticket, token string, ttl time.Duration) func(context.Context, *triage.State, *triage.AuditEntry) error {
+// went through, release does nothing. The returned channel is closed when
+// a renewal finds the lock is no longer ours; renewing then stops. A
+// renewal that fails (Redis down, a timeout) is not a loss: the next one
+// tells.
+func (s *Store) holdLock(ticket, token string, ttl time.Duration) (func(context.Context, *triage.State, *triage.AuditEntry) error, <-chan struct{}) {
 	lk := s.key("lock", ticket)
 	stop := make(chan struct{})
 	done := make(chan struct{})
+	lost := make(chan struct{})
 	go func() {
 		defer close(done)
 		t := time.NewTicker(ttl / 3)
@@ -187,8 +192,12 @@ func (s *Store) holdLock(ticket, token string, ttl time.Duration) func(context.C
 				return
 			case <-t.C:
 				rctx, cancel := context.WithTimeout(context.Background(), ttl/3)
-				_ = renewScript.Run(rctx, s.rdb, []string{lk}, token, ttl.Milliseconds()).Err()
+				n, err := renewScript.Run(rctx, s.rdb, []string{lk}, token, ttl.Milliseconds()).Int64()
 				cancel()
+				if err == nil && n == 0 {
+					close(lost)
+					return
+				}
 			}
 		}
 	}()
@@ -224,7 +233,7 @@ func (s *Store) holdLock(ticket, token string, ttl time.Duration) func(context.C
 		}
 		released = true
 		return nil
-	}
+	}, lost
 }
 
 // Record records a decision on its own: one entry in the ticket's stream

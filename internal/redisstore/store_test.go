@@ -2,6 +2,9 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,7 +90,7 @@ func TestAcquireReadsStateAndAgentAndReleaseSavesAndRecords(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("Acquire = %v, %v", ok, err)
 	}
-	if diff := cmp.Diff(triage.Hold{}, h, cmpopts.IgnoreFields(triage.Hold{}, "Release")); diff != "" {
+	if diff := cmp.Diff(triage.Hold{}, h, cmpopts.IgnoreFields(triage.Hold{}, "Release", "Lost")); diff != "" {
 		t.Errorf("hold of a new ticket (-want +got):\n%s", diff)
 	}
 	want := triage.State{Version: 2, Replied: []string{"passkey-invalid"}, Deliveries: []string{"d-1"}}
@@ -110,7 +113,7 @@ func TestAcquireReadsStateAndAgentAndReleaseSavesAndRecords(t *testing.T) {
 		t.Fatalf("Acquire after Release = %v, %v", ok, err)
 	}
 	defer h.Release(ctx, nil, nil)
-	if diff := cmp.Diff(triage.Hold{State: want, Found: true, Agent: true}, h, cmpopts.IgnoreFields(triage.Hold{}, "Release")); diff != "" {
+	if diff := cmp.Diff(triage.Hold{State: want, Found: true, Agent: true}, h, cmpopts.IgnoreFields(triage.Hold{}, "Release", "Lost")); diff != "" {
 		t.Errorf("hold after a save and an agent mark (-want +got):\n%s", diff)
 	}
 }
@@ -169,5 +172,131 @@ func TestLockIsRenewedWhileHeld(t *testing.T) {
 		t.Error("the lock was not released")
 	} else {
 		_ = h2.Release(ctx, nil, nil)
+	}
+}
+
+// TestLostLockIsSignalled: a renewal that finds another token on the lock
+// closes Hold.Lost, and the hold's Release leaves the other lock alone.
+func TestLostLockIsSignalled(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Client(t)
+	prefix := redistest.Prefix(t, rdb)
+	s := redisstore.New(rdb, redisstore.Config{Prefix: prefix})
+	ctx := context.Background()
+	h, ok, err := s.Acquire(ctx, "HD-7", 300*time.Millisecond)
+	if err != nil || !ok {
+		t.Fatalf("Acquire = %v, %v", ok, err)
+	}
+	select {
+	case <-h.Lost:
+		t.Fatal("Lost closed while the lock is held")
+	default:
+	}
+	// the lock expired and another task took it
+	lk := prefix + "lock:{HD-7}"
+	if err := rdb.Set(ctx, lk, "another task", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.Lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Lost was not closed after the lock went to another task")
+	}
+	if err := h.Release(ctx, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rdb.Get(ctx, lk).Result(); err != nil || got != "another task" {
+		t.Errorf("the other task's lock after the lost hold's Release = %q, %v", got, err)
+	}
+}
+
+// failScripts fails every script call (the lock's renewal) while on is set,
+// and reports each script call's outcome.
+type failScripts struct {
+	on    atomic.Bool
+	calls chan error
+}
+
+func (f *failScripts) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (f *failScripts) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (f *failScripts) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if n := cmd.Name(); n != "evalsha" && n != "eval" {
+			return next(ctx, cmd)
+		}
+		var err error
+		if f.on.Load() {
+			err = errors.New("simulated Redis error")
+			cmd.SetErr(err)
+		} else {
+			err = next(ctx, cmd)
+		}
+		select {
+		case f.calls <- err:
+		default:
+		}
+		return err
+	}
+}
+
+// TestRenewalErrorIsNotALoss: a renewal that fails (Redis unreachable) says
+// nothing about who holds the lock: Lost stays open and renewing goes on.
+func TestRenewalErrorIsNotALoss(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.Client(t)
+	prefix := redistest.Prefix(t, rdb)
+	f := &failScripts{calls: make(chan error, 10)}
+	f.on.Store(true)
+	rdb.AddHook(f)
+	s := redisstore.New(rdb, redisstore.Config{Prefix: prefix})
+	ctx := context.Background()
+	const ttl = 1500 * time.Millisecond
+	h, ok, err := s.Acquire(ctx, "HD-8", ttl)
+	if err != nil || !ok {
+		t.Fatalf("Acquire = %v, %v", ok, err)
+	}
+	defer h.Release(ctx, nil, nil)
+	next := func(what string) error {
+		t.Helper()
+		select {
+		case err := <-f.calls:
+			return err
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no %s within 5s: renewing stopped", what)
+			return nil
+		}
+	}
+	for i := range 2 {
+		if err := next(fmt.Sprintf("renewal %d while Redis fails", i+1)); err == nil {
+			t.Fatalf("renewal %d did not fail", i+1)
+		}
+	}
+	select {
+	case <-h.Lost:
+		t.Fatal("Lost closed after renewals that failed with a Redis error")
+	default:
+	}
+	// Redis answers again; the lock is still ours (extended here so that
+	// the failed renewals cannot have let it expire).
+	lk := prefix + "lock:{HD-8}"
+	if err := rdb.PExpire(ctx, lk, time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.on.Store(false)
+	for {
+		if err := next("renewal after Redis came back"); err == nil {
+			break
+		}
+	}
+	if ttlLeft, err := rdb.PTTL(ctx, lk).Result(); err != nil || ttlLeft > ttl {
+		t.Errorf("lock TTL after a renewal = %v, %v; want it renewed to at most %v", ttlLeft, err, ttl)
+	}
+	select {
+	case <-h.Lost:
+		t.Error("Lost closed although the lock is still ours")
+	default:
 	}
 }

@@ -33,6 +33,7 @@ type editPlan struct {
 	addLabels   []string
 	rmLabels    []string
 	assignee    **User
+	priority    string
 	comments    []Comment
 	properties  map[string]json.RawMessage
 	status      string
@@ -96,16 +97,21 @@ func (s *Server) planLocked(is *Issue, eb editBody, user User, allowProperties b
 			}
 			plan.description = &d
 		case "labels":
-			var v []string
-			if json.Unmarshal(raw, &v) != nil {
-				fieldErrs[name] = "Operation value must be an array of strings"
-				continue
-			}
-			if msg := checkLabels(v); msg != "" {
+			v, msg := parseLabels(raw)
+			if msg != "" {
 				fieldErrs[name] = msg
 				continue
 			}
 			plan.setLabels, plan.labelsSet = v, true
+		case "priority":
+			var v struct {
+				Name string `json:"name"`
+			}
+			if json.Unmarshal(raw, &v) != nil || !slices.Contains(Priorities, v.Name) {
+				fieldErrs[name] = "Specify the Priority (name) in the string format"
+				continue
+			}
+			plan.priority = v.Name
 		case "assignee":
 			u, msg := s.resolveUserLocked(raw)
 			if msg != "" {
@@ -143,12 +149,8 @@ func (s *Server) planLocked(is *Issue, eb editBody, user User, allowProperties b
 					plan.rmLabels = append(plan.rmLabels, l)
 				}
 			case name == "labels" && verb == "set":
-				var v []string
-				if json.Unmarshal(arg, &v) != nil {
-					fieldErrs[name] = "Operation value must be an array of strings"
-					continue
-				}
-				if msg := checkLabels(v); msg != "" {
+				v, msg := parseLabels(arg)
+				if msg != "" {
 					fieldErrs[name] = msg
 					continue
 				}
@@ -221,6 +223,9 @@ func (s *Server) applyLocked(is *Issue, plan editPlan) {
 	}
 	if plan.assignee != nil {
 		is.Assignee = *plan.assignee
+	}
+	if plan.priority != "" {
+		is.Priority = plan.priority
 	}
 	for _, c := range plan.comments {
 		s.nextCommentID++
@@ -464,4 +469,13 @@ func onlyEntry(m map[string]json.RawMessage) (string, json.RawMessage) {
 		return k, v
 	}
 	return "", nil
+}
+
+// parseLabels reads a labels value as Jira does: an array of strings, each
+// a valid label; msg is Jira's complaint otherwise.
+func parseLabels(raw json.RawMessage) (labels []string, msg string) {
+	if json.Unmarshal(raw, &labels) != nil {
+		return nil, "Operation value must be an array of strings"
+	}
+	return labels, checkLabels(labels)
 }

@@ -50,6 +50,7 @@ type Issue struct {
 	Description string
 	Reporter    User
 	Assignee    *User
+	Priority    string // default "Medium"; one of Priorities
 	Labels      []string
 	Status      string    // default "Open"
 	IssueType   string    // default "Service Request"
@@ -131,3 +132,7 @@ func (i Issue) clone() Issue {
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
 }
+
+// Priorities are the priority names the fake knows, as a default Jira
+// scheme has them.
+var Priorities = []string{"Highest", "High", "Medium", "Low", "Lowest"}

@@ -1,6 +1,7 @@
 package jiratest
 
 import (
+	"cmp"
 	"encoding/json"
 	"hash/fnv"
 	"net/url"
@@ -164,6 +165,7 @@ func (s *Server) issueJSON(base string, is *Issue, fields, props selection) map[
 	add("reporter", func() any { return userJSON(base, tz, &is.Reporter) })
 	add("creator", func() any { return userJSON(base, tz, &is.Reporter) })
 	add("assignee", func() any { return userJSON(base, tz, is.Assignee) })
+	add("priority", func() any { return map[string]string{"name": cmp.Or(is.Priority, "Medium")} })
 	add("labels", func() any {
 		if is.Labels == nil {
 			return []string{}

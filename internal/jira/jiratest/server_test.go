@@ -113,7 +113,7 @@ func TestGetIssue(t *testing.T) {
 		wantProps  map[string]any
 	}{
 		{"fields selection", "/rest/api/2/issue/HD-1?fields=summary,labels", []string{"labels", "summary"}, nil},
-		{"exclusion", "/rest/api/2/issue/HD-2?fields=*all,-comment,-description,-creator,-project,-issuetype,-reporter,-assignee,-status,-created,-updated", []string{"labels", "summary"}, nil},
+		{"exclusion", "/rest/api/2/issue/HD-2?fields=*all,-comment,-description,-creator,-project,-issuetype,-reporter,-assignee,-status,-created,-updated,-priority", []string{"labels", "summary"}, nil},
 		{"one property", "/rest/api/2/issue/HD-1?fields=summary&properties=triage", []string{"summary"},
 			map[string]any{"triage": map[string]any{"state": "replied", "version": 2.0}}},
 		{"all properties by id", "/rest/api/2/issue/10001?fields=summary&properties=*all", []string{"summary"},

@@ -1,0 +1,113 @@
+package worker_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/mfatriage/triage"
+	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/worker"
+)
+
+// TestSecurityReport: a report of a possible attack gets the label, the
+// priority, one internal note with the evidence and the runbook, a record
+// in the escalation queue with reason security, and nothing public; a
+// second delivery adds nothing.
+func TestSecurityReport(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withConfig(func(c *worker.Config) {
+		c.SecurityPriority = "Highest"
+		c.SecurityAssignee = agentUser.AccountID
+	}))
+	h.start()
+	is := h.jira.AddIssue(jiratest.Issue{Key: "SEC-1", Summary: "Approval requests at 3 am",
+		Description: "Got about ten Approve sign-in request notifications at 3 am. That was not me, I was asleep.", Reporter: alice})
+	h.wait(h.enqueue(created(is, "s-1")))
+	h.wait(h.enqueue(created(is, "s-2")))
+
+	comments := h.botComments("SEC-1")
+	if len(comments) != 1 {
+		t.Fatalf("%d bot comments, want 1 (the internal note)", len(comments))
+	}
+	if c := comments[0]; !c.Internal || !strings.Contains(c.Body, "Possible attack reported") || !strings.Contains(c.Body, "Revoke sessions") || !strings.Contains(c.Body, "not me") {
+		t.Errorf("note: internal %v, body:\n%s", c.Internal, c.Body)
+	}
+	if diff := cmp.Diff([]string{triage.LabelNeedsHuman, triage.LabelSecurity}, h.jira.Labels("SEC-1"), cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+	got, _ := h.jira.Issue("SEC-1")
+	if got.Priority != "Highest" {
+		t.Errorf("priority %q, want Highest", got.Priority)
+	}
+	if got.Assignee == nil || got.Assignee.AccountID != agentUser.AccountID {
+		t.Errorf("assignee %+v, want %s", got.Assignee, agentUser.AccountID)
+	}
+	rec, ok, err := h.esc.Get(context.Background(), "SEC-1:"+triage.ReasonSecurity)
+	if err != nil || !ok {
+		t.Fatalf("no escalation record with reason security: %v", err)
+	}
+	if rec.Reason != triage.ReasonSecurity {
+		t.Errorf("record reason %q", rec.Reason)
+	}
+	if st := h.state("SEC-1"); st.Escalated != triage.ReasonSecurity || !st.Human {
+		t.Errorf("state %+v", st)
+	}
+}
+
+// TestSecurityAcknowledgement: with the acknowledgement on, the reporter
+// gets one short public comment in their language, and no steps.
+func TestSecurityAcknowledgement(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withConfig(func(c *worker.Config) { c.SecurityAck = true }))
+	h.start()
+	is := h.jira.AddIssue(jiratest.Issue{Key: "SEC-2", Summary: "Não fui eu!",
+		Description: "Recebi vários pedidos de aprovação no Authenticator esta noite e não fui eu.", Reporter: alice})
+	h.wait(h.enqueue(created(is, "s-3")))
+	var public []string
+	for _, c := range h.botComments("SEC-2") {
+		if !c.Internal {
+			public = append(public, c.Body)
+		}
+	}
+	if len(public) != 1 || !strings.Contains(public[0], "não aprove nenhum pedido") {
+		t.Errorf("public comments: %q", public)
+	}
+}
+
+// TestReplyInTheReportersLanguage: a German ticket gets the German steps,
+// a French escalation the French notice, and a reply names Defender only
+// when the reporter did.
+func TestReplyInTheReportersLanguage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.start()
+	is := h.jira.AddIssue(jiratest.Issue{Key: "DE-1", Summary: "Passkey geht nicht mehr",
+		Description: "Auf meinem iPhone steht, dass mein Passkey nicht mehr verwendet werden kann. Was soll ich tun?", Reporter: alice})
+	h.wait(h.enqueue(created(is, "l-1")))
+	de := h.botComments("DE-1")
+	if len(de) != 1 || !strings.Contains(de[0].Body, "Passkey") || !strings.Contains(de[0].Body, "Hallo") || strings.Contains(de[0].Body, "Defender") {
+		t.Errorf("German ticket, reply:\n%v", de)
+	}
+
+	is = h.jira.AddIssue(jiratest.Issue{Key: "FR-1", Summary: "Mot de passe oublié",
+		Description: "Bonjour, j'ai oublié mon mot de passe et mon compte est bloqué depuis ce matin.", Reporter: alice})
+	h.wait(h.enqueue(created(is, "l-2")))
+	var notice, note string
+	for _, c := range h.botComments("FR-1") {
+		if c.Internal {
+			note = c.Body
+		} else {
+			notice = c.Body
+		}
+	}
+	if !strings.Contains(notice, "administrateur") {
+		t.Errorf("French escalation notice:\n%s", notice)
+	}
+	if !strings.Contains(note, "(fr)") || !strings.Contains(note, "Escalated") {
+		t.Errorf("the internal note is in the agents' language and names the reporter's:\n%s", note)
+	}
+}
