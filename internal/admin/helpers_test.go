@@ -53,18 +53,6 @@ func sharedTemplates(t *testing.T) *templates.Set {
 	return tmplSet
 }
 
-// withPasswordMessage adds a "password reset done" message to the
-// templates while the templates package has none of its own.
-type withPasswordMessage struct{ *templates.Set }
-
-func (w withPasswordMessage) Render(name string, d templates.Data) (templates.Rendered, error) {
-	r, err := w.Set.Render(name, d)
-	if err == nil || name != escalation.PasswordResetDoneTemplate {
-		return r, err
-	}
-	return templates.Rendered{Wiki: "Hi " + d.ReporterName + ",\n\nan IT admin has reset the password of your account. (" + d.TicketKey + ")"}, nil
-}
-
 // clock is a settable clock shared by the admin server and the service.
 type clock struct {
 	mu  sync.Mutex
@@ -126,7 +114,7 @@ func newEnvWith(t *testing.T, svc escalation.ServiceConfig, cfg ...func(*admin.C
 	}
 	e.store = escalation.New(rdb, e.prefix)
 	svc.Now, svc.BotAccountID = e.clock.Now, botUser.AccountID
-	e.svc = escalation.NewService(e.store, jira.NewTriage(jc), withPasswordMessage{sharedTemplates(t)}, svc)
+	e.svc = escalation.NewService(e.store, jira.NewTriage(jc), sharedTemplates(t), svc)
 	c := admin.Config{Token: testToken, Logger: zerolog.New(e.logs), Now: e.clock.Now}
 	for _, f := range cfg {
 		f(&c)
@@ -336,7 +324,7 @@ func (e *env) seedSecurity(key string, age time.Duration) string {
 	})
 	_, err := e.store.Create(context.Background(), triage.Escalation{
 		Key: key, Link: e.jira.URL() + "/browse/" + key, ReporterID: alice.AccountID, ReporterName: alice.DisplayName,
-		Reason: triage.ReasonSecurity, Categories: []string{classifier.CatAuthenticatorSignIn}, Platform: "unknown",
+		Reason: triage.ReasonSecurity, Security: true, Language: "pt", Categories: []string{classifier.CatAuthenticatorSignIn}, Platform: "unknown",
 		Evidence: []classifier.Evidence{
 			{Kind: "category", Label: classifier.CatAuthenticatorSignIn, Rule: "pedido de aprovacao", Text: "pedidos de aprovacao as 3h", Where: "description"},
 			{Kind: "signal", Label: classifier.SigSecurity, Rule: "nao fui eu", Text: "nao fui eu", Where: "description"},

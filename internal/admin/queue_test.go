@@ -102,7 +102,7 @@ func TestTicketPageShowsTheReporterAndTheDecidingEvidence(t *testing.T) {
 	b.login("Ada Admin")
 	p := b.get("/escalations/" + id)
 	mustContain(t, "the security page", p.Body,
-		"Possible attack", "Aprovei sem querer um pedido de login",
+		"Possible attack", "Aprovei sem querer um pedido de login", "<dt>Language</dt><dd>pt (Portuguese)</dd>",
 		"Recebi uns 10 pedidos de aprovação às 3h da manhã.\nNão fui eu! Estava a dormir.",
 		"<q>Não fui eu</q>", "<q>Aprovei sem querer</q>", "<q>pedidos de aprovação às 3h</q>")
 	if strings.Contains(p.Body, "quoted by the bot") {

@@ -46,10 +46,6 @@ type Messages interface {
 	Render(name string, d templates.Data) (templates.Rendered, error)
 }
 
-// PasswordResetDoneTemplate names the "password reset done" message in
-// the templates (templates.PasswordResetDone, once that is defined).
-const PasswordResetDoneTemplate = "password-reset-done"
-
 // Service performs the admins' actions: the status change in the store and
 // the Jira writes that close the loop on the ticket.
 type Service struct {
@@ -133,14 +129,15 @@ func DoneName(reason string) string {
 // closing is the message and label that close an escalation.
 func (s *Service) closing(reason string) (template, label string) {
 	if reason == triage.ReasonPasswordReset {
-		return PasswordResetDoneTemplate, s.cfg.PasswordDoneLabel
+		return templates.PasswordResetDone, s.cfg.PasswordDoneLabel
 	}
 	return templates.MFAResetDone, s.cfg.DoneLabel
 }
 
-// messageData is what the reporter's messages are rendered with.
+// messageData is what the reporter's messages are rendered with: in the
+// reporter's language (English for records made before it was recorded).
 func messageData(r Record) templates.Data {
-	return templates.Data{TicketKey: r.Key, ReporterName: firstWord(r.ReporterName), Platform: r.Platform}
+	return templates.Data{TicketKey: r.Key, ReporterName: firstWord(r.ReporterName), Platform: r.Platform, Language: r.Language}
 }
 
 // Done closes an escalation: one comment to the reporter (for a password

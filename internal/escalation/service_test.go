@@ -39,20 +39,7 @@ func newService(t *testing.T, cfg ...escalation.ServiceConfig) (*escalation.Serv
 	if len(cfg) > 0 {
 		c = cfg[0]
 	}
-	return escalation.NewService(store, jira.NewTriage(jc), passwordTemplates{tmpl}, c), store, fake
-}
-
-// passwordTemplates are the templates with a "password reset done"
-// message while the templates package has none; once it has one, its own
-// is used.
-type passwordTemplates struct{ *templates.Set }
-
-func (p passwordTemplates) Render(name string, d templates.Data) (templates.Rendered, error) {
-	out, err := p.Set.Render(name, d)
-	if err != nil && name == escalation.PasswordResetDoneTemplate {
-		return templates.Rendered{Wiki: "Hi " + d.ReporterName + ",\n\nan IT admin has reset the password of your account."}, nil
-	}
-	return out, err
+	return escalation.NewService(store, jira.NewTriage(jc), tmpl, c), store, fake
 }
 
 func TestDoneCommentsOnceWhateverTheClicks(t *testing.T) {
@@ -143,6 +130,33 @@ func TestPasswordEscalationClosesWithThePasswordMessage(t *testing.T) {
 	}
 }
 
+// TestDoneSpeaksTheReportersLanguage: the closing message goes out in the
+// language recorded with the escalation.
+func TestDoneSpeaksTheReportersLanguage(t *testing.T) {
+	t.Parallel()
+	svc, store, fake := newService(t)
+	ctx := context.Background()
+	tests := []struct {
+		key, reason, lang, want string
+	}{
+		{"HD-21", triage.ReasonPasswordReset, "es", "ha restablecido la contraseña"},
+		{"HD-22", triage.ReasonMFAReset, "de", "Anmeldemethoden (MFA)"},
+		{"HD-23", triage.ReasonMFAReset, "", "sign-in (MFA) methods"},
+	}
+	for _, tt := range tests {
+		fake.AddIssue(jiratest.Issue{Key: tt.key, Summary: "x", Reporter: alice})
+		if _, err := store.Create(ctx, triage.Escalation{Key: tt.key, ReporterName: "Alice Reporter", Reason: tt.reason, Language: tt.lang, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := svc.Done(ctx, tt.key+":"+tt.reason, "admin"); err != nil {
+			t.Fatal(err)
+		}
+		if c := fake.Comments(tt.key); len(c) != 1 || !strings.Contains(c[0].Body, tt.want) {
+			t.Errorf("%s (%q): comments %+v, want one with %q", tt.key, tt.lang, c, tt.want)
+		}
+	}
+}
+
 // TestSlowJiraWriteKeepsTheLock: a Jira write that waits out a rate limit
 // longer than the lock's lifetime keeps the lock (it is renewed), so a
 // second click meanwhile is refused as busy, and one comment is posted.
@@ -187,7 +201,7 @@ func TestLostLockStopsTheAction(t *testing.T) {
 	prefix := redistest.Prefix(t, rdb)
 	store := escalation.New(rdb, prefix)
 	slow := &blockingJira{release: make(chan struct{})}
-	svc := escalation.NewService(store, slow, passwordTemplates{mustTemplates(t)}, escalation.ServiceConfig{LockTTL: 150 * time.Millisecond})
+	svc := escalation.NewService(store, slow, mustTemplates(t), escalation.ServiceConfig{LockTTL: 150 * time.Millisecond})
 	ctx := context.Background()
 	if _, err := store.Create(ctx, triage.Escalation{Key: "HD-9", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)

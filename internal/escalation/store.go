@@ -42,8 +42,8 @@ type Record struct {
 	// records made before it was recorded.
 	Language string `json:"language,omitempty"`
 	// Security marks a possible attack (reason security): admins see it
-	// first, whatever the order. It follows from the reason, so records
-	// made before it existed have it too.
+	// first, whatever the order. Records made before it existed have it
+	// from their reason.
 	Security  bool      `json:"security"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
@@ -97,7 +97,8 @@ func (s *Store) Create(ctx context.Context, e triage.Escalation) (bool, error) {
 	r := Record{
 		ID: e.Key + ":" + e.Reason, Key: e.Key, Link: e.Link, ReporterID: e.ReporterID, ReporterName: e.ReporterName,
 		Reason: e.Reason, Categories: e.Categories, Platform: e.Platform, Evidence: e.Evidence,
-		StepsSent: e.StepsSent, ReporterReplies: e.ReporterReplies, Status: StatusOpen, CreatedAt: e.CreatedAt.UTC(),
+		StepsSent: e.StepsSent, ReporterReplies: e.ReporterReplies, Language: e.Language,
+		Security: e.Security || e.Reason == triage.ReasonSecurity, Status: StatusOpen, CreatedAt: e.CreatedAt.UTC(),
 		History: []Action{{At: e.CreatedAt.UTC(), Actor: "triage", Status: StatusOpen, Note: "escalated by the bot"}},
 	}
 	if r.Categories == nil {
@@ -160,7 +161,7 @@ func (s *Store) getMany(ctx context.Context, ids []string) (map[string]Record, e
 			return nil, fmt.Errorf("escalation %s: %w", id, err)
 		}
 		r.Status = all[i].cur.Val()
-		r.Security = r.Reason == triage.ReasonSecurity
+		r.Security = r.Security || r.Reason == triage.ReasonSecurity
 		r.History = []Action{}
 		for _, h := range all[i].hist.Val() {
 			var a Action
