@@ -331,18 +331,17 @@ type reporterText struct {
 // query names a code, never the text, so a link cannot put words on the
 // page.
 var flashes = map[string]flash{
-	"ack":                {"ok", "Acknowledged: the escalation is marked as being worked on."},
-	"ack-noop":           {"info", "Already acknowledged or closed: nothing changed."},
-	"done":               {"ok", "MFA reset done: the reporter was told."},
-	"done-noop":          {"info", "Already done: nothing posted, no second comment."},
-	"password-done":      {"ok", "Password reset done: the reporter was told."},
-	"password-done-noop": {"info", "Already done: nothing posted, no second comment."},
-	"return":             {"ok", "Returned to the agents: an internal note was posted on the ticket."},
-	"return-noop":        {"info", "Not returned: it was already returned or done. Nothing posted."},
-	"returned":           {"error", "This escalation was returned to the agents. Acknowledge it to take it back before closing it."},
-	"busy":               {"error", "Another action on this escalation is running. Try again in a moment."},
-	"note-required":      {"error", "Returning to the agents needs a note for them."},
-	"note-too-long":      {"error", "That note is too long (5000 characters at most)."},
+	"ack":           {"ok", "Acknowledged: the escalation is marked as being worked on."},
+	"ack-noop":      {"info", "Already acknowledged or closed: nothing changed."},
+	"done":          {"ok", "MFA reset done: the reporter was told."},
+	"done-noop":     {"info", "Already done: nothing posted, no second comment."},
+	"password-done": {"ok", "Password reset done: the reporter was told."},
+	"return":        {"ok", "Returned to the agents: an internal note was posted on the ticket."},
+	"return-noop":   {"info", "Not returned: it was already returned or done. Nothing posted."},
+	"returned":      {"error", "This escalation was returned to the agents. Acknowledge it to take it back before closing it."},
+	"busy":          {"error", "Another action on this escalation is running. Try again in a moment."},
+	"note-required": {"error", "Returning to the agents needs a note for them."},
+	"note-too-long": {"error", "That note is too long (5000 characters at most)."},
 }
 
 // ticketTimeout bounds the Jira read of the detail page: the page shows
@@ -450,11 +449,11 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, sess session) {
 		return
 	}
 	code := action
-	if action == "done" && rec.Reason == triage.ReasonPasswordReset {
-		code = "password-done"
-	}
-	if !changed {
+	switch {
+	case !changed:
 		code += "-noop"
+	case action == "done" && rec.Reason == triage.ReasonPasswordReset:
+		code = "password-done"
 	}
 	http.Redirect(w, r, back+"?flash="+code, http.StatusSeeOther)
 }
