@@ -86,7 +86,7 @@ func (a *app) adminHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return admin.New(admin.Config{Token: a.cfg.AdminToken, Secure: a.cfg.AdminSecure, Logger: a.log, JiraBaseURL: a.cfg.JiraBaseURL, Revocations: a.store}, svc)
+	return admin.New(admin.Config{Token: a.cfg.AdminToken, Secure: a.cfg.AdminSecure, Logger: a.log, JiraBaseURL: a.cfg.JiraBaseURL, Revocations: a.store, TrustedProxies: a.cfg.TrustedProxies}, svc)
 }
 
 // serve runs the roles asked for until ctx ends, then shuts down in order:
