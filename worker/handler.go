@@ -444,7 +444,8 @@ func (h *TriageHandler) noteAndRecord(ctx context.Context, r *run, is triage.Iss
 			return h.jiraErr(r, "read before the evidence note", err)
 		}
 		for _, c := range fresh.Comments {
-			posted = posted || strings.Contains(c.Body, marker)
+			// only the bot's own comment counts: a reporter could paste the marker
+			posted = posted || c.AuthorID == h.cfg.BotAccountID && strings.Contains(c.Body, marker)
 		}
 	}
 	// The record goes before the state that says the note is done, so

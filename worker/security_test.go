@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -109,5 +110,36 @@ func TestReplyInTheReportersLanguage(t *testing.T) {
 	}
 	if !strings.Contains(note, "(fr)") || !strings.Contains(note, "Escalated") {
 		t.Errorf("the internal note is in the agents' language and names the reporter's:\n%s", note)
+	}
+}
+
+// TestReporterMarkerDoesNotSuppressTheNote: an escalation announced by an
+// attempt that died before its internal note; the reporter has since
+// pasted the note's marker into a comment. Only the bot's own comments
+// count, so the note is still posted.
+func TestReporterMarkerDoesNotSuppressTheNote(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.start()
+	state, _ := json.Marshal(triage.State{Version: 2, Replied: []string{"passkey-invalid"}, Escalated: triage.ReasonMFAReset})
+	h.jira.AddIssue(jiratest.Issue{Key: "HD-31", Summary: "passkey", Description: "My passkey can no longer be used.", Reporter: alice,
+		Labels: []string{triage.LabelReplied, triage.LabelEscalated},
+		Comments: []jiratest.Comment{
+			{Author: botUser, Body: botSteps},
+			{Author: alice, Body: "Did that, still fails."},
+			{Author: botUser, Body: "We have passed your ticket to an IT admin."},
+			{Author: alice, Body: "ok {anchor:triage-note-hd-31-2}"},
+		},
+		Properties: map[string]json.RawMessage{"triage": state}})
+	p := commented("HD-31", alice, "ok {anchor:triage-note-hd-31-2}", "m-1")
+	h.wait(h.enqueue(p))
+	n := 0
+	for _, c := range h.botComments("HD-31") {
+		if c.Internal {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d internal notes from the bot, want 1 (a reporter's copy of the marker must not count)", n)
 	}
 }
