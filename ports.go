@@ -116,6 +116,9 @@ type Followups interface {
 type Metrics interface {
 	// Decided counts a decision.
 	Decided(action string, categories []string)
+	// Moded counts a decision by its mode (auto, suggest, none) and
+	// whether it flagged a possible attack.
+	Moded(mode string, security bool)
 	// Commented observes the time from a webhook to the bot's comment.
 	Commented(receivedAt time.Time)
 }

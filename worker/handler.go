@@ -154,7 +154,7 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	v := h.d.Classifier.Decide(h.ticket(issue, r.state))
 	if r.agent && v.Action != classifier.ActionHuman {
-		v.Action, v.Reply, v.Reason = classifier.ActionHuman, nil, "a helpdesk agent has commented on the ticket"
+		v.Action, v.Reply, v.Reason, v.Mode = classifier.ActionHuman, nil, "a helpdesk agent has commented on the ticket", classifier.ModeNone
 	}
 	r.log.Info().Str("action", string(v.Action)).Strs("categories", v.Categories).Str("platform", v.Platform).
 		Float64("confidence", v.Confidence).Str("reason", v.Reason).Msg("decided")
@@ -181,6 +181,7 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	if h.d.Metrics != nil {
 		h.d.Metrics.Decided(string(v.Action), v.Categories)
+		h.d.Metrics.Moded(v.Mode, v.Security)
 		if r.commented && h.cfg.Mode == ModeLive {
 			h.d.Metrics.Commented(p.ReceivedAt)
 		}

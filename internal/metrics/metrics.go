@@ -25,6 +25,7 @@ import (
 type Metrics struct {
 	reg       *prometheus.Registry
 	tickets   *prometheus.CounterVec
+	decisions *prometheus.CounterVec
 	jiraCalls *prometheus.CounterVec
 	latency   prometheus.Histogram
 }
@@ -38,6 +39,9 @@ func New() *Metrics {
 		tickets: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "triage_tickets_total", Help: "Triage decisions, by action and category (\"none\" for a ticket without one).",
 		}, []string{"action", "category"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "triage_decisions_total", Help: "Triage decisions by mode (auto: the bot acted alone; suggest: left to agents with a suggestion; none: human) and whether a possible attack was flagged.",
+		}, []string{"mode", "security"}),
 		jiraCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "triage_jira_calls_total", Help: "Jira REST calls, by endpoint, method and status (\"error\" when no answer came).",
 		}, []string{"endpoint", "method", "status"}),
@@ -46,7 +50,7 @@ func New() *Metrics {
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 		}),
 	}
-	m.reg.MustRegister(m.tickets, m.jiraCalls, m.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.tickets, m.decisions, m.jiraCalls, m.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -64,6 +68,11 @@ func (m *Metrics) Decided(action string, categories []string) {
 	for _, c := range categories {
 		m.tickets.WithLabelValues(action, c).Inc()
 	}
+}
+
+// Moded implements triage.Metrics.
+func (m *Metrics) Moded(mode string, security bool) {
+	m.decisions.WithLabelValues(mode, strconv.FormatBool(security)).Inc()
 }
 
 // Commented implements triage.Metrics.
