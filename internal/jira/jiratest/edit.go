@@ -419,7 +419,8 @@ func (s *Server) resolveUserLocked(raw json.RawMessage) (*User, string) {
 		return nil, fmt.Sprintf("User '%s' cannot be assigned issues.", id)
 	case ref.Name != nil:
 		for _, id := range sortedKeys(s.users) {
-			if u := s.users[id]; u.Name != "" && u.Name == *ref.Name {
+			u := s.users[id]
+			if u.Name != "" && u.Name == *ref.Name || s.opts.dataCenter() && u.Name == "" && u.AccountID == *ref.Name {
 				return &u, ""
 			}
 		}

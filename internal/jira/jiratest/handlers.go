@@ -38,7 +38,7 @@ func (s *Server) listCommentsLocked(base string, is *Issue, q url.Values) reply 
 	end := min(startAt+maxResults, len(cs))
 	list := []any{}
 	for i := startAt; i < end; i++ {
-		list = append(list, commentJSON(base, s.opts.location.String(), is, &cs[i], withProps))
+		list = append(list, s.commentJSON(base, is, &cs[i], withProps))
 	}
 	return jsonReply(http.StatusOK, map[string]any{
 		"startAt":    startAt,
@@ -55,7 +55,7 @@ func (s *Server) addCommentLocked(base string, is *Issue, body []byte, user User
 	}
 	s.applyLocked(is, editPlan{comments: []Comment{c}})
 	stored := &is.Comments[len(is.Comments)-1]
-	r := jsonReply(http.StatusCreated, commentJSON(base, s.opts.location.String(), is, stored, true))
+	r := jsonReply(http.StatusCreated, s.commentJSON(base, is, stored, true))
 	r.write = true
 	return r
 }

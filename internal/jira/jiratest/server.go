@@ -3,6 +3,7 @@ package jiratest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -50,6 +51,7 @@ type options struct {
 	location     *time.Location
 	commentLimit int
 	faults       Faults
+	flavor       Flavor
 }
 
 type credential struct {
@@ -109,6 +111,40 @@ func WithIssueCommentLimit(n int) Option { return func(o *options) { o.commentLi
 // WithFaults sets the initial faults (see SetFaults).
 func WithFaults(f Faults) Option { return func(o *options) { o.faults = f } }
 
+// Flavor is the edition of Jira the server answers as.
+type Flavor string
+
+// The flavors.
+const (
+	// FlavorCloud answers as Jira Cloud (the default): /search/jql with
+	// nextPageToken paging, the old /search gone (410), users by accountId,
+	// jsdPublic on every comment.
+	FlavorCloud Flavor = "cloud"
+	// FlavorDataCenter answers as Jira Data Center: /search with startAt
+	// paging and a total, no /search/jql (404), users by name and key, no
+	// jsdPublic (a Service Management comment's internal mark is its
+	// sd.public.comment property, read with expand=properties).
+	FlavorDataCenter Flavor = "datacenter"
+)
+
+// ParseFlavor reads "cloud" or "datacenter" (any case; "dc", "server" and
+// "data-center" name Data Center).
+func ParseFlavor(s string) (Flavor, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "cloud":
+		return FlavorCloud, nil
+	case "datacenter", "data-center", "dc", "server":
+		return FlavorDataCenter, nil
+	}
+	return "", fmt.Errorf("flavor %q is not cloud or datacenter", s)
+}
+
+// WithFlavor sets the edition the server answers as (default FlavorCloud).
+func WithFlavor(f Flavor) Option { return func(o *options) { o.flavor = f } }
+
+// dataCenter reports whether the server answers as Jira Data Center.
+func (o options) dataCenter() bool { return o.flavor == FlavorDataCenter }
+
 // New starts a fake Jira on a local httptest.Server. Close it when done.
 func New(opts ...Option) *Server {
 	s := NewHandler(opts...)
@@ -126,6 +162,7 @@ func NewHandler(opts ...Option) *Server {
 		pats:        map[string]User{},
 		transitions: DefaultTransitions,
 		location:    time.UTC,
+		flavor:      FlavorCloud,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -305,6 +342,7 @@ type route struct {
 const (
 	routeUnknown     = ""
 	routeMyself      = "myself"
+	routeServerInfo  = "serverInfo"
 	routeSearchOld   = "search"
 	routeSearchJQL   = "search/jql"
 	routeIssue       = "issue"
@@ -329,6 +367,8 @@ func parseRoute(path string) route {
 	switch {
 	case len(seg) == 1 && seg[0] == "myself":
 		return route{kind: routeMyself}
+	case len(seg) == 1 && seg[0] == "serverInfo":
+		return route{kind: routeServerInfo}
 	case len(seg) == 1 && seg[0] == "search":
 		return route{kind: routeSearchOld}
 	case len(seg) == 2 && seg[0] == "search" && seg[1] == "jql":
@@ -365,10 +405,31 @@ func (s *Server) routeLocked(r *http.Request, rt route, body []byte, user User) 
 		if method != http.MethodGet {
 			return methodNotAllowed()
 		}
-		return jsonReply(http.StatusOK, userJSON(base, s.opts.location.String(), &user))
+		return jsonReply(http.StatusOK, s.userJSON(base, &user))
+	case routeServerInfo:
+		if method != http.MethodGet {
+			return methodNotAllowed()
+		}
+		return jsonReply(http.StatusOK, s.serverInfo(base))
 	case routeSearchOld:
-		return errReply(http.StatusGone, "The requested API has been removed. Please migrate to the /rest/api/2/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046")
+		if !s.opts.dataCenter() {
+			return errReply(http.StatusGone, "The requested API has been removed. Please migrate to the /rest/api/2/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046")
+		}
+		switch method {
+		case http.MethodGet:
+			return s.searchStartAtLocked(base, searchRequestFromQuery(r), user)
+		case http.MethodPost:
+			req, err := searchRequestFromBody(body)
+			if err != nil {
+				return invalidPayload()
+			}
+			return s.searchStartAtLocked(base, req, user)
+		}
+		return methodNotAllowed()
 	case routeSearchJQL:
+		if s.opts.dataCenter() {
+			return errReply(http.StatusNotFound, "null for uri: "+base+r.URL.RequestURI())
+		}
 		switch method {
 		case http.MethodGet:
 			return s.searchLocked(base, searchRequestFromQuery(r), user)
