@@ -56,7 +56,7 @@ func (s *Server) editIssueLocked(base string, is *Issue, body []byte, user User,
 	if rep != nil {
 		return *rep
 	}
-	s.applyLocked(is, plan)
+	s.changeLocked(base, is, plan, user)
 	if q.Get("returnIssue") == "true" {
 		r := jsonReply(http.StatusOK, s.issueJSON(base, is, selection{all: true}, selection{}))
 		r.write = true
@@ -429,7 +429,7 @@ func (s *Server) resolveUserLocked(raw json.RawMessage) (*User, string) {
 	return nil, ""
 }
 
-func (s *Server) assignLocked(is *Issue, body []byte) reply {
+func (s *Server) assignLocked(base string, is *Issue, body []byte, user User) reply {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return invalidPayload()
 	}
@@ -443,7 +443,7 @@ func (s *Server) assignLocked(is *Issue, body []byte) reply {
 	if msg != "" {
 		return fieldErrReply(http.StatusBadRequest, map[string]string{"assignee": msg})
 	}
-	s.applyLocked(is, editPlan{assignee: &u})
+	s.changeLocked(base, is, editPlan{assignee: &u}, user)
 	return noContent()
 }
 

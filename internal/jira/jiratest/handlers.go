@@ -53,8 +53,7 @@ func (s *Server) addCommentLocked(base string, is *Issue, body []byte, user User
 	if rep != nil {
 		return *rep
 	}
-	s.applyLocked(is, editPlan{comments: []Comment{c}})
-	stored := &is.Comments[len(is.Comments)-1]
+	stored := s.postCommentLocked(base, is, c)
 	r := jsonReply(http.StatusCreated, s.commentJSON(base, is, stored, true))
 	r.write = true
 	return r
@@ -155,7 +154,7 @@ func (s *Server) doTransitionLocked(base string, is *Issue, body []byte, user Us
 		return *rep
 	}
 	plan.status = target.To
-	s.applyLocked(is, plan)
+	s.changeLocked(base, is, plan, user)
 	return noContent()
 }
 

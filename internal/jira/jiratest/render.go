@@ -213,10 +213,7 @@ func (s *Server) issueJSON(base string, is *Issue, fields, props selection) map[
 	add("status", func() any { return statusJSON(base, is.Status) })
 	add("created", func() any { return formatTime(is.Created) })
 	add("updated", func() any { return formatTime(is.Updated) })
-	add("project", func() any {
-		p := is.Project()
-		return map[string]any{"self": base + "/rest/api/2/project/" + p, "id": statusID("project " + p), "key": p, "name": p}
-	})
+	add("project", func() any { return s.projectJSON(base, is.Project()) })
 	add("issuetype", func() any {
 		return map[string]any{"self": base + "/rest/api/2/issuetype/10001", "id": "10001", "name": is.IssueType, "subtask": false}
 	})

@@ -34,6 +34,7 @@ type Server struct {
 	failQueue     []Fault
 	writeTimes    map[string][]time.Time // accepted writes per issue, for the write limit
 	rng           *rand.Rand
+	hooks         *hookSender // its own lock; queued to under mu
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -52,6 +53,11 @@ type options struct {
 	commentLimit int
 	faults       Faults
 	flavor       Flavor
+	sandbox      bool
+	projects     map[string]ProjectType
+	projectOrder []string
+	baseURL      string
+	webhook      webhookTarget
 }
 
 type credential struct {
@@ -163,11 +169,13 @@ func NewHandler(opts ...Option) *Server {
 		transitions: DefaultTransitions,
 		location:    time.UTC,
 		flavor:      FlavorCloud,
+		projects:    map[string]ProjectType{},
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	s := &Server{opts: o}
+	s.hooks = newHookSender(o.webhook)
 	s.resetLocked()
 	return s
 }
@@ -180,8 +188,10 @@ func (s *Server) URL() string {
 	return s.ts.URL
 }
 
-// Close shuts down the server started by New. It is a no-op for NewHandler.
+// Close shuts down the server started by New and stops sending webhooks
+// (those not sent yet are dropped).
 func (s *Server) Close() {
+	s.hooks.close()
 	if s.ts != nil {
 		s.ts.Close()
 	}
@@ -223,6 +233,10 @@ type reply struct {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.isPage(r) {
+		s.servePage(w, r) // the sandbox's page: not Jira's API, not in the call log
+		return
+	}
 	start := s.now()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
 	call := Call{
@@ -351,6 +365,8 @@ const (
 	routeProperty    = "property"
 	routeTransitions = "transitions"
 	routeAssignee    = "assignee"
+	routeCreate      = "create"
+	routeProject     = "project"
 )
 
 func parseRoute(path string) route {
@@ -373,6 +389,10 @@ func parseRoute(path string) route {
 		return route{kind: routeSearchOld}
 	case len(seg) == 2 && seg[0] == "search" && seg[1] == "jql":
 		return route{kind: routeSearchJQL}
+	case len(seg) == 1 && seg[0] == "issue":
+		return route{kind: routeCreate}
+	case len(seg) == 2 && seg[0] == "project" && seg[1] != "":
+		return route{kind: routeProject, prop: seg[1]}
 	case len(seg) >= 2 && seg[0] == "issue" && seg[1] != "":
 		rt := route{key: seg[1]}
 		switch {
@@ -441,6 +461,16 @@ func (s *Server) routeLocked(r *http.Request, rt route, body []byte, user User) 
 			return s.searchLocked(base, req, user)
 		}
 		return methodNotAllowed()
+	case routeCreate:
+		if method != http.MethodPost {
+			return methodNotAllowed()
+		}
+		return s.createIssueLocked(base, body, user)
+	case routeProject:
+		if method != http.MethodGet {
+			return methodNotAllowed()
+		}
+		return s.getProjectLocked(base, rt.prop)
 	case routeUnknown:
 		return errReply(http.StatusNotFound, "null for uri: "+base+r.URL.RequestURI())
 	}
@@ -487,7 +517,7 @@ func (s *Server) routeLocked(r *http.Request, rt route, body []byte, user User) 
 		}
 	case routeAssignee:
 		if method == http.MethodPut {
-			return s.assignLocked(is, body)
+			return s.assignLocked(base, is, body, user)
 		}
 	}
 	return methodNotAllowed()
