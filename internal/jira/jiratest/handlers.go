@@ -149,7 +149,7 @@ func (s *Server) doTransitionLocked(base string, is *Issue, body []byte, user Us
 	if target == nil {
 		return errReply(http.StatusBadRequest, fmt.Sprintf("Transition id '%s' is not valid for this issue.", ref.ID))
 	}
-	plan, rep := s.planLocked(is, eb, user, true)
+	plan, rep := s.planLocked(eb, user, true)
 	if rep != nil {
 		return *rep
 	}

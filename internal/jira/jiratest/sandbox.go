@@ -200,7 +200,9 @@ func (s *Server) createLocked(base, project string, is Issue, actor User) (*Issu
 	return stored, nil
 }
 
-// createIssueLocked answers POST /rest/api/2/issue.
+// createIssueLocked answers POST /rest/api/2/issue. The fields only a
+// creation takes (project, issuetype, reporter) are read here; the others
+// as an edit's fields are.
 func (s *Server) createIssueLocked(base string, body []byte, user User) reply {
 	var req struct {
 		Fields map[string]json.RawMessage `json:"fields"`
@@ -209,79 +211,48 @@ func (s *Server) createIssueLocked(base string, body []byte, user User) reply {
 		return invalidPayload()
 	}
 	var is Issue
+	var ref struct {
+		Key, ID, Name, AccountID string
+	}
 	var project string
-	fieldErrs := map[string]string{}
-	for _, name := range sortedKeys(req.Fields) {
-		raw := req.Fields[name]
-		switch name {
-		case "project":
-			var p struct {
-				Key string `json:"key"`
-				ID  string `json:"id"`
+	if raw, ok := req.Fields["project"]; ok {
+		_ = json.Unmarshal(raw, &ref)
+		project = ref.Key
+		for _, k := range s.opts.projectOrder {
+			if ref.ID != "" && ref.ID == statusID("project "+k) {
+				project = k
 			}
-			_ = json.Unmarshal(raw, &p)
-			project = p.Key
-			for _, k := range s.opts.projectOrder {
-				if p.ID != "" && p.ID == statusID("project "+k) {
-					project = k
-				}
-			}
-		case "summary", "description":
-			var v *string
-			if json.Unmarshal(raw, &v) != nil {
-				fieldErrs[name] = "Operation value must be a string"
-				continue
-			}
-			if v != nil && name == "summary" {
-				is.Summary = *v
-			} else if v != nil {
-				is.Description = *v
-			}
-		case "issuetype":
-			var t struct {
-				Name string `json:"name"`
-			}
-			_ = json.Unmarshal(raw, &t)
-			is.IssueType = t.Name
-		case "reporter":
-			u, msg := s.resolveUserLocked(raw)
-			if msg != "" && s.opts.sandbox {
-				var ref struct{ AccountID, Name string }
-				_ = json.Unmarshal(raw, &ref)
-				if su, ok := s.sandboxUserLocked(cmp.Or(ref.AccountID, ref.Name)); ok {
-					u, msg = &su, ""
-				}
-			}
-			if msg != "" {
-				fieldErrs[name] = "The reporter specified is not a user."
-				continue
-			}
-			if u != nil {
-				is.Reporter = *u
-			}
-		case "labels":
-			v, msg := parseLabels(raw)
-			if msg != "" {
-				fieldErrs[name] = msg
-				continue
-			}
-			is.Labels = uniqueLabels(v)
-		case "priority":
-			var v struct {
-				Name string `json:"name"`
-			}
-			if json.Unmarshal(raw, &v) != nil || !slices.Contains(Priorities, v.Name) {
-				fieldErrs[name] = "Specify the Priority (name) in the string format"
-				continue
-			}
-			is.Priority = v.Name
-		default:
-			fieldErrs[name] = fmt.Sprintf("Field '%s' cannot be set. It is not on the appropriate screen, or unknown.", name)
 		}
 	}
-	if len(fieldErrs) > 0 {
-		return fieldErrReply(http.StatusBadRequest, fieldErrs)
+	if raw, ok := req.Fields["issuetype"]; ok {
+		ref.Name = ""
+		_ = json.Unmarshal(raw, &ref)
+		is.IssueType = ref.Name
 	}
+	if raw, ok := req.Fields["reporter"]; ok {
+		u, msg := s.resolveUserLocked(raw)
+		if msg != "" && s.opts.sandbox {
+			ref.Name = ""
+			_ = json.Unmarshal(raw, &ref)
+			if su, ok := s.sandboxUserLocked(cmp.Or(ref.AccountID, ref.Name)); ok {
+				u, msg = &su, ""
+			}
+		}
+		if msg != "" {
+			return fieldErrReply(http.StatusBadRequest, map[string]string{"reporter": "The reporter specified is not a user."})
+		}
+		if u != nil {
+			is.Reporter = *u
+		}
+	}
+	for _, k := range []string{"project", "issuetype", "reporter"} {
+		delete(req.Fields, k)
+	}
+	plan, rep := s.planLocked(editBody{Fields: req.Fields}, user, false)
+	if rep != nil {
+		return *rep
+	}
+	s.applyLocked(&is, plan) // to the new issue, not stored yet
 	stored, rep := s.createLocked(base, project, is, user)
 	if rep != nil {
 		return *rep

@@ -435,32 +435,12 @@ func (s *Server) routeLocked(r *http.Request, rt route, body []byte, user User) 
 		if !s.opts.dataCenter() {
 			return errReply(http.StatusGone, "The requested API has been removed. Please migrate to the /rest/api/2/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046")
 		}
-		switch method {
-		case http.MethodGet:
-			return s.searchStartAtLocked(base, searchRequestFromQuery(r), user)
-		case http.MethodPost:
-			req, err := searchRequestFromBody(body)
-			if err != nil {
-				return invalidPayload()
-			}
-			return s.searchStartAtLocked(base, req, user)
-		}
-		return methodNotAllowed()
+		return s.searchRoute(r, body, user, s.searchStartAtLocked)
 	case routeSearchJQL:
 		if s.opts.dataCenter() {
 			return errReply(http.StatusNotFound, "null for uri: "+base+r.URL.RequestURI())
 		}
-		switch method {
-		case http.MethodGet:
-			return s.searchLocked(base, searchRequestFromQuery(r), user)
-		case http.MethodPost:
-			req, err := searchRequestFromBody(body)
-			if err != nil {
-				return invalidPayload()
-			}
-			return s.searchLocked(base, req, user)
-		}
-		return methodNotAllowed()
+		return s.searchRoute(r, body, user, s.searchLocked)
 	case routeCreate:
 		if method != http.MethodPost {
 			return methodNotAllowed()
@@ -519,6 +499,22 @@ func (s *Server) routeLocked(r *http.Request, rt route, body []byte, user User) 
 		if method == http.MethodPut {
 			return s.assignLocked(base, is, body, user)
 		}
+	}
+	return methodNotAllowed()
+}
+
+// searchRoute reads a search from the query (GET) or the body (POST) and
+// runs it with search.
+func (s *Server) searchRoute(r *http.Request, body []byte, user User, search func(base string, req searchRequest, user User) reply) reply {
+	switch r.Method {
+	case http.MethodGet:
+		return search(baseURL(r), searchRequestFromQuery(r), user)
+	case http.MethodPost:
+		req, err := searchRequestFromBody(body)
+		if err != nil {
+			return invalidPayload()
+		}
+		return search(baseURL(r), req, user)
 	}
 	return methodNotAllowed()
 }
