@@ -30,6 +30,10 @@ bench-pipeline: build ## Pipeline vs raw asynq: an unthrottled run, then a 200 t
 	./scripts/with-redis.sh bin/triage bench --tickets $${BENCH_TICKETS:-10000} $(BENCH_FLAGS)
 	./scripts/with-redis.sh bin/triage bench --tickets 4000 --rate 200 $(BENCH_FLAGS)
 
+.PHONY: attack-memory
+attack-memory: build ## 1,000 concurrent slow 1 MiB uploads (unsigned, then forged) against `triage serve` on 127.0.0.1; prints the peak RSS, fails over 128 MiB or if /healthz stops answering (ATTACK_FLAGS adds flags)
+	./scripts/with-redis.sh $(GO) run ./scripts/attackmem --bin bin/triage $(ATTACK_FLAGS)
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 20s)
 	./scripts/fuzz.sh $${FUZZTIME:-20s}

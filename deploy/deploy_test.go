@@ -369,8 +369,11 @@ func TestCompose(t *testing.T) {
 		if err != nil {
 			t.Fatalf("fakejira --listen: %v", err)
 		}
-		got := map[string]string{"JIRA_BASE_URL": env["JIRA_BASE_URL"], "JIRA_EMAIL": env["JIRA_EMAIL"], "JIRA_API_TOKEN": env["JIRA_API_TOKEN"], "TRIAGE_BOT_ACCOUNT_ID": env["TRIAGE_BOT_ACCOUNT_ID"], "REDIS_URL": env["REDIS_URL"]}
-		want := map[string]string{"JIRA_BASE_URL": "http://fakejira:" + port, "JIRA_EMAIL": flags["email"], "JIRA_API_TOKEN": flags["token"], "TRIAGE_BOT_ACCOUNT_ID": flags["bot-account-id"], "REDIS_URL": triage.Environment["REDIS_URL"]}
+		got := map[string]string{"JIRA_BASE_URL": env["JIRA_BASE_URL"], "JIRA_EMAIL": env["JIRA_EMAIL"], "JIRA_API_TOKEN": env["JIRA_API_TOKEN"], "TRIAGE_BOT_ACCOUNT_ID": env["TRIAGE_BOT_ACCOUNT_ID"], "REDIS_URL": env["REDIS_URL"],
+			"JIRA_WEBHOOK_SECRET": env["JIRA_WEBHOOK_SECRET"], "webhook URL": "http://triage" + env["TRIAGE_LISTEN"] + "/webhooks/jira"}
+		// The sandbox sends its webhooks to the triage service, signed with its secret.
+		want := map[string]string{"JIRA_BASE_URL": "http://fakejira:" + port, "JIRA_EMAIL": flags["email"], "JIRA_API_TOKEN": flags["token"], "TRIAGE_BOT_ACCOUNT_ID": flags["bot-account-id"], "REDIS_URL": triage.Environment["REDIS_URL"],
+			"JIRA_WEBHOOK_SECRET": flags["webhook-secret"], "webhook URL": flags["webhook-url"]}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("triage.env.example vs the fakejira service (-want +got):\n%s", d)
 		}

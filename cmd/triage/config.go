@@ -28,6 +28,7 @@ type config struct {
 	JiraEmail    string `yaml:"jira_email"`
 	JiraAPIToken string `yaml:"jira_api_token"`
 	JiraPAT      string `yaml:"jira_pat"`
+	JiraFlavor   string `yaml:"jira_flavor"`
 
 	WebhookSecret string `yaml:"jira_webhook_secret"`
 	BotAccountID  string `yaml:"bot_account_id"`
@@ -86,6 +87,7 @@ var envVars = []struct {
 	{"JIRA_EMAIL", "", "Jira Cloud: the bot account's e-mail (basic auth with JIRA_API_TOKEN)", func(c *config, v string) error { c.JiraEmail = v; return nil }},
 	{"JIRA_API_TOKEN", "", "Jira Cloud: API token", func(c *config, v string) error { c.JiraAPIToken = v; return nil }},
 	{"JIRA_PAT", "", "Jira Data Center: personal access token (bearer)", func(c *config, v string) error { c.JiraPAT = v; return nil }},
+	{"TRIAGE_JIRA_FLAVOR", "auto", "cloud (search with /search/jql), datacenter (/search with startAt), or auto: learn it from the first search", func(c *config, v string) error { c.JiraFlavor = v; return nil }},
 	{"JIRA_WEBHOOK_SECRET", "", "secret of the Jira webhook (X-Hub-Signature); empty accepts unsigned webhooks", func(c *config, v string) error { c.WebhookSecret = v; return nil }},
 	{"TRIAGE_BOT_ACCOUNT_ID", "", "the bot's Jira account id (required: its own comments are never answered)", func(c *config, v string) error { c.BotAccountID = v; return nil }},
 	{"TRIAGE_MODE", "live", "live, or shadow: decide and record, write nothing to Jira", func(c *config, v string) error { c.Mode = v; return nil }},
@@ -220,7 +222,7 @@ func (c *config) defaults() {
 }
 
 func (c config) jira() jira.Config {
-	return jira.Config{BaseURL: c.JiraBaseURL, Email: c.JiraEmail, APIToken: c.JiraAPIToken, PAT: c.JiraPAT, BotAccountID: c.BotAccountID}
+	return jira.Config{BaseURL: c.JiraBaseURL, Email: c.JiraEmail, APIToken: c.JiraAPIToken, PAT: c.JiraPAT, BotAccountID: c.BotAccountID, Flavor: c.JiraFlavor}
 }
 
 func (c config) worker() worker.Config {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -38,7 +37,12 @@ type demoTicket struct {
 }
 
 type demoOptions struct {
-	listen           string
+	listen string
+	// listenSet is true when --listen was given: the demo then listens
+	// there or fails; otherwise --exit-after-summary takes a free port (it
+	// serves nothing a person opens) and serving takes one when the default
+	// is busy, and says so.
+	listenSet        bool
 	followup         time.Duration
 	exitAfterSummary bool
 	timeout          time.Duration
@@ -48,17 +52,24 @@ func newDemoCmd() *cobra.Command {
 	var o demoOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "See triage work in a minute: an embedded Redis, a fake Jira and 20 sample tickets",
+		Short: "See triage work in a minute: an embedded Redis, a sandbox Jira and 20 sample tickets",
 		Long: `demo starts everything in one process with nothing installed: an in-process
-Redis (miniredis), a fake Jira seeded with 20 sample tickets in seven
-languages, the webhook intake, the worker and the admin page. It sends the
-tickets as signed webhooks, answers some of the bot's replies the way
-reporters and agents do, shows progress, prints a summary (what was replied,
-escalated, resolved, left to humans; the Jira calls made) and keeps serving
-until Ctrl-C. It is the same code as triage serve against a real Redis and
-Jira: only the two outside services are stand-ins.`,
+Redis (miniredis), the sandbox Jira of triage fakejira with 20 sample tickets
+in seven languages, the webhook intake, the worker and the admin page. The
+tickets are filed in the sandbox, which sends their signed webhooks to the
+intake as Jira would; some of the bot's replies are answered the way
+reporters and agents do. It shows progress, prints a summary (what was
+replied, escalated, resolved, left to humans; the Jira calls made) and keeps
+serving until Ctrl-C, with the sandbox's page to file more tickets. It is the
+same code as triage serve against a real Redis and Jira: only the two outside
+services are stand-ins.
+
+With --exit-after-summary it listens on a free port unless --listen is
+given; serving, it takes a free port when the default one is busy and says
+which.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.listenSet = cmd.Flags().Changed("listen")
 			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
@@ -78,10 +89,11 @@ func loadDemoTickets() ([]demoTicket, error) {
 	return tickets, nil
 }
 
-// runDemo runs the demo: the stand-ins and serve, the sample tickets sent
-// as webhooks, the bot's decisions, the reporters' answers and the
-// follow-ups shown as they happen, then the summary; then it serves until
-// ctx ends (or returns at once with o.exitAfterSummary).
+// runDemo runs the demo: the stand-ins and serve, the sample tickets filed
+// in the sandbox (which sends their webhooks), the bot's decisions, the
+// reporters' answers and the follow-ups shown as they happen, then the
+// summary; then it serves until ctx ends (or returns at once with
+// o.exitAfterSummary).
 func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 	tickets, err := loadDemoTickets()
 	if err != nil {
@@ -92,9 +104,17 @@ func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 		return fmt.Errorf("start the embedded Redis: %w", err)
 	}
 	defer mr.Close()
-	d := newDemo(ctx, out, tickets, o)
-	defer d.fake.Close()
-	a, ln, err := d.app(mr.Addr(), logw)
+	ln, note, err := demoListen(o)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	d, err := newDemo(ctx, out, tickets, o, "http://"+ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	defer d.stopFake()
+	a, err := d.app(mr.Addr(), logw)
 	if err != nil {
 		return err
 	}
@@ -103,11 +123,13 @@ func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- serve(srvCtx, a, ln, true, true) }()
-	d.base = "http://" + ln.Addr().String()
 
-	fmt.Fprintf(out, "triage demo: embedded Redis on %s, fake Jira on %s, intake on %s\n", mr.Addr(), d.fake.URL(), d.base)
+	fmt.Fprintf(out, "triage demo: embedded Redis on %s, fake Jira on %s, intake on %s\n", mr.Addr(), d.fakeURL, d.base)
+	if note != "" {
+		fmt.Fprintln(out, note)
+	}
 	for _, step := range []func() error{
-		d.sendTickets,   // the sample tickets as webhooks
+		d.sendTickets,   // the sample tickets, filed: the sandbox sends their webhooks
 		d.showDecisions, // the bot's decision on each
 		d.answerReplies, // the reporters and an agent answer
 		d.showAnswers,   // the bot's decision on each answer
@@ -121,17 +143,41 @@ func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 	}
 	printDemoSummary(out, d.fake, tickets, d.bot.AccountID)
 	fmt.Fprintf(out, "\nadmin page: %s/  (one-time login token: %s)\n", d.base, a.cfg.AdminToken)
-	fmt.Fprintf(out, "fake Jira:  %s/rest/api/2/issue/DEMO-12 (basic auth bot@example.com / demo-token)\n", d.fake.URL())
+	fmt.Fprintf(out, "fake Jira:  %s/rest/api/2/issue/DEMO-12 (basic auth bot@example.com / demo-token)\n", d.fakeURL)
 	if o.exitAfterSummary {
 		stop()
 		return <-done
 	}
-	fmt.Fprintln(out, "serving until Ctrl-C")
+	fmt.Fprintf(out, "try it:     %s/  (the sandbox Jira: file a ticket or answer as its reporter, and watch the bot)\n", d.fakeURL)
+	fmt.Fprintf(out, "serving on port %d until Ctrl-C\n", ln.Addr().(*net.TCPAddr).Port)
 	return <-done
 }
 
-// demo is one run of the demo: the sample tickets, the fake Jira holding
-// them and its users, and the intake the webhooks go to.
+// demoListen opens the intake's listener. With --exit-after-summary and no
+// --listen it takes a free port: nobody opens what it serves. Serving, a
+// busy default port gives way to a free one, with a note saying so.
+func demoListen(o demoOptions) (ln net.Listener, note string, err error) {
+	addr := o.listen
+	if o.exitAfterSummary && !o.listenSet {
+		addr = "127.0.0.1:0"
+	}
+	ln, err = net.Listen("tcp", addr)
+	if err == nil || o.listenSet || o.exitAfterSummary {
+		if err != nil {
+			return nil, "", fmt.Errorf("listen on %s (choose another with --listen): %w", addr, err)
+		}
+		return ln, "", nil
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	ln, err2 := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err2 != nil {
+		return nil, "", fmt.Errorf("listen on %s (choose another with --listen): %w", addr, err)
+	}
+	return ln, fmt.Sprintf("%s is busy: the intake and the admin page are on %s instead", addr, ln.Addr()), nil
+}
+
+// demo is one run of the demo: the sample tickets, the sandbox Jira
+// holding them and its users, and the intake its webhooks go to.
 type demo struct {
 	ctx      context.Context
 	out      io.Writer
@@ -139,6 +185,8 @@ type demo struct {
 	deadline time.Time
 	tickets  []demoTicket
 	fake     *jiratest.Server
+	fakeURL  string
+	stopFake func()
 	bot      jiratest.User
 	agent    jiratest.User
 	users    map[string]jiratest.User // by demoTicket.Reporter
@@ -146,67 +194,56 @@ type demo struct {
 	base     string // the intake's URL
 }
 
-// newDemo seeds a fake Jira with the tickets and their reporters.
-func newDemo(ctx context.Context, out io.Writer, tickets []demoTicket, o demoOptions) *demo {
+// newDemo starts the sandbox Jira (the one of triage fakejira) with the
+// tickets' reporters, its webhooks signed and sent to the intake at base.
+func newDemo(ctx context.Context, out io.Writer, tickets []demoTicket, o demoOptions, base string) (*demo, error) {
 	d := &demo{
 		ctx: ctx, out: out, o: o, deadline: time.Now().Add(o.timeout), tickets: tickets,
-		bot:    jiratest.User{AccountID: "triage-bot", DisplayName: "Triage Bot", EmailAddress: "bot@example.com"},
-		agent:  jiratest.User{AccountID: "agent-ann", DisplayName: "Ann Agent"},
-		users:  map[string]jiratest.User{},
-		secret: randomToken(),
+		users: map[string]jiratest.User{}, secret: randomToken(), base: base,
 	}
 	for _, t := range tickets {
 		if _, ok := d.users[t.Reporter]; !ok {
 			d.users[t.Reporter] = jiratest.User{AccountID: "user-" + t.Reporter, DisplayName: strings.ToUpper(t.Reporter[:1]) + t.Reporter[1:]}
 		}
 	}
-	var all []jiratest.User
+	so := &sandboxOptions{
+		flavor: jiratest.FlavorCloud, email: "bot@example.com", token: "demo-token", botID: "triage-bot",
+		webhookURL: base + intake.WebhookPath, webhookSecret: d.secret, projects: []string{"DEMO=service_desk"},
+	}
 	for _, u := range d.users {
-		all = append(all, u)
+		so.users = append(so.users, u)
 	}
-	d.fake = jiratest.New(jiratest.WithBasicAuth("bot@example.com", "demo-token", d.bot), jiratest.WithUsers(append(all, d.agent)...))
-	for _, t := range tickets {
-		d.fake.AddIssue(jiratest.Issue{Key: t.Key, Summary: t.Summary, Description: t.Description, Reporter: d.users[t.Reporter]})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for the sandbox Jira: %w", err)
 	}
-	return d
+	d.fakeURL = "http://" + ln.Addr().String()
+	so.baseURL = d.fakeURL
+	d.fake, err = newSandbox(so)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	d.bot, d.agent = so.bot, so.agent
+	fakeCtx, stop := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = serveSandbox(fakeCtx, d.fake, ln)
+	}()
+	d.stopFake = func() { stop(); <-served }
+	return d, nil
 }
 
-// app builds what serve runs, on the embedded Redis and the fake Jira, and
-// its listener on --listen.
-func (d *demo) app(redisAddr string, logw io.Writer) (*app, net.Listener, error) {
+// app builds what serve runs, on the embedded Redis and the sandbox Jira.
+func (d *demo) app(redisAddr string, logw io.Writer) (*app, error) {
 	cfg := config{
-		RedisURL: "redis://" + redisAddr, JiraBaseURL: d.fake.URL(), JiraEmail: "bot@example.com", JiraAPIToken: "demo-token",
+		RedisURL: "redis://" + redisAddr, JiraBaseURL: d.fakeURL, JiraEmail: "bot@example.com", JiraAPIToken: "demo-token",
 		BotAccountID: d.bot.AccountID, WebhookSecret: d.secret, Concurrency: 4, ShutdownTimeout: 5 * time.Second,
 		FollowupWindow: d.o.followup, LogLevel: "warn", AdminToken: randomToken(),
 	}
 	cfg.defaults()
-	a, err := appFrom(cfg, logw, true, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	ln, err := net.Listen("tcp", d.o.listen)
-	if err != nil {
-		a.Close()
-		return nil, nil, fmt.Errorf("listen on %s (choose another with --listen): %w", d.o.listen, err)
-	}
-	return a, ln, nil
-}
-
-// post delivers a webhook to the intake, signed.
-func (d *demo) post(body []byte, delivery string) error {
-	req, err := intake.NewWebhookRequest(d.ctx, d.base+intake.WebhookPath, d.secret, delivery, body)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("intake answered %d", resp.StatusCode)
-	}
-	return nil
+	return appFrom(cfg, logw, true, true)
 }
 
 // wait waits until ok, or fails at the demo's deadline.

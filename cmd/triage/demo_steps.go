@@ -12,18 +12,19 @@ import (
 	"time"
 
 	"github.com/mfatriage/triage"
-	"github.com/mfatriage/triage/internal/intake"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
 )
 
 // labels are the ticket's triage labels, sorted.
 func (d *demo) labels(key string) []string { return triageLabels(d.fake.Labels(key)) }
 
-// sendTickets sends each ticket as its jira:issue_created webhook.
+// sendTickets files each ticket in the sandbox Jira as its reporter: the
+// sandbox sends its jira:issue_created webhook, signed.
 func (d *demo) sendTickets() error {
 	fmt.Fprintf(d.out, "sending %d sample tickets as signed webhooks…\n", len(d.tickets))
 	for _, t := range d.tickets {
-		if err := d.post(intake.IssueCreatedBody(t.Key, t.Summary, t.Description, webhookUser(d.users[t.Reporter])), "demo-"+t.Key); err != nil {
+		u := d.users[t.Reporter]
+		if _, err := d.fake.CreateIssue("DEMO", jiratest.Issue{Key: t.Key, Summary: t.Summary, Description: t.Description, Reporter: u}, u); err != nil {
 			return fmt.Errorf("send %s: %w", t.Key, err)
 		}
 	}
@@ -56,7 +57,8 @@ func (d *demo) showDecisions() error {
 }
 
 // answerReplies has the reporters (and an agent) answer the bot's replies
-// as the sample data says: the comment in Jira, and its webhook.
+// as the sample data says: the comment in the sandbox Jira, which sends its
+// webhook.
 func (d *demo) answerReplies() error {
 	fmt.Fprintln(d.out, "reporters and an agent answer some of the bot's replies…")
 	for _, t := range d.tickets {
@@ -67,32 +69,33 @@ func (d *demo) answerReplies() error {
 		if t.Then.Author == "agent" {
 			author = d.agent
 		}
-		is, _ := d.fake.Issue(t.Key)
-		is.Comments = append(is.Comments, jiratest.Comment{Author: author, Body: t.Then.Body})
-		d.fake.AddIssue(is)
-		body := intake.CommentCreatedBody(t.Key, webhookUser(author), webhookUser(d.users[t.Reporter]), t.Then.Body)
-		if err := d.post(body, "demo-"+t.Key+"-answer"); err != nil {
+		if _, err := d.fake.AddComment(t.Key, jiratest.Comment{Author: author, Body: t.Then.Body}); err != nil {
 			return fmt.Errorf("answer on %s: %w", t.Key, err)
 		}
 	}
 	return nil
 }
 
-// showAnswers prints what the bot made of each reporter's answer, once it
-// has acted on it.
+// showAnswers prints what the bot made of each answer, once it has acted
+// on it: a reporter's is decided again; an agent's, which Jira Cloud's
+// comment event sends without the reporter to tell it apart, is read and
+// left to the agent (needs-human).
 func (d *demo) showAnswers() error {
 	for _, t := range d.tickets {
-		if t.Then == nil || t.Then.Author != "reporter" {
+		if t.Then == nil || t.Then.Author == "none" {
 			continue
 		}
 		before := len(d.labels(t.Key))
 		if err := d.wait("the answer on "+t.Key, func() bool {
 			ls := d.labels(t.Key)
+			if t.Then.Author == "agent" {
+				return hasLabel(ls, triage.LabelNeedsHuman)
+			}
 			return len(ls) > before || hasLabel(ls, triage.LabelResolved) || hasLabel(ls, triage.LabelEscalated) || stateVersion(d.fake, t.Key) > 1
 		}); err != nil {
 			return err
 		}
-		fmt.Fprintf(d.out, "  %-8s reporter answered %-18q → %s\n", t.Key, clipText(t.Then.Body, 16), strings.Join(d.labels(t.Key), " "))
+		fmt.Fprintf(d.out, "  %-8s %s answered %-18q → %s\n", t.Key, t.Then.Author, clipText(t.Then.Body, 16), strings.Join(d.labels(t.Key), " "))
 	}
 	return nil
 }
@@ -187,9 +190,4 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 	fmt.Fprintf(out, "  left to a human:                   %d\n", human)
 	fmt.Fprintf(out, "  bot comments posted:               %d\n", comments)
 	fmt.Fprintf(out, "  Jira calls:                        %d (%d reads, %d writes)\n", reads+writes, reads, writes)
-}
-
-// webhookUser is how a webhook body names a user of the fake Jira.
-func webhookUser(u jiratest.User) intake.WebhookUser {
-	return intake.WebhookUser{AccountID: u.AccountID, DisplayName: u.DisplayName}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -14,17 +15,33 @@ import (
 	"github.com/mfatriage/triage/internal/logtest"
 )
 
+// busyAddr returns an address something already listens on.
+func busyAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
+}
+
 // TestDemoExitAfterSummary runs the demo as `triage demo
-// --exit-after-summary` does and checks the summary's numbers: every
-// sample ticket decided as the sample data says.
+// --exit-after-summary` does, with its default port taken, and checks the
+// summary's numbers: every sample ticket, filed in the sandbox Jira whose
+// webhooks reach the intake, decided as the sample data says.
 func TestDemoExitAfterSummary(t *testing.T) {
 	t.Parallel()
 	var out, logs bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err := runDemo(ctx, &out, &logs, demoOptions{listen: "127.0.0.1:0", followup: 2 * time.Second, exitAfterSummary: true, timeout: 90 * time.Second})
+	busy := busyAddr(t)
+	err := runDemo(ctx, &out, &logs, demoOptions{listen: busy, followup: 2 * time.Second, exitAfterSummary: true, timeout: 90 * time.Second})
 	if err != nil {
-		t.Fatalf("demo: %v\n%s\n%s", err, out.String(), logs.String())
+		t.Fatalf("demo with its default port %s taken: %v\n%s\n%s", busy, err, out.String(), logs.String())
+	}
+	if strings.Contains(out.String(), busy) || !strings.Contains(out.String(), "intake on http://127.0.0.1:") {
+		t.Errorf("the demo did not take a free port (%s is taken):\n%s", busy, out.String())
 	}
 	for _, want := range []string{
 		"summary of 20 tickets",
@@ -49,11 +66,12 @@ func TestDemoServesTheAdminPage(t *testing.T) {
 	out := &logtest.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	busy := busyAddr(t)
 	go func() {
-		done <- runDemo(ctx, out, io.Discard, demoOptions{listen: "127.0.0.1:0", followup: 2 * time.Second, timeout: 90 * time.Second})
+		done <- runDemo(ctx, out, io.Discard, demoOptions{listen: busy, followup: 2 * time.Second, timeout: 90 * time.Second})
 	}()
 	deadline := time.Now().Add(100 * time.Second)
-	for !strings.Contains(out.String(), "serving until Ctrl-C") {
+	for !strings.Contains(out.String(), "until Ctrl-C") {
 		select {
 		case err := <-done:
 			t.Fatalf("demo ended early: %v\n%s", err, out.String())
@@ -67,6 +85,24 @@ func TestDemoServesTheAdminPage(t *testing.T) {
 	m := regexp.MustCompile(`admin page: (http://[^/]+)/  \(one-time login token: ([0-9a-f]+)\)`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("no admin URL and token in:\n%s", out.String())
+	}
+	// the default port was taken: the demo says where it went instead
+	port := m[1][strings.LastIndex(m[1], ":")+1:]
+	if !strings.Contains(out.String(), busy+" is busy: the intake and the admin page are on 127.0.0.1:"+port+" instead") ||
+		!strings.Contains(out.String(), "serving on port "+port+" until Ctrl-C") {
+		t.Errorf("the demo does not say which port it took instead of %s:\n%s", busy, out.String())
+	}
+	// the sandbox Jira's page, to try more tickets
+	if s := regexp.MustCompile(`try it: +(http://\S+)/ `).FindStringSubmatch(out.String()); s == nil {
+		t.Errorf("no sandbox page in:\n%s", out.String())
+	} else if resp, err := http.Get(s[1] + "/"); err != nil {
+		t.Error(err)
+	} else {
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "DEMO-12") {
+			t.Errorf("sandbox page: %d %.200s", resp.StatusCode, page)
+		}
 	}
 	req, _ := http.NewRequest(http.MethodGet, m[1]+"/api/escalations?status=open", nil)
 	req.Header.Set("Authorization", "Bearer "+m[2])

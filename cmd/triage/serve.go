@@ -89,6 +89,10 @@ func (a *app) adminHandler() (http.Handler, error) {
 	return admin.New(admin.Config{Token: a.cfg.AdminToken, Secure: a.cfg.AdminSecure, Logger: a.log, JiraBaseURL: a.cfg.JiraBaseURL, Revocations: a.store, TrustedProxies: a.cfg.TrustedProxies}, svc)
 }
 
+// maxHeaderBytes bounds a request's headers on the public listener (Jira's
+// come to a few KiB); net/http's default is 1 MiB per connection.
+const maxHeaderBytes = 64 << 10
+
 // serve runs the roles asked for until ctx ends, then shuts down in order:
 // stop intake, stop scheduling, drain the worker, close. The admin page
 // is served beside the intake when an admin credential is configured.
@@ -122,7 +126,7 @@ func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWork
 		if err != nil {
 			return err
 		}
-		httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+		httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, MaxHeaderBytes: maxHeaderBytes}
 	}
 
 	// The deferred stops run in the reverse order: intake, scheduler,

@@ -62,27 +62,34 @@ func startServe(t *testing.T) *e2e {
 	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", e2eBot), jiratest.WithUsers(e2eAlice, e2eAgent))
 	t.Cleanup(fake.Close)
 	cfg, b := e2eConfig(t, fake)
-	queue := cfg.Queue
-	logs := &logtest.Buffer{}
-	a, err := appFrom(cfg, logs, true, true)
+	proj := "E"
+	for _, c := range b[:4] {
+		proj += string(rune('A' + c%26))
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	logs, stop := runServe(t, cfg, ln, proj)
+	return &e2e{t: t, proj: proj, jira: fake, url: "http://" + ln.Addr().String(), logs: logs, stop: stop}
+}
+
+// runServe runs `serve` (intake, worker, scheduler) in-process on cfg and
+// ln until stop, which then deletes the queue and what Redis keeps of the
+// project proj's tickets (also done at the test's end).
+func runServe(t *testing.T, cfg config, ln net.Listener, proj string) (*logtest.Buffer, func() error) {
+	t.Helper()
+	logs := &logtest.Buffer{}
+	a, err := appFrom(cfg, logs, true, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, a, ln, true, true) }()
-	proj := "E"
-	for _, c := range b[:4] {
-		proj += string(rune('A' + c%26))
-	}
-	e := &e2e{t: t, proj: proj, jira: fake, url: "http://" + ln.Addr().String(), logs: logs}
 	var once sync.Once
 	var stopErr error
-	e.stop = func() error {
+	stop := func() error {
 		once.Do(func() {
 			cancel()
 			select {
@@ -91,7 +98,7 @@ func startServe(t *testing.T) *e2e {
 				stopErr = context.DeadlineExceeded
 			}
 			insp := asynq.NewInspector(a.redisConn)
-			_ = insp.DeleteQueue(queue, true)
+			_ = insp.DeleteQueue(cfg.Queue, true)
 			insp.Close()
 			bg := context.Background()
 			for _, pattern := range []string{"triage:*{" + proj + "-*", "triage:esc:*:" + proj + "-*"} {
@@ -112,8 +119,8 @@ func startServe(t *testing.T) *e2e {
 		})
 		return stopErr
 	}
-	t.Cleanup(func() { _ = e.stop() })
-	return e
+	t.Cleanup(func() { _ = stop() })
+	return logs, stop
 }
 
 // post sends a webhook, signed unless sig is given.

@@ -10,10 +10,18 @@
 // jira:issue_updated and comment_created, plus GET /healthz and GET /readyz.
 // In order, a delivery is
 //
-//   - refused with 413 when its body is over Config.MaxBodyBytes (1 MiB);
-//   - refused with 401 when a secret is configured and X-Hub-Signature is
-//     missing or is not "sha256=" + hex(HMAC-SHA256(raw body, secret)),
-//     compared in constant time; nothing else is read;
+//   - refused with 413 when its body is over Config.MaxBodyBytes (1 MiB):
+//     at once when Content-Length says so, else as soon as the limit is
+//     passed;
+//   - refused with 401, its body unread, when a secret is configured and
+//     X-Hub-Signature is missing or not "sha256=<hex>";
+//   - answered 503 with Retry-After, its body unread, when Config.MaxBodies
+//     (16) bodies are already being read or held and none comes free within
+//     Config.BodyWait: memory before authentication stays under MaxBodies ×
+//     MaxBodyBytes however many connections send at once;
+//   - refused with 401 when the body, streamed through the HMAC as it
+//     arrives, does not match the signature ("sha256=" + hex(HMAC-SHA256(raw
+//     body, secret)), compared in constant time); nothing else is read;
 //   - refused with 400 and a one-line reason when the body is not a JSON
 //     object, names no event, or names no issue;
 //   - ignored (200) when its event type is not one of the three, when the

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"regexp"
@@ -33,6 +34,8 @@ const (
 // Defaults for the zero values of Config.
 const (
 	DefaultMaxBodyBytes   = 1 << 20 // 1 MiB
+	DefaultMaxBodies      = 16
+	DefaultBodyWait       = 100 * time.Millisecond
 	DefaultRetryAfter     = 30 * time.Second
 	DefaultEnqueueTimeout = 5 * time.Second
 	DefaultReadyTimeout   = time.Second
@@ -67,6 +70,14 @@ type Config struct {
 	// MaxBodyBytes is the largest body accepted; larger ones get 413.
 	// Default 1 MiB (DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+
+	// MaxBodies bounds how many delivery bodies are read and held at once,
+	// so that the memory taken before a signature is known stays under
+	// MaxBodies × MaxBodyBytes whatever the number of connections. A
+	// delivery that finds no free place within BodyWait is answered 503
+	// with Retry-After, unread. Defaults 16 (DefaultMaxBodies) and 100ms.
+	MaxBodies int
+	BodyWait  time.Duration
 
 	// RetryAfter is sent with a 503 (Redis unreachable), in whole seconds.
 	// Default 30s.
@@ -106,10 +117,14 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		add("the largest webhook body is negative (%d bytes); use 0 for the default of 1 MiB", c.MaxBodyBytes)
 	}
+	if c.MaxBodies < 0 {
+		add("the number of webhook bodies read at once is negative (%d); use 0 for the default of %d", c.MaxBodies, DefaultMaxBodies)
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{
+		{"the wait for a place to read a body", c.BodyWait},
 		{"the Retry-After of a 503", c.RetryAfter},
 		{"the enqueue timeout", c.EnqueueTimeout},
 		{"the readiness timeout", c.ReadyTimeout},
@@ -127,6 +142,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxBodies == 0 {
+		c.MaxBodies = DefaultMaxBodies
+	}
+	if c.BodyWait == 0 {
+		c.BodyWait = DefaultBodyWait
 	}
 	if c.RetryAfter == 0 {
 		c.RetryAfter = DefaultRetryAfter
@@ -150,6 +171,8 @@ type Handler struct {
 	agents AgentRecorder
 	ready  Pinger
 	log    zerolog.Logger
+	// bodies holds a token per body being read or held (Config.MaxBodies).
+	bodies chan struct{}
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -172,7 +195,7 @@ func NewHandler(cfg Config, enq Enqueuer, agents AgentRecorder, ready Pinger) (*
 		return nil, fmt.Errorf("intake: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	h := &Handler{cfg: cfg, enq: enq, agents: agents, ready: ready, log: cfg.Logger}
+	h := &Handler{cfg: cfg, enq: enq, agents: agents, ready: ready, log: cfg.Logger, bodies: make(chan struct{}, cfg.MaxBodies)}
 	if cfg.Secret == "" {
 		h.log.Warn().Msg("webhook secret is empty: deliveries are accepted without a signature")
 	}
@@ -293,25 +316,11 @@ type seenDelivery struct {
 
 // deliver does the work of one delivery, filling seen as it learns.
 func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDelivery) outcome {
-	limit := h.cfg.MaxBodyBytes
-	tooBig := outcome{code: http.StatusRequestEntityTooLarge, status: StatusRejected, reason: fmt.Sprintf("the body is larger than the limit of %d bytes", limit)}
-	if r.ContentLength > limit {
-		return tooBig
+	body, held, out := h.readBody(w, r)
+	if !held {
+		return out
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooBig
-		}
-		return outcome{code: http.StatusBadRequest, status: StatusRejected, reason: "the body could not be read", err: err}
-	}
-
-	if h.cfg.Secret != "" {
-		if reason := h.checkSignature(r.Header.Get(HeaderSignature), body); reason != "" {
-			return outcome{code: http.StatusUnauthorized, status: StatusRejected, reason: reason}
-		}
-	}
+	defer h.release()
 
 	ev, err := parseEvent(body)
 	if err != nil {
@@ -396,26 +405,108 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 	return outcome{code: http.StatusAccepted, status: StatusEnqueued, taskID: taskID}
 }
 
-// checkSignature verifies X-Hub-Signature in constant time. It returns why
-// the delivery is refused, or "".
-func (h *Handler) checkSignature(header string, body []byte) string {
+// readBody reads a delivery's body, within the limits on memory that hold
+// before anyone is authenticated: a body over MaxBodyBytes is refused (413)
+// as soon as that is known; with a secret, a missing or malformed
+// X-Hub-Signature is refused (401) without a byte of the body read; at most
+// MaxBodies bodies are read and held at once (past that, 503 unread); and
+// the body streams through the HMAC as it arrives, checked in constant time
+// once read. When held is true the body may be parsed, and the caller must
+// call release once done with it.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, held bool, out outcome) {
+	limit := h.cfg.MaxBodyBytes
+	tooBig := outcome{code: http.StatusRequestEntityTooLarge, status: StatusRejected, reason: fmt.Sprintf("the body is larger than the limit of %d bytes", limit)}
+	unread := func(o outcome) ([]byte, bool, outcome) {
+		// Nothing more of the body is read: close the connection after
+		// the answer rather than drain what the sender still has.
+		w.Header().Set("Connection", "close")
+		return nil, false, o
+	}
+	if r.ContentLength > limit {
+		return unread(tooBig)
+	}
+	var want []byte
+	if h.cfg.Secret != "" {
+		var reason string
+		if want, reason = parseSignature(r.Header.Get(HeaderSignature)); reason != "" {
+			return unread(outcome{code: http.StatusUnauthorized, status: StatusRejected, reason: reason})
+		}
+	}
+	if !h.acquire(r.Context()) {
+		return unread(outcome{code: http.StatusServiceUnavailable, status: StatusUnavailable,
+			reason: "too many deliveries are being read at once; retry later",
+			err:    fmt.Errorf("all %d places to read a webhook body are taken", h.cfg.MaxBodies)})
+	}
+	var src io.Reader = http.MaxBytesReader(w, r.Body, limit)
+	var mac hash.Hash
+	if want != nil {
+		mac = hmac.New(sha256.New, []byte(h.cfg.Secret))
+		src = io.TeeReader(src, mac)
+	}
+	body, err := readAll(src, r.ContentLength)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		out = tooBig
+	case err != nil:
+		out = outcome{code: http.StatusBadRequest, status: StatusRejected, reason: "the body could not be read", err: err}
+	case mac != nil && !hmac.Equal(mac.Sum(nil), want):
+		out = outcome{code: http.StatusUnauthorized, status: StatusRejected, reason: "the signature does not match the body"}
+	default:
+		return body, true, outcome{}
+	}
+	h.release()
+	return nil, false, out
+}
+
+// acquire takes a place to read a body, waiting at most BodyWait; false
+// when none came free (or the request ended).
+func (h *Handler) acquire(ctx context.Context) bool {
+	select {
+	case h.bodies <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(h.cfg.BodyWait)
+	defer t.Stop()
+	select {
+	case h.bodies <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+// release gives back the place taken by acquire.
+func (h *Handler) release() { <-h.bodies }
+
+// readAll reads r to the end: into one buffer of the announced length when
+// there is one (no growing and copying), else growing as bytes arrive.
+func readAll(r io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength <= 0 {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, contentLength)
+	n, err := io.ReadFull(r, buf)
+	return buf[:n], err
+}
+
+// parseSignature reads X-Hub-Signature: "sha256=" and the hex HMAC. It
+// returns why the header is refused, or the HMAC it names.
+func parseSignature(header string) (sum []byte, reason string) {
 	if header == "" {
-		return "the " + HeaderSignature + " header is missing"
+		return nil, "the " + HeaderSignature + " header is missing"
 	}
 	algo, hexSig, ok := strings.Cut(strings.TrimSpace(header), "=")
 	if !ok || !strings.EqualFold(algo, "sha256") {
-		return "the " + HeaderSignature + " header is not sha256=<hex>"
+		return nil, "the " + HeaderSignature + " header is not sha256=<hex>"
 	}
 	got, err := hex.DecodeString(hexSig)
-	if err != nil {
-		return "the " + HeaderSignature + " header is not sha256=<hex>"
+	if err != nil || len(got) == 0 {
+		return nil, "the " + HeaderSignature + " header is not sha256=<hex>"
 	}
-	mac := hmac.New(sha256.New, []byte(h.cfg.Secret))
-	mac.Write(body)
-	if !hmac.Equal(mac.Sum(nil), got) {
-		return "the signature does not match the body"
-	}
-	return ""
+	return got, ""
 }
 
 // Sign returns the X-Hub-Signature value of body under secret, as Jira

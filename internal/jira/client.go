@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gojira "github.com/andygrunwald/go-jira"
@@ -21,9 +22,14 @@ type Client struct {
 	jc  *gojira.Client
 	rt  *RetryTransport
 	now func() time.Time
+	log zerolog.Logger
 
 	botMu sync.Mutex
 	botID string
+
+	// search is the search API in use (searchJQL or searchStartAt), or
+	// searchUnknown until the first search of FlavorAuto learns it.
+	search atomic.Int32
 }
 
 // Option adjusts New.
@@ -97,7 +103,14 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jira client for %s: %w", cfg.BaseURL, err)
 	}
-	return &Client{cfg: cfg, jc: jc, rt: rt, now: now}, nil
+	c := &Client{cfg: cfg, jc: jc, rt: rt, now: now, log: o.logger}
+	switch cfg.Flavor {
+	case FlavorCloud:
+		c.search.Store(searchJQL)
+	case FlavorDataCenter:
+		c.search.Store(searchStartAt)
+	}
+	return c, nil
 }
 
 // Config returns the configuration in use, defaults filled in.

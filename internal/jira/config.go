@@ -67,10 +67,24 @@ type Config struct {
 	// most, so that a task is rescheduled instead of holding a worker.
 	MaxRetryAfter time.Duration
 
-	// SearchPageSize is maxResults for /search/jql. Default 100 (Jira's page
-	// cap when fields are requested).
+	// SearchPageSize is maxResults of a search page. Default 100 (Jira
+	// Cloud's page cap when fields are requested).
 	SearchPageSize int
+
+	// Flavor is the Jira edition, for the one call that differs: search.
+	// FlavorCloud searches /rest/api/2/search/jql (nextPageToken paging),
+	// FlavorDataCenter /rest/api/2/search (startAt paging; Data Center has
+	// no /search/jql). FlavorAuto, or empty, the default, tries /search/jql
+	// and, when Jira answers it 404, uses /search from then on.
+	Flavor string
 }
+
+// The flavors of Config.Flavor.
+const (
+	FlavorAuto       = "auto"
+	FlavorCloud      = "cloud"
+	FlavorDataCenter = "datacenter"
+)
 
 // Validate reports every problem in the configuration at once.
 func (c Config) Validate() error {
@@ -135,6 +149,11 @@ func (c Config) Validate() error {
 	if c.MaxAttempts < 0 || c.MaxAttempts > 20 {
 		add("jira max attempts is %d; use 1 to 20, or 0 for the default %d", c.MaxAttempts, DefaultMaxAttempts)
 	}
+	switch c.Flavor {
+	case "", FlavorAuto, FlavorCloud, FlavorDataCenter:
+	default:
+		add("jira flavor %q is not %s, %s or %s", c.Flavor, FlavorCloud, FlavorDataCenter, FlavorAuto)
+	}
 	if c.SearchPageSize < 0 || c.SearchPageSize > 5000 {
 		add("jira search page size is %d; use 1 to 5000, or 0 for the default %d", c.SearchPageSize, DefaultSearchPageSize)
 	}
@@ -164,6 +183,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SearchPageSize == 0 {
 		c.SearchPageSize = DefaultSearchPageSize
+	}
+	if c.Flavor == "" {
+		c.Flavor = FlavorAuto
 	}
 	return c
 }
@@ -197,6 +219,7 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Str("state_property", d.StateProperty).
 		Dur("request_timeout", d.RequestTimeout).
 		Int("max_attempts", d.MaxAttempts).
+		Str("flavor", d.Flavor).
 		Dur("max_retry_after", d.MaxRetryAfter)
 }
 

@@ -77,7 +77,7 @@ func TestConfigDefaults(t *testing.T) {
 		BaseURL: "https://example.atlassian.net", PAT: "p",
 		StateProperty: "triage", RequestTimeout: 30 * time.Second, MaxAttempts: 5,
 		BaseBackoff: 500 * time.Millisecond, MaxBackoff: 30 * time.Second,
-		MaxRetryAfter: 60 * time.Second, SearchPageSize: 100,
+		MaxRetryAfter: 60 * time.Second, SearchPageSize: 100, Flavor: FlavorAuto,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

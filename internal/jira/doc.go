@@ -48,7 +48,9 @@
 //	TransitionByName                    2  GET + POST /issue/{key}/transitions
 //	                                       (+1 GET when no transition matches)
 //	Assign                              1  PUT  /issue/{key}/assignee
-//	SearchJQL                           1 per page (GET /search/jql, nextPageToken)
+//	SearchJQL                           1 per page: GET /search/jql by nextPageToken (Cloud),
+//	                                       GET /search by startAt (Data Center; FlavorAuto
+//	                                       learns it from one 404 of /search/jql, once)
 //
 // So a public reply with its labels and triage state is one write, and an
 // internal note with labels and state is two. The internal note is not folded

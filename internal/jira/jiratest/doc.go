@@ -1,5 +1,5 @@
-// Package jiratest is a fake Jira Cloud REST v2 server for tests, demos and local
-// trials.
+// Package jiratest is a fake Jira REST v2 server (Cloud, or Data Center) for
+// tests, demos and local trials: the sandbox of `triage fakejira`.
 //
 // It speaks the request and response shapes that internal/jira (through go-jira
 // v1.17.0) uses: the auth check (/myself), issues with comments and entity
@@ -21,6 +21,21 @@
 //
 // Use New in tests (it starts an httptest.Server) or NewHandler to mount the
 // fake in any http.Server, for example behind a `triage fakejira` command.
+//
+// WithFlavor(FlavorDataCenter) answers as Jira Data Center instead of Cloud:
+// /search with startAt paging (and 404 on /search/jql), users by name and
+// key, no jsdPublic, Data Center's webhook shapes.
+//
+// The sandbox (sandbox.go, webhook.go, page.go) makes the fake something a
+// person can try the product with: POST /rest/api/2/issue files an issue,
+// WithSandbox lets any request act as the user its X-Sandbox-User header
+// names, each project is Service Management or not (WithProject; outside
+// Service Management the sd.public.comment property is ignored, as in Jira,
+// so an "internal" note is public), every change sends the signed webhooks a
+// Jira site sends (WithWebhook), and a page at / lists the issues with a
+// form to file a ticket or comment as its reporter. CreateIssue and
+// AddComment do the same from Go, webhooks included; AddIssue seeds an
+// issue silently.
 //
 // Where Jira's behaviour is not documented the fake takes the pessimistic side:
 // a comment added through an issue edit or a transition (update.comment) is

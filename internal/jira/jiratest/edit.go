@@ -52,11 +52,11 @@ func (s *Server) editIssueLocked(base string, is *Issue, body []byte, user User,
 	if err := decodeObject(body, &eb); err != nil {
 		return invalidPayload()
 	}
-	plan, rep := s.planLocked(is, eb, user, true)
+	plan, rep := s.planLocked(eb, user, true)
 	if rep != nil {
 		return *rep
 	}
-	s.applyLocked(is, plan)
+	s.changeLocked(base, is, plan, user)
 	if q.Get("returnIssue") == "true" {
 		r := jsonReply(http.StatusOK, s.issueJSON(base, is, selection{all: true}, selection{}))
 		r.write = true
@@ -67,7 +67,7 @@ func (s *Server) editIssueLocked(base string, is *Issue, body []byte, user User,
 
 // planLocked validates the fields, update and properties of an edit or a
 // transition. Nothing is changed; a non-nil reply is the 400 to answer.
-func (s *Server) planLocked(is *Issue, eb editBody, user User, allowProperties bool) (editPlan, *reply) {
+func (s *Server) planLocked(eb editBody, user User, allowProperties bool) (editPlan, *reply) {
 	var plan editPlan
 	fieldErrs := map[string]string{}
 	for name := range eb.Fields {
@@ -104,14 +104,12 @@ func (s *Server) planLocked(is *Issue, eb editBody, user User, allowProperties b
 			}
 			plan.setLabels, plan.labelsSet = v, true
 		case "priority":
-			var v struct {
-				Name string `json:"name"`
-			}
-			if json.Unmarshal(raw, &v) != nil || !slices.Contains(Priorities, v.Name) {
-				fieldErrs[name] = "Specify the Priority (name) in the string format"
+			p, msg := parsePriority(raw)
+			if msg != "" {
+				fieldErrs[name] = msg
 				continue
 			}
-			plan.priority = v.Name
+			plan.priority = p
 		case "assignee":
 			u, msg := s.resolveUserLocked(raw)
 			if msg != "" {
@@ -419,7 +417,8 @@ func (s *Server) resolveUserLocked(raw json.RawMessage) (*User, string) {
 		return nil, fmt.Sprintf("User '%s' cannot be assigned issues.", id)
 	case ref.Name != nil:
 		for _, id := range sortedKeys(s.users) {
-			if u := s.users[id]; u.Name != "" && u.Name == *ref.Name {
+			u := s.users[id]
+			if u.Name != "" && u.Name == *ref.Name || s.opts.dataCenter() && u.Name == "" && u.AccountID == *ref.Name {
 				return &u, ""
 			}
 		}
@@ -428,7 +427,7 @@ func (s *Server) resolveUserLocked(raw json.RawMessage) (*User, string) {
 	return nil, ""
 }
 
-func (s *Server) assignLocked(is *Issue, body []byte) reply {
+func (s *Server) assignLocked(base string, is *Issue, body []byte, user User) reply {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return invalidPayload()
 	}
@@ -442,7 +441,7 @@ func (s *Server) assignLocked(is *Issue, body []byte) reply {
 	if msg != "" {
 		return fieldErrReply(http.StatusBadRequest, map[string]string{"assignee": msg})
 	}
-	s.applyLocked(is, editPlan{assignee: &u})
+	s.changeLocked(base, is, editPlan{assignee: &u}, user)
 	return noContent()
 }
 
@@ -469,6 +468,18 @@ func onlyEntry(m map[string]json.RawMessage) (string, json.RawMessage) {
 		return k, v
 	}
 	return "", nil
+}
+
+// parsePriority reads a priority value, {"name": one of Priorities}; msg
+// is Jira's complaint otherwise.
+func parsePriority(raw json.RawMessage) (name, msg string) {
+	var v struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(raw, &v) != nil || !slices.Contains(Priorities, v.Name) {
+		return "", "Specify the Priority (name) in the string format"
+	}
+	return v.Name, ""
 }
 
 // parseLabels reads a labels value as Jira does: an array of strings, each

@@ -38,7 +38,7 @@ func (s *Server) listCommentsLocked(base string, is *Issue, q url.Values) reply 
 	end := min(startAt+maxResults, len(cs))
 	list := []any{}
 	for i := startAt; i < end; i++ {
-		list = append(list, commentJSON(base, s.opts.location.String(), is, &cs[i], withProps))
+		list = append(list, s.commentJSON(base, is, &cs[i], withProps))
 	}
 	return jsonReply(http.StatusOK, map[string]any{
 		"startAt":    startAt,
@@ -53,9 +53,8 @@ func (s *Server) addCommentLocked(base string, is *Issue, body []byte, user User
 	if rep != nil {
 		return *rep
 	}
-	s.applyLocked(is, editPlan{comments: []Comment{c}})
-	stored := &is.Comments[len(is.Comments)-1]
-	r := jsonReply(http.StatusCreated, commentJSON(base, s.opts.location.String(), is, stored, true))
+	stored := s.postCommentLocked(base, is, c)
+	r := jsonReply(http.StatusCreated, s.commentJSON(base, is, stored, true))
 	r.write = true
 	return r
 }
@@ -150,12 +149,12 @@ func (s *Server) doTransitionLocked(base string, is *Issue, body []byte, user Us
 	if target == nil {
 		return errReply(http.StatusBadRequest, fmt.Sprintf("Transition id '%s' is not valid for this issue.", ref.ID))
 	}
-	plan, rep := s.planLocked(is, eb, user, true)
+	plan, rep := s.planLocked(eb, user, true)
 	if rep != nil {
 		return *rep
 	}
 	plan.status = target.To
-	s.applyLocked(is, plan)
+	s.changeLocked(base, is, plan, user)
 	return noContent()
 }
 

@@ -15,9 +15,26 @@ const jiraTime = "2006-01-02T15:04:05.000-0700"
 
 func formatTime(t time.Time) string { return t.Format(jiraTime) }
 
-func userJSON(base, tz string, u *User) any {
+// userJSON renders a user as the flavor does: by accountId on Cloud, by
+// name and key on Data Center (whose users have no account id; a user
+// without a Name is named by its AccountID there).
+func (s *Server) userJSON(base string, u *User) any {
 	if u == nil {
 		return nil
+	}
+	tz := s.opts.location.String()
+	if s.opts.dataCenter() {
+		name := cmp.Or(u.Name, u.AccountID)
+		return map[string]any{
+			"self":         base + "/rest/api/2/user?username=" + url.QueryEscape(name),
+			"name":         name,
+			"key":          name,
+			"displayName":  u.DisplayName,
+			"emailAddress": u.EmailAddress,
+			"active":       true,
+			"timeZone":     tz,
+			"avatarUrls":   map[string]string{"48x48": base + "/secure/useravatar?ownerId=" + url.QueryEscape(name)},
+		}
 	}
 	m := map[string]any{
 		"self":         base + "/rest/api/2/user?accountId=" + url.QueryEscape(u.AccountID),
@@ -32,6 +49,22 @@ func userJSON(base, tz string, u *User) any {
 	if u.Name != "" {
 		m["name"] = u.Name
 		m["key"] = u.Name
+	}
+	return m
+}
+
+// serverInfo answers GET /serverInfo.
+func (s *Server) serverInfo(base string) map[string]any {
+	m := map[string]any{
+		"baseUrl":        base,
+		"version":        "1001.0.0-SNAPSHOT",
+		"versionNumbers": []int{1001, 0, 0},
+		"deploymentType": "Cloud",
+		"buildNumber":    100270,
+		"serverTitle":    "Jira (triage sandbox)",
+	}
+	if s.opts.dataCenter() {
+		m["version"], m["versionNumbers"], m["deploymentType"], m["buildNumber"] = "9.12.15", []int{9, 12, 15}, "Server", 9120015
 	}
 	return m
 }
@@ -74,16 +107,22 @@ func statusID(name string) string {
 	return strconv.Itoa(10000 + int(h.Sum32()%90000))
 }
 
-func commentJSON(base, tz string, is *Issue, c *Comment, withProps bool) map[string]any {
+// commentJSON renders a comment as the flavor does. Cloud reports
+// jsdPublic on every comment; Data Center does not (a Service Management
+// comment's internal mark is then its sd.public.comment property, shown
+// with withProps). A visibility restriction is shown on both.
+func (s *Server) commentJSON(base string, is *Issue, c *Comment, withProps bool) map[string]any {
 	m := map[string]any{
 		"self":         base + "/rest/api/2/issue/" + is.ID + "/comment/" + c.ID,
 		"id":           c.ID,
-		"author":       userJSON(base, tz, &c.Author),
+		"author":       s.userJSON(base, &c.Author),
 		"body":         c.Body,
-		"updateAuthor": userJSON(base, tz, &c.Author),
+		"updateAuthor": s.userJSON(base, &c.Author),
 		"created":      formatTime(c.Created),
 		"updated":      formatTime(c.Updated),
-		"jsdPublic":    !c.Internal,
+	}
+	if !s.opts.dataCenter() {
+		m["jsdPublic"] = !c.Internal
 	}
 	if len(c.Visibility) > 0 {
 		m["visibility"] = c.Visibility
@@ -142,7 +181,6 @@ func (sel selection) empty() bool { return !sel.all && len(sel.named) == 0 }
 // issueJSON renders an issue like GET /issue/{key} does, with the selected
 // fields and, when any are selected, properties.
 func (s *Server) issueJSON(base string, is *Issue, fields, props selection) map[string]any {
-	tz := s.opts.location.String()
 	m := map[string]any{
 		"expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
 		"id":     is.ID,
@@ -162,9 +200,9 @@ func (s *Server) issueJSON(base string, is *Issue, fields, props selection) map[
 		}
 		return is.Description
 	})
-	add("reporter", func() any { return userJSON(base, tz, &is.Reporter) })
-	add("creator", func() any { return userJSON(base, tz, &is.Reporter) })
-	add("assignee", func() any { return userJSON(base, tz, is.Assignee) })
+	add("reporter", func() any { return s.userJSON(base, &is.Reporter) })
+	add("creator", func() any { return s.userJSON(base, &is.Reporter) })
+	add("assignee", func() any { return s.userJSON(base, is.Assignee) })
 	add("priority", func() any { return map[string]string{"name": cmp.Or(is.Priority, "Medium")} })
 	add("labels", func() any {
 		if is.Labels == nil {
@@ -175,10 +213,7 @@ func (s *Server) issueJSON(base string, is *Issue, fields, props selection) map[
 	add("status", func() any { return statusJSON(base, is.Status) })
 	add("created", func() any { return formatTime(is.Created) })
 	add("updated", func() any { return formatTime(is.Updated) })
-	add("project", func() any {
-		p := is.Project()
-		return map[string]any{"self": base + "/rest/api/2/project/" + p, "id": statusID("project " + p), "key": p, "name": p}
-	})
+	add("project", func() any { return s.projectJSON(base, is.Project()) })
 	add("issuetype", func() any {
 		return map[string]any{"self": base + "/rest/api/2/issuetype/10001", "id": "10001", "name": is.IssueType, "subtask": false}
 	})
@@ -189,7 +224,7 @@ func (s *Server) issueJSON(base string, is *Issue, fields, props selection) map[
 		}
 		list := make([]any, 0, len(cs))
 		for i := range cs {
-			list = append(list, commentJSON(base, s.opts.location.String(), is, &cs[i], false))
+			list = append(list, s.commentJSON(base, is, &cs[i], false))
 		}
 		return map[string]any{
 			"comments":   list,

@@ -15,6 +15,7 @@ type searchRequest struct {
 	JQL           string   `json:"jql"`
 	NextPageToken string   `json:"nextPageToken"`
 	MaxResults    int      `json:"maxResults"`
+	StartAt       int      `json:"startAt"` // Data Center's /search
 	Fields        []string `json:"fields"`
 	Properties    []string `json:"properties"`
 }
@@ -22,10 +23,12 @@ type searchRequest struct {
 func searchRequestFromQuery(r *http.Request) searchRequest {
 	q := r.URL.Query()
 	n, _ := strconv.Atoi(q.Get("maxResults"))
+	start, _ := strconv.Atoi(q.Get("startAt"))
 	return searchRequest{
 		JQL:           q.Get("jql"),
 		NextPageToken: q.Get("nextPageToken"),
 		MaxResults:    n,
+		StartAt:       start,
 		Fields:        q["fields"],
 		Properties:    q["properties"],
 	}
@@ -47,12 +50,13 @@ const (
 	maxPageFields   = 100
 )
 
-// searchLocked answers /search/jql: ids only unless fields are requested,
-// nextPageToken paging, isLast, and no total.
-func (s *Server) searchLocked(base string, req searchRequest, user User) reply {
-	q, err := parseJQL(req.JQL, jqlContext{now: s.now(), loc: s.opts.location, user: user})
+// matchLocked runs the JQL of a search as user: the matching issues in
+// the query's order, or the 400 Jira answers to a query it cannot read.
+func (s *Server) matchLocked(jql string, user User) ([]*Issue, *reply) {
+	q, err := parseJQL(jql, jqlContext{now: s.now(), loc: s.opts.location, user: user})
 	if err != nil {
-		return errReply(http.StatusBadRequest, err.Error())
+		r := errReply(http.StatusBadRequest, err.Error())
+		return nil, &r
 	}
 	var matches []*Issue
 	for _, is := range s.sortedIssuesLocked() {
@@ -61,7 +65,16 @@ func (s *Server) searchLocked(base string, req searchRequest, user User) reply {
 		}
 	}
 	q.sort(matches)
+	return matches, nil
+}
 
+// searchLocked answers /search/jql: ids only unless fields are requested,
+// nextPageToken paging, isLast, and no total.
+func (s *Server) searchLocked(base string, req searchRequest, user User) reply {
+	matches, rep := s.matchLocked(req.JQL, user)
+	if rep != nil {
+		return *rep
+	}
 	fields := parseSelection(req.Fields)
 	props := parseSelection(req.Properties)
 	limit := maxPageIDs
@@ -77,6 +90,7 @@ func (s *Server) searchLocked(base string, req searchRequest, user User) reply {
 	fp := fingerprint(req.JQL)
 	offset := 0
 	if req.NextPageToken != "" {
+		var err error
 		offset, err = decodePageToken(req.NextPageToken, fp)
 		if err != nil {
 			return errReply(http.StatusBadRequest, "The provided next page token is invalid or expired.")
@@ -103,6 +117,46 @@ func (s *Server) searchLocked(base string, req searchRequest, user User) reply {
 		out["nextPageToken"] = encodePageToken(end, fp)
 	}
 	return jsonReply(http.StatusOK, out)
+}
+
+// maxPageStartAt is Data Center's cap on maxResults of /search
+// (jira.search.views.default.max).
+const maxPageStartAt = 1000
+
+// searchStartAtLocked answers Data Center's /search: startAt and
+// maxResults paging with a total, and every navigable field unless fields
+// are named.
+func (s *Server) searchStartAtLocked(base string, req searchRequest, user User) reply {
+	matches, rep := s.matchLocked(req.JQL, user)
+	if rep != nil {
+		return *rep
+	}
+	if req.StartAt < 0 {
+		return errReply(http.StatusBadRequest, "startAt must be a non-negative number.")
+	}
+	fields := selection{all: true}
+	if len(req.Fields) > 0 {
+		fields = parseSelection(req.Fields)
+	}
+	props := parseSelection(req.Properties)
+	size := req.MaxResults
+	if size <= 0 {
+		size = defaultPageSize
+	}
+	size = min(size, maxPageStartAt)
+	offset := min(req.StartAt, len(matches))
+	end := min(offset+size, len(matches))
+	issues := make([]any, 0, end-offset)
+	for _, is := range matches[offset:end] {
+		issues = append(issues, s.issueJSON(base, is, fields, props))
+	}
+	return jsonReply(http.StatusOK, map[string]any{
+		"expand":     "schema,names",
+		"startAt":    req.StartAt,
+		"maxResults": size,
+		"total":      len(matches),
+		"issues":     issues,
+	})
 }
 
 func fingerprint(jql string) uint32 {

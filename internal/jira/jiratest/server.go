@@ -3,6 +3,7 @@ package jiratest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -33,6 +34,7 @@ type Server struct {
 	failQueue     []Fault
 	writeTimes    map[string][]time.Time // accepted writes per issue, for the write limit
 	rng           *rand.Rand
+	hooks         *hookSender // its own lock; queued to under mu
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -50,6 +52,12 @@ type options struct {
 	location     *time.Location
 	commentLimit int
 	faults       Faults
+	flavor       Flavor
+	sandbox      bool
+	projects     map[string]ProjectType
+	projectOrder []string
+	baseURL      string
+	webhook      webhookTarget
 }
 
 type credential struct {
@@ -109,6 +117,40 @@ func WithIssueCommentLimit(n int) Option { return func(o *options) { o.commentLi
 // WithFaults sets the initial faults (see SetFaults).
 func WithFaults(f Faults) Option { return func(o *options) { o.faults = f } }
 
+// Flavor is the edition of Jira the server answers as.
+type Flavor string
+
+// The flavors.
+const (
+	// FlavorCloud answers as Jira Cloud (the default): /search/jql with
+	// nextPageToken paging, the old /search gone (410), users by accountId,
+	// jsdPublic on every comment.
+	FlavorCloud Flavor = "cloud"
+	// FlavorDataCenter answers as Jira Data Center: /search with startAt
+	// paging and a total, no /search/jql (404), users by name and key, no
+	// jsdPublic (a Service Management comment's internal mark is its
+	// sd.public.comment property, read with expand=properties).
+	FlavorDataCenter Flavor = "datacenter"
+)
+
+// ParseFlavor reads "cloud" or "datacenter" (any case; "dc", "server" and
+// "data-center" name Data Center).
+func ParseFlavor(s string) (Flavor, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "cloud":
+		return FlavorCloud, nil
+	case "datacenter", "data-center", "dc", "server":
+		return FlavorDataCenter, nil
+	}
+	return "", fmt.Errorf("flavor %q is not cloud or datacenter", s)
+}
+
+// WithFlavor sets the edition the server answers as (default FlavorCloud).
+func WithFlavor(f Flavor) Option { return func(o *options) { o.flavor = f } }
+
+// dataCenter reports whether the server answers as Jira Data Center.
+func (o options) dataCenter() bool { return o.flavor == FlavorDataCenter }
+
 // New starts a fake Jira on a local httptest.Server. Close it when done.
 func New(opts ...Option) *Server {
 	s := NewHandler(opts...)
@@ -126,11 +168,14 @@ func NewHandler(opts ...Option) *Server {
 		pats:        map[string]User{},
 		transitions: DefaultTransitions,
 		location:    time.UTC,
+		flavor:      FlavorCloud,
+		projects:    map[string]ProjectType{},
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	s := &Server{opts: o}
+	s.hooks = newHookSender(o.webhook)
 	s.resetLocked()
 	return s
 }
@@ -143,8 +188,10 @@ func (s *Server) URL() string {
 	return s.ts.URL
 }
 
-// Close shuts down the server started by New. It is a no-op for NewHandler.
+// Close shuts down the server started by New and stops sending webhooks
+// (those not sent yet are dropped).
 func (s *Server) Close() {
+	s.hooks.close()
 	if s.ts != nil {
 		s.ts.Close()
 	}
@@ -186,6 +233,10 @@ type reply struct {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.isPage(r) {
+		s.servePage(w, r) // the sandbox's page: not Jira's API, not in the call log
+		return
+	}
 	start := s.now()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
 	call := Call{
@@ -305,6 +356,7 @@ type route struct {
 const (
 	routeUnknown     = ""
 	routeMyself      = "myself"
+	routeServerInfo  = "serverInfo"
 	routeSearchOld   = "search"
 	routeSearchJQL   = "search/jql"
 	routeIssue       = "issue"
@@ -313,6 +365,8 @@ const (
 	routeProperty    = "property"
 	routeTransitions = "transitions"
 	routeAssignee    = "assignee"
+	routeCreate      = "create"
+	routeProject     = "project"
 )
 
 func parseRoute(path string) route {
@@ -329,10 +383,16 @@ func parseRoute(path string) route {
 	switch {
 	case len(seg) == 1 && seg[0] == "myself":
 		return route{kind: routeMyself}
+	case len(seg) == 1 && seg[0] == "serverInfo":
+		return route{kind: routeServerInfo}
 	case len(seg) == 1 && seg[0] == "search":
 		return route{kind: routeSearchOld}
 	case len(seg) == 2 && seg[0] == "search" && seg[1] == "jql":
 		return route{kind: routeSearchJQL}
+	case len(seg) == 1 && seg[0] == "issue":
+		return route{kind: routeCreate}
+	case len(seg) == 2 && seg[0] == "project" && seg[1] != "":
+		return route{kind: routeProject, prop: seg[1]}
 	case len(seg) >= 2 && seg[0] == "issue" && seg[1] != "":
 		rt := route{key: seg[1]}
 		switch {
@@ -365,21 +425,32 @@ func (s *Server) routeLocked(r *http.Request, rt route, body []byte, user User) 
 		if method != http.MethodGet {
 			return methodNotAllowed()
 		}
-		return jsonReply(http.StatusOK, userJSON(base, s.opts.location.String(), &user))
-	case routeSearchOld:
-		return errReply(http.StatusGone, "The requested API has been removed. Please migrate to the /rest/api/2/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046")
-	case routeSearchJQL:
-		switch method {
-		case http.MethodGet:
-			return s.searchLocked(base, searchRequestFromQuery(r), user)
-		case http.MethodPost:
-			req, err := searchRequestFromBody(body)
-			if err != nil {
-				return invalidPayload()
-			}
-			return s.searchLocked(base, req, user)
+		return jsonReply(http.StatusOK, s.userJSON(base, &user))
+	case routeServerInfo:
+		if method != http.MethodGet {
+			return methodNotAllowed()
 		}
-		return methodNotAllowed()
+		return jsonReply(http.StatusOK, s.serverInfo(base))
+	case routeSearchOld:
+		if !s.opts.dataCenter() {
+			return errReply(http.StatusGone, "The requested API has been removed. Please migrate to the /rest/api/2/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046")
+		}
+		return s.searchRoute(r, body, user, s.searchStartAtLocked)
+	case routeSearchJQL:
+		if s.opts.dataCenter() {
+			return errReply(http.StatusNotFound, "null for uri: "+base+r.URL.RequestURI())
+		}
+		return s.searchRoute(r, body, user, s.searchLocked)
+	case routeCreate:
+		if method != http.MethodPost {
+			return methodNotAllowed()
+		}
+		return s.createIssueLocked(base, body, user)
+	case routeProject:
+		if method != http.MethodGet {
+			return methodNotAllowed()
+		}
+		return s.getProjectLocked(base, rt.prop)
 	case routeUnknown:
 		return errReply(http.StatusNotFound, "null for uri: "+base+r.URL.RequestURI())
 	}
@@ -426,8 +497,24 @@ func (s *Server) routeLocked(r *http.Request, rt route, body []byte, user User) 
 		}
 	case routeAssignee:
 		if method == http.MethodPut {
-			return s.assignLocked(is, body)
+			return s.assignLocked(base, is, body, user)
 		}
+	}
+	return methodNotAllowed()
+}
+
+// searchRoute reads a search from the query (GET) or the body (POST) and
+// runs it with search.
+func (s *Server) searchRoute(r *http.Request, body []byte, user User, search func(base string, req searchRequest, user User) reply) reply {
+	switch r.Method {
+	case http.MethodGet:
+		return search(baseURL(r), searchRequestFromQuery(r), user)
+	case http.MethodPost:
+		req, err := searchRequestFromBody(body)
+		if err != nil {
+			return invalidPayload()
+		}
+		return search(baseURL(r), req, user)
 	}
 	return methodNotAllowed()
 }

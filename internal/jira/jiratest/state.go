@@ -20,7 +20,11 @@ func (s *Server) AddIssue(is Issue) Issue {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	is = is.clone()
+	return s.addIssueLocked(is.clone()).clone()
+}
+
+// addIssueLocked stores is (which it keeps) with its defaults filled in.
+func (s *Server) addIssueLocked(is Issue) *Issue {
 	if old, ok := s.issues[is.Key]; ok {
 		delete(s.idToKey, old.ID)
 	}
@@ -64,7 +68,7 @@ func (s *Server) AddIssue(is Issue) Issue {
 	}
 	s.issues[is.Key] = &is
 	s.idToKey[is.ID] = is.Key
-	return is.clone()
+	return &is
 }
 
 // AddUser registers a user that issues can be assigned to.
