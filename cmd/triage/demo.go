@@ -15,6 +15,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/mfatriage/triage/classifier"
 	"github.com/mfatriage/triage/internal/intake"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
 )
@@ -141,6 +142,7 @@ func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 			return err
 		}
 	}
+	d.showLanguages()
 	printDemoSummary(out, d.fake, tickets, d.bot.AccountID)
 	fmt.Fprintf(out, "\nadmin page: %s/  (one-time login token: %s)\n", d.base, a.cfg.AdminToken)
 	fmt.Fprintf(out, "fake Jira:  %s/rest/api/2/issue/DEMO-12 (basic auth bot@example.com / demo-token)\n", d.fakeURL)
@@ -192,6 +194,7 @@ type demo struct {
 	users    map[string]jiratest.User // by demoTicket.Reporter
 	secret   string
 	base     string // the intake's URL
+	clf      *classifier.Classifier
 }
 
 // newDemo starts the sandbox Jira (the one of triage fakejira) with the
@@ -200,6 +203,10 @@ func newDemo(ctx context.Context, out io.Writer, tickets []demoTicket, o demoOpt
 	d := &demo{
 		ctx: ctx, out: out, o: o, deadline: time.Now().Add(o.timeout), tickets: tickets,
 		users: map[string]jiratest.User{}, secret: randomToken(), base: base,
+	}
+	var err error
+	if d.clf, err = classifier.NewDefault(); err != nil {
+		return nil, err
 	}
 	for _, t := range tickets {
 		if _, ok := d.users[t.Reporter]; !ok {

@@ -12,11 +12,36 @@ import (
 	"time"
 
 	"github.com/mfatriage/triage"
+	"github.com/mfatriage/triage/classifier"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
 )
 
 // labels are the ticket's triage labels, sorted.
 func (d *demo) labels(key string) []string { return triageLabels(d.fake.Labels(key)) }
+
+// language is the ticket's language as the worker's classifier tells it.
+func (d *demo) language(t demoTicket) string {
+	return d.clf.Decide(classifier.Ticket{Summary: t.Summary, Description: t.Description}).Language
+}
+
+// showLanguages prints how the bot's first public answer begins, for the
+// tickets not in English: each in the reporter's own language.
+func (d *demo) showLanguages() {
+	fmt.Fprintf(d.out, "\nanswered in the reporter's language:\n")
+	for _, t := range d.tickets {
+		lang := d.language(t)
+		if lang == "en" {
+			continue
+		}
+		for _, c := range d.fake.Comments(t.Key) {
+			if c.Author.AccountID == d.bot.AccountID && !c.Internal {
+				first := strings.Join(strings.Fields(c.Body), " ")
+				fmt.Fprintf(d.out, "  %-8s [%s] %s\n", t.Key, lang, clipText(first, 64))
+				break
+			}
+		}
+	}
+}
 
 // sendTickets files each ticket in the sandbox Jira as its reporter: the
 // sandbox sends its jira:issue_created webhook, signed.
@@ -39,7 +64,7 @@ func (d *demo) showDecisions() error {
 		for _, t := range d.tickets {
 			if ls := d.labels(t.Key); !shown[t.Key] && len(ls) > 0 {
 				shown[t.Key] = true
-				fmt.Fprintf(d.out, "  %-8s %-34s → %s\n", t.Key, clipText(t.Summary, 34), strings.Join(ls, " "))
+				fmt.Fprintf(d.out, "  %-8s %-34s [%s] → %s\n", t.Key, clipText(t.Summary, 34), d.language(t), strings.Join(ls, " "))
 			}
 		}
 		if len(shown) == len(d.tickets) {
