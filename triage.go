@@ -11,7 +11,10 @@
 // Verdict an audit entry records.
 package triage
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // The events a ticket can be triaged after.
 const (
@@ -54,3 +57,9 @@ type Comment struct {
 	Created    time.Time `json:"created,omitzero"`
 	Internal   bool      `json:"internal,omitempty"`
 }
+
+// SameAccount reports whether two identities (a Cloud accountId, or a Data
+// Center user name or key) name the same account. Data Center user names
+// are case-insensitive and Cloud account ids never differ only in case, so
+// every comparison of accounts, in intake and in the worker, is this one.
+func SameAccount(a, b string) bool { return a != "" && strings.EqualFold(a, b) }

@@ -118,7 +118,7 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("triage payload: %v: %w", err, asynq.SkipRetry)
 	}
-	if p.Comment != nil && p.Comment.AuthorID == h.cfg.BotAccountID {
+	if p.Comment != nil && triage.SameAccount(p.Comment.AuthorID, h.cfg.BotAccountID) {
 		h.d.Logger.Debug().Str("issue_key", p.Issue.Key).Msg("the bot's own comment: nothing to do")
 		return nil
 	}
@@ -301,9 +301,9 @@ func TicketOf(is triage.Issue, botAccountID string) classifier.Ticket {
 	for _, c := range is.Comments {
 		a := classifier.AuthorAgent
 		switch {
-		case c.AuthorID == botAccountID:
+		case triage.SameAccount(c.AuthorID, botAccountID):
 			a = classifier.AuthorBot
-		case c.AuthorID == is.ReporterID && is.ReporterID != "":
+		case triage.SameAccount(c.AuthorID, is.ReporterID):
 			a = classifier.AuthorReporter
 		}
 		t.Comments = append(t.Comments, classifier.Comment{Author: a, Body: c.Body})
@@ -446,7 +446,7 @@ func (h *TriageHandler) noteAndRecord(ctx context.Context, r *run, is triage.Iss
 		}
 		for _, c := range fresh.Comments {
 			// only the bot's own comment counts: a reporter could paste the marker
-			posted = posted || c.AuthorID == h.cfg.BotAccountID && strings.Contains(c.Body, marker)
+			posted = posted || triage.SameAccount(c.AuthorID, h.cfg.BotAccountID) && strings.Contains(c.Body, marker)
 		}
 	}
 	// The record goes before the state that says the note is done, so
@@ -607,7 +607,7 @@ func mentionsDefender(is triage.Issue, bot string) bool {
 		return true
 	}
 	for _, c := range is.Comments {
-		if c.AuthorID != bot && c.AuthorID == is.ReporterID && has(c.Body) {
+		if !triage.SameAccount(c.AuthorID, bot) && triage.SameAccount(c.AuthorID, is.ReporterID) && has(c.Body) {
 			return true
 		}
 	}
@@ -657,11 +657,11 @@ func reporterReplies(is triage.Issue, bot string) []string {
 	var out []string
 	seenBot := false
 	for _, c := range is.Comments {
-		if c.AuthorID == bot {
+		if triage.SameAccount(c.AuthorID, bot) {
 			seenBot = true
 			continue
 		}
-		if seenBot && c.AuthorID == is.ReporterID {
+		if seenBot && triage.SameAccount(c.AuthorID, is.ReporterID) {
 			out = append(out, excerpt(c.Body, 200))
 		}
 	}

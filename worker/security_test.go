@@ -143,3 +143,19 @@ func TestReporterMarkerDoesNotSuppressTheNote(t *testing.T) {
 		t.Errorf("%d internal notes from the bot, want 1 (a reporter's copy of the marker must not count)", n)
 	}
 }
+
+// TestBotAccountInAnotherCase: on Data Center the bot's comments may come
+// back with its user name in another case. They are still the bot's: the
+// reporter's "still fails" after them escalates, it does not go to a human
+// as if an agent had answered.
+func TestBotAccountInAnotherCase(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withConfig(func(c *worker.Config) { c.BotAccountID = strings.ToUpper(botUser.AccountID) }))
+	h.start()
+	h.jira.AddIssue(jiratest.Issue{Key: "DC-1", Summary: "passkey", Description: "My passkey can no longer be used.", Reporter: alice,
+		Comments: []jiratest.Comment{{Author: botUser, Body: botSteps}, {Author: alice, Body: "Did all of that and it still fails."}}})
+	h.wait(h.enqueue(commented("DC-1", alice, "Did all of that and it still fails.", "dc-1")))
+	if ls := h.jira.Labels("DC-1"); !contains(ls, triage.LabelEscalated) || contains(ls, triage.LabelNeedsHuman) {
+		t.Errorf("labels %v: the bot's own comment counted as an agent's", ls)
+	}
+}

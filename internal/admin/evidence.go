@@ -115,7 +115,7 @@ func ticketSources(is *triage.Issue, replies []string) func(classifier.Evidence)
 			add(is.Summary, e.Where == "summary")
 			add(is.Description, e.Where == "description" || e.Where == "signature")
 			for i, c := range is.Comments {
-				if c.AuthorID != "" && c.AuthorID == is.ReporterID {
+				if triage.SameAccount(c.AuthorID, is.ReporterID) {
 					add(c.Body, e.Where != "description" && e.Comment == i+1)
 				}
 			}

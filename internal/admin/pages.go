@@ -400,7 +400,7 @@ func (s *Server) detail(w http.ResponseWriter, r *http.Request, sess session) {
 			d.Ticket.Texts = append(d.Ticket.Texts, reporterText{"description", clip(is.Description, maxTextRunes)})
 		}
 		for i, c := range is.Comments {
-			if c.AuthorID != "" && c.AuthorID == is.ReporterID {
+			if triage.SameAccount(c.AuthorID, is.ReporterID) {
 				d.Ticket.Texts = append(d.Ticket.Texts, reporterText{"comment " + strconv.Itoa(i+1) + " · " + formatTime(c.Created), clip(c.Body, maxTextRunes)})
 			}
 		}

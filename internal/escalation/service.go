@@ -274,7 +274,7 @@ func (s *Service) deliver(ctx context.Context, key, marker string, recovering bo
 // else anyone but the reporter.
 func (s *Service) byBot(c triage.Comment, is triage.Issue) bool {
 	if s.cfg.BotAccountID != "" {
-		return c.AuthorID == s.cfg.BotAccountID
+		return triage.SameAccount(c.AuthorID, s.cfg.BotAccountID)
 	}
 	return c.AuthorID != "" && c.AuthorID != is.ReporterID
 }

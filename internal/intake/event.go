@@ -121,11 +121,11 @@ func (u user) is(id string) bool {
 func same(a, b user) (same, ok bool) {
 	switch {
 	case a.accountID != "" && b.accountID != "":
-		return a.accountID == b.accountID, true
+		return triage.SameAccount(a.accountID, b.accountID), true
 	case a.name != "" && b.name != "":
-		return strings.EqualFold(a.name, b.name), true
+		return triage.SameAccount(a.name, b.name), true
 	case a.key != "" && b.key != "":
-		return strings.EqualFold(a.key, b.key), true
+		return triage.SameAccount(a.key, b.key), true
 	}
 	return false, false
 }
