@@ -159,3 +159,25 @@ func TestBotAccountInAnotherCase(t *testing.T) {
 		t.Errorf("labels %v: the bot's own comment counted as an agent's", ls)
 	}
 }
+
+// TestRepeatedCreationAfterRedisWasFlushed: the Redis copy of the state is
+// gone (FLUSHDB, or its expiry) and Jira sends jira:issue_created again under
+// a new identifier. The labels the webhook carries show the bot has been
+// there, so the worker reads Jira's state: one reply, not two.
+func TestRepeatedCreationAfterRedisWasFlushed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.start()
+	is := h.jira.AddIssue(jiratest.Issue{Key: "FL-1", Summary: "passkey", Description: "my passkey can no longer be used", Reporter: alice})
+	h.wait(h.enqueue(created(is, "fl-1")))
+	keys, _ := h.rdb.Keys(context.Background(), h.prefix+"*").Result()
+	if len(keys) == 0 {
+		t.Fatal("nothing in Redis to flush")
+	}
+	h.rdb.Del(context.Background(), keys...)
+	again, _ := h.jira.Issue("FL-1") // as the second webhook carries it: with the bot's labels
+	h.wait(h.enqueue(created(again, "fl-2")))
+	if n := len(h.botComments("FL-1")); n != 1 {
+		t.Errorf("%d bot comments after the Redis state was flushed and the creation repeated, want 1", n)
+	}
+}
