@@ -319,6 +319,11 @@ func (h *TriageHandler) act(ctx context.Context, r *run, is triage.Issue, v clas
 	}
 	switch v.Action {
 	case classifier.ActionReply:
+		if r.state.Escalated != "" {
+			// the admin has the ticket: new steps would only confuse
+			r.writes = append(r.writes, "nothing: escalated ("+r.state.Escalated+"); the admins have the ticket")
+			return nil
+		}
 		return h.reply(ctx, r, is, v)
 	case classifier.ActionEscalateMFA, classifier.ActionEscalatePassword:
 		if reason == "" {
@@ -328,6 +333,11 @@ func (h *TriageHandler) act(ctx context.Context, r *run, is triage.Issue, v clas
 	case classifier.ActionResolve:
 		return h.resolve(ctx, r, is, v)
 	default:
+		if r.state.Resolved && !r.agent && len(v.Categories) == 0 {
+			// "thanks again" after the fix needs no one
+			r.writes = append(r.writes, "nothing: resolved, and nothing new to act on")
+			return nil
+		}
 		return h.human(ctx, r)
 	}
 }

@@ -181,3 +181,30 @@ func TestRepeatedCreationAfterRedisWasFlushed(t *testing.T) {
 		t.Errorf("%d bot comments after the Redis state was flushed and the creation repeated, want 1", n)
 	}
 }
+
+// TestEscalatedAndResolvedTickets: an escalated ticket gets no new steps
+// when the reporter mentions another problem (the admins have it), and a
+// thank-you after the fix leaves a resolved ticket alone.
+func TestEscalatedAndResolvedTickets(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.start()
+	h.jira.AddIssue(jiratest.Issue{Key: "ES-1", Summary: "passkey", Description: "My passkey can no longer be used.", Reporter: alice,
+		Comments: []jiratest.Comment{{Author: botUser, Body: botSteps}, {Author: alice, Body: "Did that, still fails."}}})
+	h.wait(h.enqueue(commented("ES-1", alice, "Did that, still fails.", "es-1")))
+	before := len(h.botComments("ES-1"))
+	addComment(h, "ES-1", alice, "Also, how do I set up a passkey on my new Android phone?")
+	h.wait(h.enqueue(commented("ES-1", alice, "Also, how do I set up a passkey on my new Android phone?", "es-2")))
+	if n := len(h.botComments("ES-1")); n != before {
+		t.Errorf("an escalated ticket got %d more bot comments, want none", n-before)
+	}
+
+	h.jira.AddIssue(jiratest.Issue{Key: "RS-1", Summary: "passkey", Description: "My passkey can no longer be used.", Reporter: alice,
+		Comments: []jiratest.Comment{{Author: botUser, Body: botSteps}, {Author: alice, Body: "works now, thanks"}}})
+	h.wait(h.enqueue(commented("RS-1", alice, "works now, thanks", "rs-1")))
+	addComment(h, "RS-1", alice, "thanks again, have a nice weekend")
+	h.wait(h.enqueue(commented("RS-1", alice, "thanks again, have a nice weekend", "rs-2")))
+	if ls := h.jira.Labels("RS-1"); contains(ls, triage.LabelNeedsHuman) || !contains(ls, triage.LabelResolved) {
+		t.Errorf("labels %v after a thank-you on a resolved ticket", ls)
+	}
+}
