@@ -333,7 +333,7 @@ func (h *TriageHandler) act(ctx context.Context, r *run, is triage.Issue, v clas
 	case classifier.ActionResolve:
 		return h.resolve(ctx, r, is, v)
 	default:
-		if r.state.Resolved && !r.agent && len(v.Categories) == 0 {
+		if r.state.Resolved && !r.agent && !v.Security {
 			// "thanks again" after the fix needs no one
 			r.writes = append(r.writes, "nothing: resolved, and nothing new to act on")
 			return nil
