@@ -49,14 +49,6 @@ func readConfig(cmd *cobra.Command) (config, error) {
 	return loadConfig(path, os.Getenv)
 }
 
-func newLogger(w io.Writer, level string) zerolog.Logger {
-	lvl, err := zerolog.ParseLevel(level)
-	if err != nil {
-		lvl = zerolog.InfoLevel
-	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
-}
-
 // newApp reads the configuration and connects to Redis (and Jira when
 // needJira).
 func newApp(cmd *cobra.Command, needJira, needWorker bool) (*app, error) {
@@ -73,7 +65,8 @@ func appFrom(cfg config, logw io.Writer, needJira, needWorker bool) (*app, error
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	var err error
-	a := &app{cfg: cfg, log: newLogger(logw, cfg.LogLevel), metrics: metrics.New()}
+	a := &app{cfg: cfg, log: newLogger(logw, cfg.LogLevel, cfg.LogFormat), metrics: metrics.New()}
+	routeRedisLogs(a.log)
 	if len(cfg.RedisSentinelAddrs) > 0 {
 		a.rdb = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: cfg.RedisMasterName, SentinelAddrs: cfg.RedisSentinelAddrs})
 		a.redisConn = asynq.RedisFailoverClientOpt{MasterName: cfg.RedisMasterName, SentinelAddrs: cfg.RedisSentinelAddrs}

@@ -63,6 +63,7 @@ type config struct {
 	AutoThreshold *float64 `yaml:"auto_threshold"`
 	TemplatesDir  string   `yaml:"templates_dir"`
 	LogLevel      string   `yaml:"log_level"`
+	LogFormat     string   `yaml:"log_format"`
 }
 
 // envVars lists the environment variables, for the README and `config
@@ -121,6 +122,7 @@ var envVars = []struct {
 	}},
 	{"TRIAGE_TEMPLATES_DIR", "embedded", "directory of reply template overrides", func(c *config, v string) error { c.TemplatesDir = v; return nil }},
 	{"TRIAGE_LOG_LEVEL", "info", "debug, info, warn or error (ticket text is logged at debug only)", func(c *config, v string) error { c.LogLevel = v; return nil }},
+	{"TRIAGE_LOG_FORMAT", "auto", "json, or console: readable lines; auto: console when standard error is a terminal, JSON otherwise", func(c *config, v string) error { c.LogFormat = v; return nil }},
 }
 
 func splitList(v string) []string {
@@ -205,6 +207,9 @@ func (c *config) defaults() {
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
+	if c.LogFormat == "auto" {
+		c.LogFormat = logFormatAuto
+	}
 }
 
 func (c config) jira() jira.Config {
@@ -245,6 +250,11 @@ func (c config) validate(needJira, needWorker bool) error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("TRIAGE_LOG_LEVEL %q is not debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case logFormatAuto, logFormatJSON, logFormatConsole:
+	default:
+		errs = append(errs, fmt.Errorf("TRIAGE_LOG_FORMAT %q is not json, console or auto", c.LogFormat))
 	}
 	if needJira {
 		if err := c.jira().Validate(); err != nil {

@@ -203,7 +203,7 @@ func newServeCmd() *cobra.Command {
 		Short: "Run intake, worker and scheduler in one process",
 		Long: `serve runs the webhook intake (POST /webhooks/jira, /healthz, /readyz), the
 worker, and — with TRIAGE_JQL and the intervals set — the poll and
-reconciliation scheduler, until SIGINT or SIGTERM.`,
+reconciliation scheduler, until SIGINT or SIGTERM.` + envHelp(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRoles(cmd, true, true) },
 	}
@@ -216,7 +216,7 @@ func newAdminCmd() *cobra.Command {
 		Long: `admin serves the escalation queue to admins on TRIAGE_LISTEN: the page (log
 in with TRIAGE_ADMIN_TOKEN) and the JSON API under /api/escalations (bearer
 TRIAGE_ADMIN_TOKEN). Without a token it refuses to start rather than run
-open.`,
+open.` + envHelp(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := newApp(cmd, true, false)
@@ -240,8 +240,10 @@ func newIntakeCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "intake",
 		Short: "Run the webhook intake alone",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runRoles(cmd, true, false) },
+		Long: `intake serves the webhook intake (POST /webhooks/jira, /healthz, /readyz)
+and, with TRIAGE_ADMIN_TOKEN, the admin page, until SIGINT or SIGTERM.` + envHelp(),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRoles(cmd, true, false) },
 	}
 }
 

@@ -18,7 +18,7 @@ until SIGINT or SIGTERM, then stops taking tasks and lets the running ones
 finish within TRIAGE_SHUTDOWN_TIMEOUT. Run as many as you like: they share
 the Redis queue. It serves /healthz and /metrics on TRIAGE_LISTEN, and, with
 TRIAGE_JQL and the intervals set, schedules the polls and reconciliation
-sweeps (time-bucket task ids keep replicas from doubling them).`,
+sweeps (time-bucket task ids keep replicas from doubling them).` + envHelp(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRoles(cmd, false, true) },
 	}
