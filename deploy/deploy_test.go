@@ -763,7 +763,7 @@ func TestEnvCoverage(t *testing.T) {
 		{"variables in both the ConfigMap and the Secret", inBoth, []string(nil)},
 		{"credentials in the ConfigMap", secretInCM, []string(nil)},
 		{"non-credentials in the Secret", plainInSecret, []string(nil)},
-		{"the Secret's keys", sortedKeys(sec.StringData), []string{"JIRA_API_TOKEN", "JIRA_PAT", "JIRA_WEBHOOK_SECRET", "TRIAGE_ADMIN_TOKEN"}},
+		{"the Secret's keys", sortedKeys(sec.StringData), []string{"JIRA_API_TOKEN", "JIRA_PAT", "JIRA_WEBHOOK_SECRET", "TRIAGE_ADMIN_TOKEN", "TRIAGE_METRICS_TOKEN"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1481,28 +1481,37 @@ func TestBuildScript(t *testing.T) {
 		}
 	})
 
-	// triage config check accepts the shipped configurations.
+	// triage config check accepts the shipped configurations, the
+	// Kubernetes one once its replace-with-... placeholders are filled in;
+	// as shipped, it refuses the admin token's placeholder.
 	m := readManifests(t)
 	cm, sec := k8sEnv(t, m)
-	k8s := map[string]string{}
+	k8s, filled := map[string]string{}, map[string]string{}
 	for k, v := range cm.Data {
-		k8s[k] = v
+		k8s[k], filled[k] = v, v
 	}
 	for k, v := range sec.StringData {
-		k8s[k] = v
+		k8s[k], filled[k] = v, v
+		if strings.HasPrefix(v, "replace-with-") {
+			filled[k] = "9f3c1e7a5b2d8064c1e9a7f3b5d20846" // what openssl rand -hex 16 gives
+		}
 	}
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
+		want []string
 	}{
-		{"config check triage.env.example", readEnvFile(t, envExample)},
-		{"config check triage-env + triage-secrets", k8s},
+		{"config check triage.env.example", readEnvFile(t, envExample), []string{"the configuration is valid"}},
+		{"config check triage-env + triage-secrets filled in", filled, []string{"the configuration is valid"}},
+		{"config check triage-env + triage-secrets as shipped", k8s, []string{"TRIAGE_ADMIN_TOKEN is a placeholder"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			out, err := run(t, bin, envList(tc.env), "config", "check")
-			if err != nil || !strings.Contains(out, "the configuration is valid") {
-				t.Errorf("triage config check: %v\n%s", err, out)
+			for _, want := range tc.want {
+				if !strings.Contains(out, want) || (err == nil) != (want == "the configuration is valid") {
+					t.Errorf("triage config check: %v, want %q\n%s", err, want, out)
+				}
 			}
 		})
 	}

@@ -18,7 +18,7 @@ import (
 // intakeHandler builds the webhook intake.
 func (a *app) intakeHandler() (*intake.Handler, error) {
 	return intake.NewHandler(intake.Config{
-		Secret: a.cfg.WebhookSecret, BotAccountID: a.cfg.BotAccountID, Queue: a.cfg.Queue, Logger: a.log,
+		Secret: a.cfg.WebhookSecret, BotAccountID: a.cfg.BotAccountID, Queue: a.cfg.Queue, Logger: a.log, MaxAge: a.cfg.WebhookMaxAge,
 	}, a.client, a.store, intake.PingFunc(func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }))
 }
 
@@ -107,6 +107,9 @@ func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWork
 		httpSrv *http.Server
 		err     error
 	)
+	if err := a.cfg.validateServing(runIntake, runAdmin); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	if runWorker {
 		if wsrv, wmux, err = a.workerServer(); err != nil {
 			return err
