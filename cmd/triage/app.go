@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -37,6 +38,10 @@ type app struct {
 	esc       *escalation.Store
 	jira      *jira.Client
 	metrics   *metrics.Metrics
+	// jiraUp is Jira's health for /readyz, in a process that works
+	// tickets; jiraCheckEvery how often it is checked (default 30s).
+	jiraUp         *jiraHealth
+	jiraCheckEvery time.Duration
 }
 
 // readConfig loads the configuration named by --config (or TRIAGE_CONFIG)

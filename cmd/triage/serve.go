@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -119,6 +120,11 @@ func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWork
 		if sched, err = a.scheduler(); err != nil {
 			return err
 		}
+		if a.jira != nil {
+			if a.jiraUp, err = newJiraHealth(a.cfg, cmp.Or(a.jiraCheckEvery, defaultJiraCheckEvery), a.log); err != nil {
+				return err
+			}
+		}
 	}
 	if ln != nil {
 		h, err := a.httpHandler(runIntake, runAdmin)
@@ -131,6 +137,16 @@ func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWork
 	// The deferred stops run in the reverse order: intake, scheduler,
 	// then the worker drains.
 	defer func() { a.log.Info().Msg("stopped") }()
+	stopMetrics, err := a.serveMetricsApart()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	if a.jiraUp != nil {
+		jctx, stopJira := context.WithCancel(ctx)
+		defer stopJira()
+		go a.jiraUp.run(jctx)
+	}
 	if wsrv != nil {
 		if err := wsrv.Start(wmux); err != nil {
 			return fmt.Errorf("start worker: %w", err)
@@ -176,7 +192,9 @@ func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWork
 // bare /healthz without it) and the admin page when asked for.
 func (a *app) httpHandler(runIntake, runAdmin bool) (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", a.metrics.Handler())
+	if !a.metricsApart() {
+		mux.Handle("/metrics", a.metricsHandler())
+	}
 	if runIntake {
 		h, err := a.intakeHandler()
 		if err != nil {
@@ -184,7 +202,7 @@ func (a *app) httpHandler(runIntake, runAdmin bool) (http.Handler, error) {
 		}
 		mux.Handle(intake.WebhookPath, h)
 		mux.Handle(intake.HealthPath, h)
-		mux.Handle(intake.ReadyPath, h)
+		mux.Handle(intake.ReadyPath, a.readyz(h))
 	} else {
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	}
