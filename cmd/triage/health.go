@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -93,20 +94,29 @@ func (h *jiraHealth) status() error {
 // neither its address nor the credentials (/readyz may be public).
 func jiraProblem(err error) string {
 	var je *jira.Error
-	var dns *net.DNSError
 	switch {
 	case errors.As(err, &je) && (je.Status == http.StatusUnauthorized || je.Status == http.StatusForbidden):
 		return fmt.Sprintf("it refuses the bot's credentials (%d)", je.Status)
 	case errors.As(err, &je):
 		return fmt.Sprintf("it answers %d", je.Status)
+	}
+	return cmp.Or(netProblem(err), "no answer")
+}
+
+// netProblem says what a network error means, in a few words: a refused
+// connection, a host name that does not resolve, no answer in time; ""
+// for any other error.
+func netProblem(err error) string {
+	var dns *net.DNSError
+	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.As(err, &dns):
-		return "its host name does not resolve"
+		return "the host name does not resolve"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, syscall.ETIMEDOUT):
 		return "no answer in time"
 	}
-	return "no answer"
+	return ""
 }
 
 // readyz puts Jira's health in front of the intake's /readyz (which asks

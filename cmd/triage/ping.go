@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -165,17 +163,11 @@ func checkProject(ctx context.Context, cfg config, jc *jira.Client) (string, err
 	return fmt.Sprintf("TRIAGE_JQL %q finds tickets the bot may see", cfg.JQL), nil
 }
 
-// plainNetError says what a network error means, first: a refused
+// plainNetError puts what a network error means first: a refused
 // connection, an unknown host, a timeout.
 func plainNetError(err error) error {
-	var dns *net.DNSError
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("connection refused: nothing listens there (%w)", err)
-	case errors.As(err, &dns) && dns.IsNotFound:
-		return fmt.Errorf("unknown host %s (%w)", dns.Name, err)
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, syscall.ETIMEDOUT):
-		return fmt.Errorf("no answer within %v (%w)", pingTimeout, err)
+	if p := netProblem(err); p != "" {
+		return fmt.Errorf("%s (%w)", p, err)
 	}
 	return err
 }
