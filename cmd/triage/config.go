@@ -235,10 +235,14 @@ func (c *config) readYAML(data []byte) error {
 	return errors.Join(errs...)
 }
 
+// yamlAliases are keys files written before the keys were the variables'
+// lower-case names may hold.
+var yamlAliases = map[string]string{"jira_time_zone": "TRIAGE_JIRA_TIMEZONE"}
+
 // envVarFor finds the variable a YAML key names.
 func envVarFor(key string) (envVar, bool) {
 	for _, v := range envVars {
-		if key == v.name || key == yamlKey(v.name) {
+		if key == v.name || key == yamlKey(v.name) || yamlAliases[key] == v.name {
 			return v, true
 		}
 	}

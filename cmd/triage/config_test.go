@@ -85,13 +85,14 @@ TRIAGE_SECURITY_ACK: true
 queue: fromfile
 followup_window: 2h
 auto_threshold: 0.75
+jira_time_zone: Europe/Berlin
 `)
 	c, err := loadConfig(path, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []any{c.JiraBaseURL, c.Concurrency, c.InternalCategories, c.SecurityAck, c.Queue, c.FollowupWindow, *c.AutoThreshold}
-	want := []any{"https://file.example", 3, []string{"new-device", "passkey-setup"}, true, "fromfile", 2 * time.Hour, 0.75}
+	got := []any{c.JiraBaseURL, c.Concurrency, c.InternalCategories, c.SecurityAck, c.Queue, c.FollowupWindow, *c.AutoThreshold, c.JiraTimeZone}
+	want := []any{"https://file.example", 3, []string{"new-device", "passkey-setup"}, true, "fromfile", 2 * time.Hour, 0.75, "Europe/Berlin"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
