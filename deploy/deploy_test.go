@@ -766,7 +766,7 @@ func TestEnvCoverage(t *testing.T) {
 		{"variables in both the ConfigMap and the Secret", inBoth, []string(nil)},
 		{"credentials in the ConfigMap", secretInCM, []string(nil)},
 		{"non-credentials in the Secret", plainInSecret, []string(nil)},
-		{"the Secret's keys", sortedKeys(sec.StringData), []string{"JIRA_API_TOKEN", "JIRA_PAT", "JIRA_WEBHOOK_SECRET", "TRIAGE_ADMIN_TOKEN"}},
+		{"the Secret's keys", sortedKeys(sec.StringData), []string{"JIRA_API_TOKEN", "JIRA_PAT", "JIRA_WEBHOOK_SECRET", "TRIAGE_ADMIN_TOKEN", "TRIAGE_METRICS_TOKEN"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1336,9 +1336,10 @@ func TestDockerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goLine := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindSubmatch(gomod)
+	// the image builds with the toolchain go.mod names
+	goLine := regexp.MustCompile(`(?m)^toolchain go(\d+\.\d+\.\d+)$`).FindSubmatch(gomod)
 	if goLine == nil {
-		t.Fatal("go.mod: no go line")
+		t.Fatal("go.mod: no toolchain line")
 	}
 	var stages, runs []string
 	final := map[string]string{} // instruction -> arguments, in the last stage
@@ -1367,7 +1368,7 @@ func TestDockerfile(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"GO_VERSION matches go.mod", slices.Contains(ins, "ARG GO_VERSION="+string(goLine[1])), true},
+		{"GO_VERSION is go.mod's toolchain", slices.Contains(ins, "ARG GO_VERSION="+string(goLine[1])), true},
 		{"stages", stages, []string{"--platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build", "gcr.io/distroless/static-debian12:nonroot"}},
 		{"builds through deploy/build.sh", strings.Contains(buildRun, "sh deploy/build.sh /out/triage ./cmd/triage"), true},
 		{"no go build of its own", slices.ContainsFunc(runs, func(r string) bool { return strings.Contains(r, "go build") }), false},
@@ -1384,6 +1385,26 @@ func TestDockerfile(t *testing.T) {
 				t.Errorf("deploy/Dockerfile: %s (-want +got):\n%s", tc.name, d)
 			}
 		})
+	}
+}
+
+// TestToolchain: go.mod pins a Go release without the html/template and
+// net/http advisories reachable from triage (fixed in 1.26.6), so that
+// every build, CI's and the image's, uses one.
+func TestToolchain(t *testing.T) {
+	t.Parallel()
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^toolchain go1\.(\d+)\.(\d+)$`).FindSubmatch(gomod)
+	if m == nil {
+		t.Fatal("go.mod has no `toolchain go1.N.P` line: builds take whatever Go is installed")
+	}
+	minor, _ := strconv.Atoi(string(m[1]))
+	patch, _ := strconv.Atoi(string(m[2]))
+	if minor < 26 || minor == 26 && patch < 6 {
+		t.Errorf("go.mod's toolchain is go1.%d.%d; use go1.26.6 or later", minor, patch)
 	}
 }
 
@@ -1484,28 +1505,37 @@ func TestBuildScript(t *testing.T) {
 		}
 	})
 
-	// triage config check accepts the shipped configurations.
+	// triage config check accepts the shipped configurations, the
+	// Kubernetes one once its replace-with-... placeholders are filled in;
+	// as shipped, it refuses the admin token's placeholder.
 	m := readManifests(t)
 	cm, sec := k8sEnv(t, m)
-	k8s := map[string]string{}
+	k8s, filled := map[string]string{}, map[string]string{}
 	for k, v := range cm.Data {
-		k8s[k] = v
+		k8s[k], filled[k] = v, v
 	}
 	for k, v := range sec.StringData {
-		k8s[k] = v
+		k8s[k], filled[k] = v, v
+		if strings.HasPrefix(v, "replace-with-") {
+			filled[k] = "9f3c1e7a5b2d8064c1e9a7f3b5d20846" // what openssl rand -hex 16 gives
+		}
 	}
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
+		want []string
 	}{
-		{"config check triage.env.example", readEnvFile(t, envExample)},
-		{"config check triage-env + triage-secrets", k8s},
+		{"config check triage.env.example", readEnvFile(t, envExample), []string{"the configuration is valid"}},
+		{"config check triage-env + triage-secrets filled in", filled, []string{"the configuration is valid"}},
+		{"config check triage-env + triage-secrets as shipped", k8s, []string{"TRIAGE_ADMIN_TOKEN is a placeholder"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			out, err := run(t, bin, envList(tc.env), "config", "check")
-			if err != nil || !strings.Contains(out, "the configuration is valid") {
-				t.Errorf("triage config check: %v\n%s", err, out)
+			for _, want := range tc.want {
+				if !strings.Contains(out, want) || (err == nil) != (want == "the configuration is valid") {
+					t.Errorf("triage config check: %v, want %q\n%s", err, want, out)
+				}
 			}
 		})
 	}

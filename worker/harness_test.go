@@ -147,6 +147,7 @@ func (h *harness) start() {
 		Queues:                   map[string]int{h.queue: 1},
 		RetryDelayFunc:           retryDelay,
 		IsFailure:                worker.IsFailure,
+		TaskCheckInterval:        10 * time.Millisecond,
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
 		Logger:                   quietLogger{},
 		ShutdownTimeout:          5 * time.Second,

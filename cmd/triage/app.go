@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -37,6 +38,10 @@ type app struct {
 	esc       *escalation.Store
 	jira      *jira.Client
 	metrics   *metrics.Metrics
+	// jiraUp is Jira's health for /readyz, in a process that works
+	// tickets; jiraCheckEvery how often it is checked (default 30s).
+	jiraUp         *jiraHealth
+	jiraCheckEvery time.Duration
 }
 
 // readConfig loads the configuration named by --config (or TRIAGE_CONFIG)
@@ -47,14 +52,6 @@ func readConfig(cmd *cobra.Command) (config, error) {
 		path = os.Getenv("TRIAGE_CONFIG")
 	}
 	return loadConfig(path, os.Getenv)
-}
-
-func newLogger(w io.Writer, level string) zerolog.Logger {
-	lvl, err := zerolog.ParseLevel(level)
-	if err != nil {
-		lvl = zerolog.InfoLevel
-	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
 }
 
 // newApp reads the configuration and connects to Redis (and Jira when
@@ -73,7 +70,8 @@ func appFrom(cfg config, logw io.Writer, needJira, needWorker bool) (*app, error
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	var err error
-	a := &app{cfg: cfg, log: newLogger(logw, cfg.LogLevel), metrics: metrics.New()}
+	a := &app{cfg: cfg, log: newLogger(logw, cfg.LogLevel, cfg.LogFormat), metrics: metrics.New()}
+	routeRedisLogs(a.log)
 	if len(cfg.RedisSentinelAddrs) > 0 {
 		a.rdb = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: cfg.RedisMasterName, SentinelAddrs: cfg.RedisSentinelAddrs})
 		a.redisConn = asynq.RedisFailoverClientOpt{MasterName: cfg.RedisMasterName, SentinelAddrs: cfg.RedisSentinelAddrs}

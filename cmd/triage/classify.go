@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -59,7 +61,16 @@ a line with --json).`,
 			}
 			var data []byte
 			if len(args) == 0 || args[0] == "-" {
-				data, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 8<<20))
+				in := cmd.InOrStdin()
+				if isTerminal(in) {
+					if len(args) == 0 {
+						// nothing piped in: say how to use it rather than wait
+						fmt.Fprint(cmd.ErrOrStderr(), cmd.UsageString())
+						return errors.New("no ticket: name a FILE, pipe the ticket in, or give - to type it (end with Ctrl-D)")
+					}
+					fmt.Fprintln(cmd.ErrOrStderr(), "reading the ticket from the terminal: the first line is the summary; end with Ctrl-D")
+				}
+				data, err = readAll(cmd.Context(), in, 8<<20)
 			} else {
 				data, err = os.ReadFile(args[0])
 			}
@@ -126,6 +137,26 @@ func printVerdict(w io.Writer, v classifier.Verdict) {
 			where = fmt.Sprintf("%s %d", e.Where, e.Comment)
 		}
 		fmt.Fprintf(w, "  %-8s %-24s %q in %s (rule %q, +%.1f)\n", e.Kind, e.Label, e.Text, where, e.Rule, e.Weight)
+	}
+}
+
+// readAll reads r up to limit bytes, or until ctx ends (a signal): a read
+// from a terminal or a pipe that never ends does not hold the command.
+func readAll(ctx context.Context, r io.Reader, limit int64) ([]byte, error) {
+	type read struct {
+		data []byte
+		err  error
+	}
+	done := make(chan read, 1)
+	go func() {
+		data, err := io.ReadAll(io.LimitReader(r, limit))
+		done <- read{data, err}
+	}()
+	select {
+	case got := <-done:
+		return got.data, got.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
 	}
 }
 

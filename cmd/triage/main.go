@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -15,10 +16,49 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	root := newRootCmd()
+	go onSignals(sigs, cancel, func() bool { return finishesOnSignal(root) }, os.Exit)
+	if err := root.ExecuteContext(ctx); err != nil {
+		var sig stoppedBy
+		if errors.As(context.Cause(ctx), &sig) { // the command ended because of the signal
+			fmt.Fprintf(os.Stderr, "triage: stopped by %v\n", sig.Signal)
+			os.Exit(sig.exitCode())
+		}
 		fmt.Fprintln(os.Stderr, "triage:", err)
 		os.Exit(1)
 	}
+}
+
+// stoppedBy is the cause of a context a signal ended.
+type stoppedBy struct{ os.Signal }
+
+func (s stoppedBy) Error() string { return "stopped by " + s.String() }
+
+// exitCode is the shell's code for a process the signal ended: 128 + its
+// number (130 for SIGINT, 143 for SIGTERM).
+func (s stoppedBy) exitCode() int {
+	if n, ok := s.Signal.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return 1
+}
+
+// onSignals ends the command on SIGINT or SIGTERM. The first signal
+// cancels its context; a command that finishes its work on that (serve
+// drains its tasks) is given the time to, and every other one exits at
+// once. A second signal always exits at once.
+func onSignals(sigs <-chan os.Signal, cancel context.CancelCauseFunc, finishes func() bool, exit func(int)) {
+	sig := stoppedBy{<-sigs}
+	cancel(sig)
+	if finishes() {
+		if isTerminal(os.Stderr) {
+			fmt.Fprintf(os.Stderr, "triage: %v: finishing the work in hand (once more to stop at once)\n", sig.Signal)
+		}
+		sig = stoppedBy{<-sigs}
+	}
+	exit(sig.exitCode())
 }

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -20,12 +22,35 @@ and MFA sign-in, posts the matching troubleshooting steps, and escalates the
 unresolved ones to admins for an MFA reset.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().String("rules", "", "rules file (YAML) to use instead of the embedded one (env TRIAGE_RULES)")
 	root.PersistentFlags().String("model", "", "model file to use instead of the embedded one (env TRIAGE_MODEL)")
 	root.PersistentFlags().String("config", "", "configuration file (YAML); the environment overrides it (env TRIAGE_CONFIG)")
 	root.AddCommand(newClassifyCmd(), newEvalCmd(), newServeCmd(), newIntakeCmd(), newAdminCmd(), newWorkerCmd(), newPollCmd(), newAuditCmd(), newEscalationsCmd(), newConfigCmd(), newFakeJiraCmd(), newDemoCmd(), newBackfillCmd(), newBenchCmd(), newTrainCmd(), newRulesCmd())
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { running.Store(cmd) }
 	return root
+}
+
+// finishOnSignal names the commands that, on SIGINT or SIGTERM, finish the
+// work in hand through their context (stop taking webhooks and tasks, let
+// the running ones end, close the servers). Every other command stops at
+// the first signal.
+var finishOnSignal = []string{"serve", "intake", "worker", "admin", "fakejira", "demo", "bench", "backfill", "poll", "escalations"}
+
+// running is the command being run, once its flags are parsed.
+var running atomic.Pointer[cobra.Command]
+
+// finishesOnSignal reports whether the command root is running (or one
+// of its parents) is one of finishOnSignal.
+func finishesOnSignal(root *cobra.Command) bool {
+	for c := running.Load(); c != nil && c != root; c = c.Parent() {
+		if slices.Contains(finishOnSignal, c.Name()) {
+			return true
+		}
+	}
+	return false
 }
 
 // loadClassifier builds the classifier from the embedded rules and model,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,7 +19,7 @@ import (
 // intakeHandler builds the webhook intake.
 func (a *app) intakeHandler() (*intake.Handler, error) {
 	return intake.NewHandler(intake.Config{
-		Secret: a.cfg.WebhookSecret, BotAccountID: a.cfg.BotAccountID, Queue: a.cfg.Queue, Logger: a.log,
+		Secret: a.cfg.WebhookSecret, BotAccountID: a.cfg.BotAccountID, Queue: a.cfg.Queue, Logger: a.log, MaxAge: a.cfg.WebhookMaxAge,
 	}, a.client, a.store, intake.PingFunc(func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }))
 }
 
@@ -111,6 +112,9 @@ func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWork
 		httpSrv *http.Server
 		err     error
 	)
+	if err := a.cfg.validateServing(runIntake, runAdmin); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	if runWorker {
 		if wsrv, wmux, err = a.workerServer(); err != nil {
 			return err
@@ -119,6 +123,11 @@ func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWork
 		// replicas from doubling the polls
 		if sched, err = a.scheduler(); err != nil {
 			return err
+		}
+		if a.jira != nil {
+			if a.jiraUp, err = newJiraHealth(a.cfg, cmp.Or(a.jiraCheckEvery, defaultJiraCheckEvery), a.log); err != nil {
+				return err
+			}
 		}
 	}
 	if ln != nil {
@@ -132,6 +141,16 @@ func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWork
 	// The deferred stops run in the reverse order: intake, scheduler,
 	// then the worker drains.
 	defer func() { a.log.Info().Msg("stopped") }()
+	stopMetrics, err := a.serveMetricsApart()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	if a.jiraUp != nil {
+		jctx, stopJira := context.WithCancel(ctx)
+		defer stopJira()
+		go a.jiraUp.run(jctx)
+	}
 	if wsrv != nil {
 		if err := wsrv.Start(wmux); err != nil {
 			return fmt.Errorf("start worker: %w", err)
@@ -177,7 +196,9 @@ func serveRoles(ctx context.Context, a *app, ln net.Listener, runIntake, runWork
 // bare /healthz without it) and the admin page when asked for.
 func (a *app) httpHandler(runIntake, runAdmin bool) (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", a.metrics.Handler())
+	if !a.metricsApart() {
+		mux.Handle("/metrics", a.metricsHandler())
+	}
 	if runIntake {
 		h, err := a.intakeHandler()
 		if err != nil {
@@ -185,7 +206,7 @@ func (a *app) httpHandler(runIntake, runAdmin bool) (http.Handler, error) {
 		}
 		mux.Handle(intake.WebhookPath, h)
 		mux.Handle(intake.HealthPath, h)
-		mux.Handle(intake.ReadyPath, h)
+		mux.Handle(intake.ReadyPath, a.readyz(h))
 	} else {
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	}
@@ -207,7 +228,7 @@ func newServeCmd() *cobra.Command {
 		Short: "Run intake, worker and scheduler in one process",
 		Long: `serve runs the webhook intake (POST /webhooks/jira, /healthz, /readyz), the
 worker, and — with TRIAGE_JQL and the intervals set — the poll and
-reconciliation scheduler, until SIGINT or SIGTERM.`,
+reconciliation scheduler, until SIGINT or SIGTERM.` + envHelp(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRoles(cmd, true, true) },
 	}
@@ -220,7 +241,7 @@ func newAdminCmd() *cobra.Command {
 		Long: `admin serves the escalation queue to admins on TRIAGE_LISTEN: the page (log
 in with TRIAGE_ADMIN_TOKEN) and the JSON API under /api/escalations (bearer
 TRIAGE_ADMIN_TOKEN). Without a token it refuses to start rather than run
-open.`,
+open.` + envHelp(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := newApp(cmd, true, false)
@@ -244,8 +265,10 @@ func newIntakeCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "intake",
 		Short: "Run the webhook intake alone",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runRoles(cmd, true, false) },
+		Long: `intake serves the webhook intake (POST /webhooks/jira, /healthz, /readyz)
+and, with TRIAGE_ADMIN_TOKEN, the admin page, until SIGINT or SIGTERM.` + envHelp(),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRoles(cmd, true, false) },
 	}
 }
 

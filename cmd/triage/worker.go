@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 )
@@ -18,7 +20,7 @@ until SIGINT or SIGTERM, then stops taking tasks and lets the running ones
 finish within TRIAGE_SHUTDOWN_TIMEOUT. Run as many as you like: they share
 the Redis queue. It serves /healthz and /metrics on TRIAGE_LISTEN, and, with
 TRIAGE_JQL and the intervals set, schedules the polls and reconciliation
-sweeps (time-bucket task ids keep replicas from doubling them).`,
+sweeps (time-bucket task ids keep replicas from doubling them).` + envHelp(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRoles(cmd, false, true) },
 	}
@@ -75,10 +77,16 @@ func newAuditCmd() *cobra.Command {
 
 func newConfigCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Inspect the configuration"}
-	cmd.AddCommand(&cobra.Command{
+	var tryIt bool
+	check := &cobra.Command{
 		Use:   "check",
 		Short: "Validate the configuration (file and environment) and print it with secrets hidden",
-		Args:  cobra.NoArgs,
+		Long: `check reads the configuration as serve does (the --config file, then the
+environment), prints it with the secrets hidden, and applies serve's rules
+to it: what serve would refuse, check refuses. With --ping it also tries
+Redis, and Jira: the credentials (GET /myself), that they are the bot
+account's (TRIAGE_BOT_ACCOUNT_ID), and that TRIAGE_JQL finds the project.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := readConfig(cmd)
 			if err != nil {
@@ -88,13 +96,24 @@ func newConfigCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprint(cmd.OutOrStdout(), string(data))
-			if err := cfg.validate(true, true); err != nil {
+			out := cmd.OutOrStdout()
+			fmt.Fprint(out, string(data))
+			if err := errors.Join(cfg.validate(true, true), cfg.validateServing(true, true)); err != nil {
 				return fmt.Errorf("the configuration is not valid:\n%w", err)
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), "# the configuration is valid")
+			fmt.Fprintln(out, "# the configuration is valid")
+			if !tryIt {
+				return nil
+			}
+			routeRedisLogs(zerolog.Nop()) // the failures are on the lines ping prints
+			if err := ping(cmd.Context(), cfg, out); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "# Redis and Jira answer as configured")
 			return nil
 		},
-	})
+	}
+	check.Flags().BoolVar(&tryIt, "ping", false, "also try Redis and Jira (credentials, bot account, the project of TRIAGE_JQL)")
+	cmd.AddCommand(check)
 	return cmd
 }

@@ -39,6 +39,7 @@ const (
 	DefaultRetryAfter     = 30 * time.Second
 	DefaultEnqueueTimeout = 5 * time.Second
 	DefaultReadyTimeout   = time.Second
+	DefaultMaxAge         = time.Hour
 )
 
 // Webhook headers.
@@ -95,6 +96,12 @@ type Config struct {
 	// debug level; the secret never.
 	Logger zerolog.Logger
 
+	// MaxAge bounds the age of a signed delivery, by its payload's
+	// timestamp: an older one is answered 200 and not enqueued, so that a
+	// captured body replayed after the triage state has expired does
+	// nothing. Default 1h (DefaultMaxAge).
+	MaxAge time.Duration
+
 	// Now is the clock stamped on payloads (ReceivedAt). Default time.Now.
 	Now func() time.Time
 }
@@ -128,6 +135,7 @@ func (c Config) Validate() error {
 		{"the Retry-After of a 503", c.RetryAfter},
 		{"the enqueue timeout", c.EnqueueTimeout},
 		{"the readiness timeout", c.ReadyTimeout},
+		{"the largest age of a delivery", c.MaxAge},
 	} {
 		if d.v < 0 {
 			add("%s is negative (%v); use 0 for the default", d.name, d.v)
@@ -157,6 +165,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReadyTimeout == 0 {
 		c.ReadyTimeout = DefaultReadyTimeout
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = DefaultMaxAge
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -274,6 +285,7 @@ type outcome struct {
 	reason string
 	taskID string
 	err    error // logged, never sent
+	warn   bool  // logged as a warning whatever the status
 }
 
 func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
@@ -290,7 +302,7 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case out.code >= 500:
 		e = h.log.Error().Err(out.err)
-	case out.code >= 400:
+	case out.code >= 400, out.warn:
 		e = h.log.Warn()
 	case out.status == StatusIgnored:
 		e = h.log.Debug()
@@ -329,6 +341,12 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 	event := ev.WebhookEvent.String()
 	deliveryID := deliveryIDOf(r.Header.Get(HeaderDeliveryID), body)
 	seen.event, seen.deliveryID = truncate(event, 64), deliveryID
+
+	if age := h.cfg.Now().Sub(ev.Timestamp.Time); h.cfg.Secret != "" && !ev.Timestamp.Time.IsZero() && age > h.cfg.MaxAge {
+		// 200: Jira must not retry it, and nothing is enqueued
+		return outcome{code: http.StatusOK, status: StatusIgnored, warn: true,
+			reason: fmt.Sprintf("the payload's timestamp is %v old, past the limit of %v: a replay, or a delivery too late to act on", age.Round(time.Second), h.cfg.MaxAge)}
+	}
 
 	switch event {
 	case triage.EventIssueCreated, triage.EventIssueUpdated, triage.EventCommentCreated:

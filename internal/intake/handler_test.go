@@ -416,7 +416,7 @@ func TestWebhookRedisUnreachable(t *testing.T) {
 	addr := closedAddr(t)
 	client := asynq.NewClient(asynq.RedisClientOpt{Addr: addr, DialTimeout: time.Second})
 	t.Cleanup(func() { client.Close() })
-	h, err := NewHandler(Config{Secret: testSecret, BotAccountID: botID, RetryAfter: 7 * time.Second},
+	h, err := NewHandler(Config{Secret: testSecret, BotAccountID: botID, RetryAfter: 7 * time.Second, Now: func() time.Time { return fixedNow }},
 		client, &fakeAgents{}, PingFunc(func(context.Context) error { return client.Ping() }))
 	if err != nil {
 		t.Fatal(err)

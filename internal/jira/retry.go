@@ -154,7 +154,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%s: %w", op, ctx.Err())
 			}
-			timedOut := actx.Err() != nil
+			timedOut := errors.Is(actx.Err(), context.DeadlineExceeded) // not the cancel just above
 			if timedOut {
 				err = fmt.Errorf("attempt timed out after %v: %w", pick(t.AttemptTimeout, DefaultRequestTimeout), err)
 			}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,21 @@ type Metrics struct {
 	decisions *prometheus.CounterVec
 	jiraCalls *prometheus.CounterVec
 	latency   prometheus.Histogram
+}
+
+// upDesc describes the gauge that says whether the gauges a collector reads
+// from Redis at scrape time could be read: while Redis is down, /metrics
+// still answers with everything else, and this gauge is 0.
+func upDesc(name, what string) *prometheus.Desc {
+	return prometheus.NewDesc(name, "1 when "+what+" could be read from Redis at this scrape, 0 when not (Redis down).", nil, nil)
+}
+
+func up(d *prometheus.Desc, ok bool) prometheus.Metric {
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
 }
 
 var _ triage.Metrics = (*Metrics)(nil)
@@ -54,9 +70,11 @@ func New() *Metrics {
 	return m
 }
 
-// Handler serves /metrics.
+// Handler serves /metrics. A metric that cannot be gathered is left out
+// (and counted in promhttp_metric_handler_errors_total), never a 500: a
+// Redis outage must not hide the rest.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, ErrorHandling: promhttp.ContinueOnError})
 }
 
 // Decided implements triage.Metrics.
@@ -127,22 +145,27 @@ func (m *Metrics) RegisterEscalations(f OpenEscalations) {
 	m.reg.MustRegister(&escalationCollector{f: f,
 		open:   prometheus.NewDesc("triage_escalations_open", "Open escalations, by reason.", []string{"reason"}, nil),
 		oldest: prometheus.NewDesc("triage_escalations_oldest_age_seconds", "Age of the oldest open escalation (0 when none).", nil, nil),
+		up:     upDesc("triage_escalations_up", "the escalation gauges"),
 	})
 }
 
 type escalationCollector struct {
-	f            OpenEscalations
-	open, oldest *prometheus.Desc
+	f                OpenEscalations
+	open, oldest, up *prometheus.Desc
 }
 
-func (c *escalationCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.open; ch <- c.oldest }
+func (c *escalationCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.open
+	ch <- c.oldest
+	ch <- c.up
+}
 
 func (c *escalationCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	by, oldest, err := c.f(ctx)
+	ch <- up(c.up, err == nil)
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(c.open, err)
 		return
 	}
 	for reason, n := range by {
@@ -159,22 +182,30 @@ func (c *escalationCollector) Collect(ch chan<- prometheus.Metric) {
 func (m *Metrics) RegisterQueues(in *asynq.Inspector, queues ...string) {
 	m.reg.MustRegister(&queueCollector{in: in, queues: queues,
 		size: prometheus.NewDesc("triage_queue_tasks", "asynq tasks in a queue, by state.", []string{"queue", "state"}, nil),
+		up:   upDesc("triage_queues_up", "the queue sizes"),
 	})
 }
 
 type queueCollector struct {
-	in     *asynq.Inspector
-	queues []string
-	size   *prometheus.Desc
+	in       *asynq.Inspector
+	queues   []string
+	size, up *prometheus.Desc
 }
 
-func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.size }
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.size; ch <- c.up }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	existing, err := c.in.Queues()
+	ok := err == nil
+	defer func() { ch <- up(c.up, ok) }()
 	for _, q := range c.queues {
+		if !slices.Contains(existing, q) {
+			continue // a queue that has never held a task does not exist yet
+		}
 		info, err := c.in.GetQueueInfo(q)
 		if err != nil {
-			continue // a queue that has never held a task does not exist yet
+			ok = false
+			continue
 		}
 		for state, n := range map[string]int{"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
 			"retry": info.Retry, "archived": info.Archived, "completed": info.Completed} {
