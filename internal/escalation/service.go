@@ -148,15 +148,11 @@ func messageData(r Record) templates.Data {
 // comment it missed, unless a comment of the bot's carries its marker. A
 // returned escalation is not closed (ErrReturned).
 func (s *Service) Done(ctx context.Context, id, actor string) (Record, bool, error) {
-	ctx, unlock, err := s.lock(ctx, id)
+	ctx, r, unlock, err := s.lockAndGet(ctx, id)
 	if err != nil {
 		return Record{}, false, err
 	}
 	defer unlock()
-	r, err := s.Get(ctx, id)
-	if err != nil {
-		return Record{}, false, err
-	}
 	if r.Status == StatusReturned {
 		return r, false, ErrReturned
 	}
@@ -203,15 +199,11 @@ func (s *Service) Return(ctx context.Context, id, actor, note string) (Record, b
 	if note == "" {
 		return Record{}, false, errors.New("a note for the agents is required")
 	}
-	ctx, unlock, err := s.lock(ctx, id)
+	ctx, r, unlock, err := s.lockAndGet(ctx, id)
 	if err != nil {
 		return Record{}, false, err
 	}
 	defer unlock()
-	r, err := s.Get(ctx, id)
-	if err != nil {
-		return Record{}, false, err
-	}
 	pending := s.store.prefix + "esc:pending-return:" + id
 	n, moved := 0, false
 	switch r.Status {
@@ -311,4 +303,19 @@ func firstWord(s string) string {
 		return ""
 	}
 	return f[0]
+}
+
+// lockAndGet takes the escalation's lock and reads the record; the caller
+// lets the lock go with unlock. On an error the lock is already released.
+func (s *Service) lockAndGet(ctx context.Context, id string) (context.Context, Record, func(), error) {
+	ctx, unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return ctx, Record{}, nil, err
+	}
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		unlock()
+		return ctx, Record{}, nil, err
+	}
+	return ctx, r, unlock, nil
 }
