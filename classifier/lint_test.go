@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -45,4 +46,13 @@ func TestRuleUse(t *testing.T) {
 	if len(use) < 1000 {
 		t.Errorf("only %d phrases listed; the rules have well over a thousand", len(use))
 	}
+}
+
+func mustDefaultRules(t *testing.T) *Rules {
+	t.Helper()
+	rs, err := ParseRules(bytes.NewReader(DefaultRules()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
 }

@@ -69,12 +69,3 @@ func readReplays(t *testing.T, path string) []Replay {
 	}
 	return out
 }
-
-func mustDefaultRules(t *testing.T) *Rules {
-	t.Helper()
-	rs, err := ParseRules(bytes.NewReader(DefaultRules()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rs
-}
