@@ -272,3 +272,20 @@ func TestRedactedHidesURLCredentials(t *testing.T) {
 		t.Errorf("redactURL = %q, want %q", got, want)
 	}
 }
+
+// TestConfigCheckListsOverriddenTemplates: config check names the
+// templates a directory overrides, per language.
+func TestConfigCheckListsOverriddenTemplates(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "de"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "de", "footer.tmpl"), []byte("_Automatische Antwort unseres Helpdesks._"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runFor(t, 20*time.Second, "--config", writeConfig(t, goodConfig(map[string]string{"TRIAGE_TEMPLATES_DIR": dir})), "config", "check")
+	if err != nil || !strings.Contains(out, "templates overridden from "+dir+": de/footer.tmpl") {
+		t.Errorf("config check: %v\n%s", err, out)
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
+	"github.com/mfatriage/triage/templates"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
@@ -101,6 +103,9 @@ account's (TRIAGE_BOT_ACCOUNT_ID), and that TRIAGE_JQL finds the project.`,
 			if err := errors.Join(cfg.validate(true, true), cfg.validateServing(true, true)); err != nil {
 				return fmt.Errorf("the configuration is not valid:\n%w", err)
 			}
+			if err := listOverrides(out, cfg); err != nil {
+				return fmt.Errorf("the configuration is not valid:\n%w", err)
+			}
 			fmt.Fprintln(out, "# the configuration is valid")
 			if !tryIt {
 				return nil
@@ -116,4 +121,28 @@ account's (TRIAGE_BOT_ACCOUNT_ID), and that TRIAGE_JQL finds the project.`,
 	check.Flags().BoolVar(&tryIt, "ping", false, "also try Redis and Jira (credentials, bot account, the project of TRIAGE_JQL)")
 	cmd.AddCommand(check)
 	return cmd
+}
+
+// listOverrides says which rules, model and reply templates replace the
+// embedded ones: the templates per language ("de/passkey-setup.tmpl").
+func listOverrides(out io.Writer, cfg config) error {
+	for _, o := range []struct{ what, path string }{{"rules", cfg.RulesPath}, {"model", cfg.ModelPath}} {
+		if o.path != "" {
+			fmt.Fprintf(out, "# %s: %s instead of the embedded ones\n", o.what, o.path)
+		}
+	}
+	if cfg.TemplatesDir == "" {
+		return nil
+	}
+	tmpl, err := templates.Load(cfg.TemplatesDir)
+	if err != nil {
+		return fmt.Errorf("TRIAGE_TEMPLATES_DIR: %w", err)
+	}
+	over := tmpl.Overridden()
+	if len(over) == 0 {
+		fmt.Fprintf(out, "# templates: %s overrides none of the embedded ones\n", cfg.TemplatesDir)
+		return nil
+	}
+	fmt.Fprintf(out, "# templates overridden from %s: %s\n", cfg.TemplatesDir, strings.Join(over, ", "))
+	return nil
 }
