@@ -44,19 +44,19 @@ const (
 var secretish = regexp.MustCompile(`TOKEN|SECRET|PASSWORD|_PAT$`)
 
 // ---------------------------------------------------------------------------
-// The configuration variables, from cmd/triage/config.go.
+// The configuration variables, from cmd/triage/env.go.
 
-// envVarNames returns the variable names of config.go's envVars, sorted. It
+// envVarNames returns the variable names of env.go's envVars, sorted. It
 // reads the file as text, so this package does not depend on package main.
 func envVarNames(t *testing.T) []string {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(root, "cmd", "triage", "config.go"))
+	src, err := os.ReadFile(filepath.Join(root, "cmd", "triage", "env.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	block := regexp.MustCompile(`(?s)\nvar envVars = .*?\n}\n`).Find(src)
 	if block == nil {
-		t.Fatal("cmd/triage/config.go: no `var envVars = ...` block ending in a line `}`")
+		t.Fatal("cmd/triage/env.go: no `var envVars = ...` block ending in a line `}`")
 	}
 	var names []string
 	for _, m := range regexp.MustCompile(`(?m)^\s*\{"([A-Z][A-Z0-9_]*)",`).FindAllSubmatch(block, -1) {

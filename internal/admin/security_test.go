@@ -641,3 +641,38 @@ func TestSessionsFailClosedWhenRevocationsCannotBeRead(t *testing.T) {
 		t.Errorf("the failure was not logged:\n%s", e.logs.String())
 	}
 }
+
+// TestHSTSWhenSecure: with secure cookies (TLS at a proxy in front) every
+// response asks the browser to stay on HTTPS; without, none does.
+func TestHSTSWhenSecure(t *testing.T) {
+	t.Parallel()
+	for _, secure := range []bool{true, false} {
+		e := newEnv(t, func(c *admin.Config) { c.Secure = secure })
+		got := e.browser().get("/login").Header.Get("Strict-Transport-Security")
+		if secure && got != "max-age=31536000" || !secure && got != "" {
+			t.Errorf("secure %v: Strict-Transport-Security %q", secure, got)
+		}
+	}
+}
+
+// TestAPIRequiresJSON: a body sent as anything but application/json is
+// refused with 415 before it is read.
+func TestAPIRequiresJSON(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.seed("HD-7", "mfa-reset", time.Hour)
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/escalations/"+id+"/ack", strings.NewReader(`{"actor":"x"}`))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("text/plain body: %d, want 415", resp.StatusCode)
+	}
+	if code, body, _ := e.api("POST", "/api/escalations/"+id+"/ack", testToken, `{"actor":"x"}`); code != http.StatusOK {
+		t.Errorf("application/json body: %d %s", code, body)
+	}
+}

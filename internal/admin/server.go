@@ -91,7 +91,7 @@ func New(cfg Config, esc Escalations) (*Server, error) {
 	mux.HandleFunc("GET /api/escalations/counts", s.withBearer(s.apiCounts))
 	mux.HandleFunc("GET /api/escalations/{id}", s.withBearer(s.apiGet))
 	mux.HandleFunc("POST /api/escalations/{id}/{action}", s.withBearer(s.apiAct))
-	s.handler = securityHeaders(mux)
+	s.handler = securityHeaders(mux, s.secure)
 	return s, nil
 }
 
@@ -102,9 +102,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // styles only from /static/, forms only to this origin, no framing.
 const ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders sets the headers every response carries; over TLS (or
+// behind a proxy that ends it, TRIAGE_ADMIN_SECURE) also HSTS, so a
+// browser never talks to the page in plain HTTP again.
+func securityHeaders(next http.Handler, secure func(*http.Request) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		if secure(r) {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		h.Set("Content-Security-Policy", ContentSecurityPolicy)
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("X-Content-Type-Options", "nosniff")
