@@ -343,6 +343,24 @@ func endsWithWord(s string) bool {
 // escaped unless they sit between two letters or digits, where Jira never reads
 // them as markup ("sign-in"). "?", "(", ":", ";" and "&" are escaped only where
 // they would start a citation, an emoticon or an entity.
+// inert is the zero-width space escapeWiki puts into a web or mail address
+// from the data, so that Jira does not make it a live link.
+const inert = '\u200B'
+
+// linkScheme reports whether the letters that end before a ':' name a
+// scheme Jira links without "//" ("mailto:ann@example.com").
+func linkScheme(before []rune) bool {
+	i := len(before)
+	for i > 0 && unicode.IsLetter(before[i-1]) {
+		i--
+	}
+	switch strings.ToLower(string(before[i:])) {
+	case "mailto", "tel", "callto", "sip", "skype", "file":
+		return true
+	}
+	return false
+}
+
 func escapeWiki(s string, lineStart bool) string {
 	rs := []rune(s)
 	var b strings.Builder
@@ -374,6 +392,9 @@ func escapeWiki(s string, lineStart bool) string {
 				b.WriteByte('\\')
 			}
 		case '.':
+			if i >= 3 && strings.EqualFold(string(rs[i-3:i]), "www") && !isWord(at(i-4)) && isWord(next) {
+				b.WriteRune(inert) // "www.example.com" stays text too
+			}
 			if lineStart && i == 2 && ((rs[0] == 'h' && rs[1] >= '1' && rs[1] <= '6') || (rs[0] == 'b' && rs[1] == 'q')) {
 				b.WriteByte('\\')
 			}
@@ -384,6 +405,13 @@ func escapeWiki(s string, lineStart bool) string {
 		case ':':
 			if strings.ContainsRune(")(PDpd", next) && next != 0 {
 				b.WriteByte('\\')
+			} else if unicode.IsLetter(prev) && (next == '/' || linkScheme(rs[:i])) {
+				// "https://…", "mailto:…" from a reporter stay text: an
+				// invisible break after the scheme keeps Jira from
+				// linking them
+				b.WriteRune(r)
+				b.WriteRune(inert)
+				continue
 			}
 		case ';':
 			if next == ')' {

@@ -132,3 +132,17 @@ func TestToWiki(t *testing.T) {
 		})
 	}
 }
+
+// TestReporterLinksAreInert: web and mail addresses from the data never
+// reach Jira in a form it links.
+func TestReporterLinksAreInert(t *testing.T) {
+	got := escapeWiki("see https://evil.example/x, HTTP://EVIL, mailto:boss@evil.example, tel:+15551234 or www.evil.example; 10:30 and a:b stay", false)
+	for _, live := range []string{"://", "mailto:b", "tel:+", "www.e"} {
+		if strings.Contains(strings.ToLower(got), strings.ToLower(live)) {
+			t.Errorf("%q is still in %q", live, got)
+		}
+	}
+	if !strings.Contains(got, "10:30 and a:b stay") {
+		t.Errorf("ordinary colons changed: %q", got)
+	}
+}

@@ -111,7 +111,7 @@ func goldenCases(lang string) []goldenCase {
 	hostile.Categories = []string{AuthenticatorSignIn}
 	add("hostile-reply", "", hostile)
 	hostile.Evidence = append(hostile.Evidence, Evidence{Label: "h1. label", Phrase: "{{template \"x\"}} [~admin] !img.png!", Where: "# where"})
-	hostile.ReporterReplies = []string{"line one\nh1. line two\n* line three", `C:\Users\me \\ done`}
+	hostile.ReporterReplies = []string{"line one\nh1. line two\n* line three", `C:\Users\me \\ done`, "log in at https://evil.example/login or mailto:boss@evil.example, www.evil.example"}
 	hostile.ReporterLanguage = "xx\n*bold*"
 	add("hostile-evidence-note", EvidenceNote, hostile)
 	return cases
