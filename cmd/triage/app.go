@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -120,6 +121,9 @@ func (a *app) handler() (*worker.TriageHandler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
+	// what loading left behind (the model's compressed copy, parse trees)
+	// goes back to the system before the worker starts
+	defer debug.FreeOSMemory()
 	return worker.NewTriageHandler(a.cfg.worker(), worker.Deps{
 		Classifier: clf, Templates: tmpl, Jira: jira.NewTaskTriage(a.jira), States: a.store,
 		Escalations: a.esc,
