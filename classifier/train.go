@@ -107,12 +107,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	// writers), so the combiner sees the model as it is on new writers.
 	oof := make([]textProbs, len(ex))
 	for k := range opt.Folds {
-		var train []example
-		for _, e := range ex {
-			if e.fold != k {
-				train = append(train, e)
-			}
-		}
+		train := outOfFold(ex, k, func(e example) int { return e.fold })
 		if len(train) == len(ex) {
 			continue
 		}
@@ -136,12 +131,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	// The combiner, cross-validated for the calibration.
 	var cal []calRow
 	for k := range opt.Folds {
-		var train []metaRow
-		for _, r := range rows {
-			if r.fold != k {
-				train = append(train, r)
-			}
-		}
+		train := outOfFold(rows, k, func(r metaRow) int { return r.fold })
 		if len(train) == len(rows) {
 			continue
 		}
@@ -438,4 +428,15 @@ func ECE(conf []float64, right []bool) float64 {
 		e += float64(n[b]) / float64(total) * math.Abs(sumConf[b]/float64(n[b])-sumRight[b]/float64(n[b]))
 	}
 	return e
+}
+
+// outOfFold is the items whose fold is not k: what a fold's model trains on.
+func outOfFold[T any](items []T, k int, fold func(T) int) []T {
+	var out []T
+	for _, it := range items {
+		if fold(it) != k {
+			out = append(out, it)
+		}
+	}
+	return out
 }

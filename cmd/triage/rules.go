@@ -38,13 +38,13 @@ to general vocabulary; teach the rest to the model with labeled tickets.`,
 			if err != nil {
 				return err
 			}
+			sets, err := readTrainSets(corpora)
+			if err != nil {
+				return err
+			}
 			var tickets []classifier.Ticket
-			for _, f := range corpora {
-				ls, err := readCorpusFile(f)
-				if err != nil {
-					return err
-				}
-				for _, l := range ls {
+			for _, s := range sets {
+				for _, l := range s.Tickets {
 					tickets = append(tickets, l.Ticket)
 				}
 			}

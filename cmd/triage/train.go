@@ -49,13 +49,9 @@ It prints what cross-validation measured and the auto threshold it chose.
 			if err != nil {
 				return err
 			}
-			var sets []classifier.TrainSet
-			for _, f := range corpora {
-				tickets, err := readCorpusFile(f)
-				if err != nil {
-					return err
-				}
-				sets = append(sets, classifier.TrainSet{Name: strings.TrimSuffix(filepath.Base(f), ".jsonl"), Tickets: tickets})
+			sets, err := readTrainSets(corpora)
+			if err != nil {
+				return err
 			}
 			var rs []classifier.Replay
 			if replays != "" {
@@ -115,4 +111,17 @@ func readReplays(path string) ([]classifier.Replay, error) {
 		return nil, fmt.Errorf("replays %s: %w", path, err)
 	}
 	return out, nil
+}
+
+// readTrainSets reads labeled corpora, each named after its file.
+func readTrainSets(files []string) ([]classifier.TrainSet, error) {
+	var sets []classifier.TrainSet
+	for _, f := range files {
+		tickets, err := readCorpusFile(f)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, classifier.TrainSet{Name: strings.TrimSuffix(filepath.Base(f), ".jsonl"), Tickets: tickets})
+	}
+	return sets, nil
 }
