@@ -178,6 +178,11 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 			cats = append(cats, id)
 		}
 	}
+	if act == ActionHuman && len(rulesCats) == 0 {
+		// a ticket left to a person keeps no category the rules did not
+		// find: the model's guesses there are about words, not the problem
+		cats = cats[:0]
+	}
 	if act == ActionReply && len(cats) == 0 {
 		// a reply needs something to reply with
 		if len(rulesCats) == 0 {
