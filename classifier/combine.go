@@ -1,6 +1,9 @@
 package classifier
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // The calibration features: what tells a right verdict from a wrong one.
 const (
@@ -191,7 +194,7 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 			cats = append(cats, rulesCats...)
 		}
 	}
-	if !sameStrings(cats, rulesCats) {
+	if !slices.Equal(cats, rulesCats) {
 		v.Categories = append(make([]string, 0, len(cats)), cats...)
 	}
 	if act == ActionReply {
@@ -223,18 +226,6 @@ func replyList(rulesReply []string, rulesReplied bool, rulesCats, cats, replied 
 		}
 	}
 	return out
-}
-
-func sameStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

@@ -1,6 +1,9 @@
 package classifier
 
-import "strings"
+import (
+	"math/bits"
+	"strings"
+)
 
 // Languages lists the languages the classifier reads and the replies are
 // written in (ISO 639-1).
@@ -107,17 +110,14 @@ func (c *Classifier) detectLanguage(sc *scratch) string {
 				continue
 			}
 			words++
-			bits, ok := idx[string(sc.text[tk.start:tk.end])]
+			set, ok := idx[string(sc.text[tk.start:tk.end])]
 			if !ok {
 				continue
 			}
-			n := 0
-			for b := bits; b != 0; b &= b - 1 {
-				n++
-			}
+			share := 1 / float64(bits.OnesCount8(set))
 			for i := range score {
-				if bits&(1<<i) != 0 {
-					score[i] += 1 / float64(n)
+				if set&(1<<i) != 0 {
+					score[i] += share
 				}
 			}
 		}
