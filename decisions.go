@@ -3,13 +3,15 @@ package triage
 import (
 	"context"
 	"time"
+
+	"github.com/mfatriage/triage/classifier"
 )
 
 // Modes of a verdict: how far the bot acts alone (classifier.Verdict.Mode).
 const (
-	ModeAuto    = "auto"    // the worker acts alone
-	ModeSuggest = "suggest" // an internal note suggests the action to agents
-	ModeNone    = "none"    // left to a person; only the label is set
+	ModeAuto    = classifier.ModeAuto    // the worker acts alone
+	ModeSuggest = classifier.ModeSuggest // an internal note suggests the action to agents
+	ModeNone    = classifier.ModeNone    // left to a person; only the label is set
 )
 
 // Feedback outcomes: how the helpdesk treated what the bot decided. Each is
