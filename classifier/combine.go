@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -166,7 +167,19 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	p := c.model.score(fs).probs()
 	r := viewOf(v.Categories, v.Action)
 	j := c.model.meta.judge(r, p)
-	v.Judges = Judges{RulesAction: v.Action, ModelAction: actionsByIndex[j.textAct], ModelProbability: round3(j.textActP)}
+	v.Judges = Judges{RulesAction: v.Action, ModelAction: actionsByIndex[j.textAct], ModelProbability: round3(j.textActP), SecurityProbability: round3(p.sec)}
+	if t := c.model.meta.SecThreshold; !v.Security && t > 0 && secScore(p) >= t {
+		// the learned judge reads a possible attack the rules' phrases
+		// missed: a person looks, as when the rules flag it
+		v.Security = true
+		v.Categories = v.Categories[:0]
+		v.Reply = nil
+		v.Action, v.Reason = ActionHuman, ReasonSecurity
+		if !slices.Contains(v.Signals, SigSecurity) {
+			v.Signals = append(v.Signals, SigSecurity)
+		}
+		v.Evidence = append(v.Evidence, Evidence{Kind: "signal", Label: SigSecurity, Rule: "learned model", Text: fmt.Sprintf("the learned model's probability of a possible attack: %.2f", p.sec), Where: "ticket", Weight: round3(p.sec)})
+	}
 	if agent || botLast || v.Security {
 		v.Confidence = 1
 		return

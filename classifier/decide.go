@@ -114,6 +114,9 @@ type Judges struct {
 	ModelAction Action `json:"model_action"`
 	// ModelProbability is the model's probability of its action.
 	ModelProbability float64 `json:"model_probability"`
+	// SecurityProbability is the model's probability that the reporter
+	// describes a possible attack.
+	SecurityProbability float64 `json:"security_probability"`
 }
 
 // Classifier decides tickets. It is safe for concurrent use.

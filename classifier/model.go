@@ -14,11 +14,14 @@ import (
 )
 
 // The model's outputs: one logistic output per category (the categories
-// in canonical order), then a softmax over the actions (in Actions order).
+// in canonical order), then a softmax over the actions (in Actions order),
+// then one logistic output for a report of a possible attack (secOut),
+// which reads the text features and the bias only, never the rules'.
 const (
-	nCats = 6
-	nActs = 5
-	nOut  = nCats + nActs
+	nCats  = 6
+	nActs  = 5
+	secOut = nCats + nActs
+	nOut   = secOut + 1
 )
 
 // Model is the learned second judge: a logistic regression over hashed
@@ -46,6 +49,10 @@ type Meta struct {
 	// AutoThreshold is the default confidence from which the bot acts
 	// alone, chosen by cross-validation (see Info).
 	AutoThreshold float64 `json:"auto_threshold"`
+	// SecThreshold is the text model's probability of a possible attack
+	// from which it flags a ticket the rules did not, chosen by
+	// cross-validation (see chooseSecThreshold); 0 or above 1: never.
+	SecThreshold float64 `json:"sec_threshold"`
 	// Info says how the model was trained and what cross-validation
 	// measured.
 	Info ModelInfo `json:"info"`
@@ -61,7 +68,11 @@ type ModelInfo struct {
 	TextFeatures int                `json:"text_buckets_used"`
 }
 
-const modelMagic = "triage-model-v1\n"
+const (
+	modelMagic = "triage-model-v2\n"
+	// modelMagicV1 is the format before the security output.
+	modelMagicV1 = "triage-model-v1\n"
+)
 
 //go:embed model.bin.gz
 var defaultModel []byte
@@ -129,6 +140,9 @@ func ReadModel(r io.Reader) (*Model, error) {
 	}
 	br := bufio.NewReader(io.LimitReader(zr, maxModelBytes))
 	magic, err := br.ReadString('\n')
+	if magic == modelMagicV1 {
+		return nil, errors.New("model: an older format (v1, before the security output); rebuild it with triage train")
+	}
 	if err != nil || magic != modelMagic {
 		return nil, errors.New("model: not a triage model (bad header)")
 	}
@@ -142,6 +156,9 @@ func ReadModel(r io.Reader) (*Model, error) {
 	}
 	if t := m.meta.AutoThreshold; !(t >= 0 && t <= 1.01) {
 		return nil, fmt.Errorf("model: auto threshold %v is outside [0, 1.01]", t)
+	}
+	if t := m.meta.SecThreshold; !(t >= 0 && t <= 1.01) {
+		return nil, fmt.Errorf("model: security threshold %v is outside [0, 1.01]", t)
 	}
 	var row [4 + 4*nOut]byte
 	for {
@@ -177,19 +194,31 @@ func (m *Model) score(fs featureSet) scores {
 		if i < fs.text {
 			v = fs.scale
 		}
-		ws := m.w[int(b)*nOut : int(b)*nOut+nOut]
-		for k := range nOut {
-			s[k] += v * float64(ws[k])
+		ws := m.w[int(b)*nOut : int(b)*nOut+outsOf(fs, i)]
+		for k, w := range ws {
+			s[k] += v * float64(w)
 		}
 	}
 	return s
 }
 
-// textProbs are the text model's probabilities: per category, and over
-// the actions.
+// outsOf is how many outputs the i-th feature of fs feeds: all of them for
+// the text features and the bias (the first structure feature), all but
+// the security output for the other structure features, so that the
+// security output judges the reporter's words alone.
+func outsOf(fs featureSet, i int) int {
+	if i > fs.text {
+		return secOut
+	}
+	return nOut
+}
+
+// textProbs are the text model's probabilities: per category, over the
+// actions, and of a possible attack.
 type textProbs struct {
 	cat [nCats]float64
 	act [nActs]float64
+	sec float64
 }
 
 func (s scores) probs() textProbs {
@@ -197,7 +226,8 @@ func (s scores) probs() textProbs {
 	for c := range nCats {
 		p.cat[c] = sigmoid(s[c])
 	}
-	softmax(s[nCats:], p.act[:])
+	softmax(s[nCats:secOut], p.act[:])
+	p.sec = sigmoid(s[secOut])
 	return p
 }
 

@@ -3,8 +3,10 @@ package classifier
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 )
 
@@ -37,6 +39,10 @@ type TrainOptions struct {
 	// right, in cross-validation, at the chosen auto threshold. Default
 	// 0.98.
 	TargetPrecision float64
+	// SecFalseFlags is the most the learned security flag may add, in
+	// cross-validation, to the share of tickets that are not attacks but
+	// are flagged as one. Default 0.005.
+	SecFalseFlags float64
 }
 
 func (o TrainOptions) withDefaults() TrainOptions {
@@ -49,6 +55,9 @@ func (o TrainOptions) withDefaults() TrainOptions {
 	if o.TargetPrecision == 0 {
 		o.TargetPrecision = 0.98
 	}
+	if o.SecFalseFlags == 0 {
+		o.SecFalseFlags = 0.005
+	}
 	return o
 }
 
@@ -60,6 +69,12 @@ type example struct {
 	act   int
 	rules rulesView // the rules' verdict: a replay's, else today's
 	meta  bool      // rules is an honest replay: the combiner learns from it
+	// sec is whether the ticket reports a possible attack: 1 or 0, or -1
+	// when its set does not say (a set labels security when any of its
+	// tickets is one; a ticket that acts is never one)
+	sec       int8
+	rulesSec  bool // today's rules flag it
+	wantHuman bool
 }
 
 // Train fits a model. c supplies the cleaning and today's rules; sets are
@@ -78,13 +93,21 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	var ex []example
 	used := 0
 	for si, s := range sets {
+		labelsSecurity := slices.ContainsFunc(s.Tickets, func(l Labeled) bool { return l.Expect != nil && l.Expect.Security })
 		for i, l := range s.Tickets {
 			if l.Expect == nil {
 				return nil, fmt.Errorf("train: %s line %d has no expect", s.Name, i+1)
 			}
 			var fs featureSet
 			v := c.decideTicket(l.Ticket, false, &fs, nil)
-			e := example{fs: fs, fold: si % opt.Folds, act: actionIndex(l.Expect.Action), rules: viewOf(v.Categories, v.Action), meta: len(replays) == 0}
+			e := example{fs: fs, fold: si % opt.Folds, act: actionIndex(l.Expect.Action), rules: viewOf(v.Categories, v.Action), meta: len(replays) == 0,
+				sec: -1, rulesSec: v.Security, wantHuman: l.Expect.Action == ActionHuman}
+			switch {
+			case l.Expect.Security:
+				e.sec = 1
+			case labelsSecurity || !e.wantHuman:
+				e.sec = 0
+			}
 			for k, id := range Categories() {
 				e.cats[k] = contains(l.Expect.Categories, id)
 			}
@@ -155,6 +178,14 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	}
 	meta.AutoThreshold = chooseThreshold(cal, opt.TargetPrecision)
 	meta.Info = ModelInfo{Tickets: len(ex), MetaTickets: len(rows), Folds: opt.Folds, Epochs: opt.Epochs, CV: cvFigures(cal, meta.AutoThreshold)}
+	var secs []secRow
+	for i, e := range ex {
+		if e.sec >= 0 {
+			secs = append(secs, secRow{p: secScore(oof[i]), sec: e.sec == 1, rules: e.rulesSec, inScope: !e.wantHuman})
+		}
+	}
+	meta.SecThreshold = chooseSecThreshold(secs, opt.SecFalseFlags)
+	maps.Copy(meta.Info.CV, secFigures(secs, meta.SecThreshold))
 
 	m := &Model{w: trainText(ex, opt.Epochs), meta: meta}
 	for b := 0; b < modelBuckets; b++ {
@@ -191,9 +222,9 @@ func trainText(ex []example, epochs int) []float32 {
 			var s scores
 			for fi, b := range e.fs.idx {
 				v := e.fs.value(fi)
-				ws := w[int(b)*nOut : int(b)*nOut+nOut]
-				for k := range nOut {
-					s[k] += v * ws[k]
+				ws := w[int(b)*nOut : int(b)*nOut+outsOf(e.fs, fi)]
+				for k, x := range ws {
+					s[k] += v * x
 				}
 			}
 			p := s.probs()
@@ -203,10 +234,15 @@ func trainText(ex []example, epochs int) []float32 {
 			for a := range nActs {
 				grad[nCats+a] = p.act[a] - b2f(e.act == a)
 			}
+			grad[secOut] = p.sec - float64(e.sec)
 			for fi, b := range e.fs.idx {
 				v := e.fs.value(fi)
 				base := int(b) * nOut
-				for k := range nOut {
+				outs := outsOf(e.fs, fi)
+				if e.sec < 0 {
+					outs = secOut // its set does not say: the security output learns nothing from it
+				}
+				for k := range outs {
 					gk := grad[k]*v + decay*w[base+k]
 					g2[base+k] += gk * gk
 					w[base+k] -= rate * gk / (math.Sqrt(g2[base+k]) + 1e-8)
@@ -437,6 +473,95 @@ func outOfFold[T any](items []T, k int, fold func(T) int) []T {
 		if fold(it) != k {
 			out = append(out, it)
 		}
+	}
+	return out
+}
+
+// secScore is what the learned security flag is judged on: the text
+// model's probability of a possible attack, when the same model would
+// also leave the ticket to a person (its most likely action is human);
+// else 0. A question about approving sign-ins shares an attack report's
+// words, but not its shape.
+func secScore(p textProbs) float64 {
+	if argmax(p.act[:]) != humanIdx {
+		return 0
+	}
+	return p.sec
+}
+
+// secRow is one ticket's cross-validated security probability.
+type secRow struct {
+	p       float64 // the text model's, out of fold
+	sec     bool    // it reports a possible attack
+	rules   bool    // today's rules flag it
+	inScope bool    // its expected action is not human
+}
+
+// chooseSecThreshold is the lowest probability at which the learned flag,
+// added to the rules', flags at most budget of the tickets that are not
+// attacks and that the rules leave alone, and at most budget of the
+// in-scope ones. Above 1 when none is that careful.
+func chooseSecThreshold(rows []secRow, budget float64) float64 {
+	var neg, inScope int
+	for _, r := range rows {
+		if !r.sec {
+			neg++
+			inScope += int(b2f(r.inScope))
+		}
+	}
+	sorted := slices.Clone(rows)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].p > sorted[j].p })
+	best := 1.01
+	var falseAll, falseIn int
+	for i, r := range sorted {
+		if !r.sec && !r.rules {
+			falseAll++
+			falseIn += int(b2f(r.inScope))
+		}
+		if i+1 < len(sorted) && sorted[i+1].p == r.p {
+			continue
+		}
+		if ratio(falseAll, neg) > budget || ratio(falseIn, inScope) > budget {
+			break
+		}
+		best = r.p
+	}
+	return best
+}
+
+// secFigures are the cross-validated security figures at a threshold: the
+// rules' recall alone (optimistic: the rules were tuned on these sets),
+// the learned flag's alone, both, and the false flags both make.
+func secFigures(rows []secRow, threshold float64) map[string]float64 {
+	var pos, byRules, byModel, byBoth, neg, falseBoth, inScope, falseIn int
+	for _, r := range rows {
+		model := threshold > 0 && r.p >= threshold
+		either := model || r.rules
+		if r.sec {
+			pos++
+			byRules += int(b2f(r.rules))
+			byModel += int(b2f(model))
+			byBoth += int(b2f(either))
+			continue
+		}
+		neg++
+		falseBoth += int(b2f(either))
+		if r.inScope {
+			inScope++
+			falseIn += int(b2f(either))
+		}
+	}
+	out := map[string]float64{
+		"security_tickets":           float64(pos),
+		"security_recall_rules":      ratio(byRules, pos),
+		"security_recall_model":      ratio(byModel, pos),
+		"security_recall":            ratio(byBoth, pos),
+		"security_false_flag_rate":   ratio(falseBoth, neg),
+		"security_in_scope_flagged":  ratio(falseIn, inScope),
+		"security_threshold_learned": threshold,
+	}
+	for k, v := range out {
+		out[k] = round3(v)
 	}
 	return out
 }

@@ -1,0 +1,72 @@
+package classifier
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestLearnedSecurityFlag checks when the text model's security output
+// flags a ticket the rules leave alone: from the model's threshold up, and
+// only when the same model would leave the ticket to a person; structure
+// features other than the bias never feed it; a threshold of 0 is off.
+func TestLearnedSecurityFlag(t *testing.T) {
+	t.Parallel()
+	rs, err := ParseRules(bytes.NewReader(defaultRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	structBucket := func(f int) int { return int(bucket(fnvByte(fnvByte(fnvOffset, nsStruct), byte(f)))) }
+	bias, bot := structBucket(structBias), structBucket(structBot)
+	// every weight zero but a few of the bias's and the bot feature's
+	model := func(threshold, sec, human, botSec float64) *Model {
+		m := &Model{w: make([]float32, modelBuckets*nOut)}
+		m.meta.SecThreshold = threshold
+		m.w[bias*nOut+secOut] = float32(sec)
+		m.w[bias*nOut+nCats+humanIdx] = float32(human)
+		m.w[bot*nOut+secOut] = float32(botSec)
+		return m
+	}
+	first := Ticket{Summary: "Defender says Authenticator did not complete login", Description: "on my iPhone since this morning"}
+	afterBot := Ticket{Summary: first.Summary, Description: first.Description, Comments: []Comment{
+		{Author: AuthorBot, Body: "Open Authenticator and approve the pending sign-in."},
+		{Author: AuthorReporter, Body: "thanks, I will try that tomorrow"},
+	}}
+	type got struct {
+		Security bool
+		Learned  bool // the evidence names the learned model
+	}
+	tests := []struct {
+		name   string
+		m      *Model
+		ticket Ticket
+		want   got
+	}{
+		{"flagged", model(0.5, 5, 5, 0), first, got{true, true}},
+		{"below the threshold", model(0.999, 5, 5, 0), first, got{false, false}},
+		{"off", model(0, 5, 5, 0), first, got{false, false}},
+		{"the model would reply", model(0.5, 5, -5, 0), first, got{false, false}},
+		{"structure does not feed it", model(0.5, -5, 5, 50), afterBot, got{false, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := New(rs, WithModel(tt.m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := c.Decide(tt.ticket)
+			g := got{Security: v.Security}
+			for _, e := range v.Evidence {
+				g.Learned = g.Learned || (e.Label == SigSecurity && e.Rule == "learned model")
+			}
+			if g.Security && (v.Action != ActionHuman || v.Reason != ReasonSecurity || len(v.Reply) > 0) {
+				t.Errorf("flagged, but action %s, reason %q, reply %v: want human for security, nothing to send", v.Action, v.Reason, v.Reply)
+			}
+			if diff := cmp.Diff(tt.want, g); diff != "" {
+				t.Errorf("verdict (-want, +got):\n%s", diff)
+			}
+		})
+	}
+}
