@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 )
 
 // The model's outputs: one logistic output per category (the categories
@@ -31,8 +32,36 @@ const (
 // calibrated confidence. Train builds it; ReadModel loads it. It is
 // immutable and safe for concurrent use.
 type Model struct {
-	w    []float32 // modelBuckets × nOut
+	// row[b] is bucket b's row in w, or -1 when all its weights are 0
+	// (most buckets: a compact model is a third of a dense one)
+	row  []int32
+	w    []float32 // the used buckets' weights, nOut a row, in bucket order
 	meta Meta
+}
+
+// newModel keeps the non-zero rows of dense (modelBuckets × nOut).
+func newModel(dense []float32, meta Meta) *Model {
+	m := &Model{row: make([]int32, modelBuckets), meta: meta}
+	for b := range modelBuckets {
+		ws := dense[b*nOut : (b+1)*nOut]
+		if !slices.ContainsFunc(ws, func(x float32) bool { return x != 0 }) {
+			m.row[b] = -1
+			continue
+		}
+		m.row[b] = int32(len(m.w) / nOut)
+		m.w = append(m.w, ws...)
+	}
+	m.w = slices.Clip(m.w)
+	return m
+}
+
+// weights is bucket b's row, nil when it has none.
+func (m *Model) weights(b uint32) []float32 {
+	r := m.row[b]
+	if r < 0 {
+		return nil
+	}
+	return m.w[int(r)*nOut : int(r+1)*nOut]
 }
 
 // Meta is the combiner of the two judges and the calibration, fitted on
@@ -104,13 +133,9 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	bw.Write(meta)
 	bw.WriteByte('\n')
 	var row [4 + 4*nOut]byte
-	for b := 0; b < modelBuckets; b++ {
-		ws := m.w[b*nOut : (b+1)*nOut]
-		zero := true
-		for _, x := range ws {
-			zero = zero && x == 0
-		}
-		if zero {
+	for b := range uint32(modelBuckets) {
+		ws := m.weights(b)
+		if ws == nil {
 			continue
 		}
 		binary.LittleEndian.PutUint32(row[:4], uint32(b))
@@ -150,14 +175,15 @@ func ReadModel(r io.Reader) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: meta line: %w", err)
 	}
-	m := &Model{w: make([]float32, modelBuckets*nOut)}
-	if err := json.Unmarshal(line, &m.meta); err != nil {
+	dense := make([]float32, modelBuckets*nOut)
+	var meta Meta
+	if err := json.Unmarshal(line, &meta); err != nil {
 		return nil, fmt.Errorf("model: meta: %w", err)
 	}
-	if t := m.meta.AutoThreshold; !(t >= 0 && t <= 1.01) {
+	if t := meta.AutoThreshold; !(t >= 0 && t <= 1.01) {
 		return nil, fmt.Errorf("model: auto threshold %v is outside [0, 1.01]", t)
 	}
-	if t := m.meta.SecThreshold; !(t >= 0 && t <= 1.01) {
+	if t := meta.SecThreshold; !(t >= 0 && t <= 1.01) {
 		return nil, fmt.Errorf("model: security threshold %v is outside [0, 1.01]", t)
 	}
 	var row [4 + 4*nOut]byte
@@ -177,10 +203,10 @@ func ReadModel(r io.Reader) (*Model, error) {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 				return nil, fmt.Errorf("model: weight of bucket %d is not finite", b)
 			}
-			m.w[int(b)*nOut+k] = x
+			dense[int(b)*nOut+k] = x
 		}
 	}
-	return m, nil
+	return newModel(dense, meta), nil
 }
 
 // scores are the text model's raw outputs for one ticket.
@@ -194,8 +220,11 @@ func (m *Model) score(fs featureSet) scores {
 		if i < fs.text {
 			v = fs.scale
 		}
-		ws := m.w[int(b)*nOut : int(b)*nOut+outsOf(fs, i)]
-		for k, w := range ws {
+		ws := m.weights(b)
+		if ws == nil {
+			continue
+		}
+		for k, w := range ws[:outsOf(fs, i)] {
 			s[k] += v * float64(w)
 		}
 	}

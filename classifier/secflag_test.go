@@ -21,12 +21,11 @@ func TestLearnedSecurityFlag(t *testing.T) {
 	bias, bot := structBucket(structBias), structBucket(structBot)
 	// every weight zero but a few of the bias's and the bot feature's
 	model := func(threshold, sec, human, botSec float64) *Model {
-		m := &Model{w: make([]float32, modelBuckets*nOut)}
-		m.meta.SecThreshold = threshold
-		m.w[bias*nOut+secOut] = float32(sec)
-		m.w[bias*nOut+nCats+humanIdx] = float32(human)
-		m.w[bot*nOut+secOut] = float32(botSec)
-		return m
+		w := make([]float32, modelBuckets*nOut)
+		w[bias*nOut+secOut] = float32(sec)
+		w[bias*nOut+nCats+humanIdx] = float32(human)
+		w[bot*nOut+secOut] = float32(botSec)
+		return newModel(w, Meta{SecThreshold: threshold})
 	}
 	first := Ticket{Summary: "Defender says Authenticator did not complete login", Description: "on my iPhone since this morning"}
 	afterBot := Ticket{Summary: first.Summary, Description: first.Description, Comments: []Comment{

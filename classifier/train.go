@@ -134,7 +134,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 		if len(train) == len(ex) {
 			continue
 		}
-		m := &Model{w: trainText(train, opt.Epochs)}
+		m := newModel(trainText(train, opt.Epochs), Meta{})
 		for i, e := range ex {
 			if e.fold == k {
 				oof[i] = m.score(e.fs).probs()
@@ -187,15 +187,8 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	meta.SecThreshold = chooseSecThreshold(secs, opt.SecFalseFlags)
 	maps.Copy(meta.Info.CV, secFigures(secs, meta.SecThreshold))
 
-	m := &Model{w: trainText(ex, opt.Epochs), meta: meta}
-	for b := 0; b < modelBuckets; b++ {
-		for k := range nOut {
-			if m.w[b*nOut+k] != 0 {
-				m.meta.Info.TextFeatures++
-				break
-			}
-		}
-	}
+	m := newModel(trainText(ex, opt.Epochs), meta)
+	m.meta.Info.TextFeatures = len(m.w) / nOut
 	return m, nil
 }
 
