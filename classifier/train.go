@@ -141,11 +141,27 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 			}
 		}
 	}
-	var rows []metaRow
+	// The learned security flag first: a ticket it or the rules flag is
+	// decided by the hard rule (human, confidence 1) and never reaches the
+	// combiner, in cross-validation as in use.
+	var secs []secRow
 	for i, e := range ex {
-		if e.meta {
-			rows = append(rows, metaRow{r: e.rules, p: oof[i], cats: e.cats, act: e.act, fold: e.fold})
+		if e.sec >= 0 {
+			secs = append(secs, secRow{p: secScore(oof[i]), sec: e.sec == 1, rules: e.rulesSec, inScope: !e.wantHuman})
 		}
+	}
+	secThreshold := chooseSecThreshold(secs, opt.SecFalseFlags)
+	var rows, flagged []metaRow
+	for i, e := range ex {
+		if !e.meta {
+			continue
+		}
+		r := metaRow{r: e.rules, p: oof[i], cats: e.cats, act: e.act, fold: e.fold}
+		if e.rulesSec || secThreshold > 0 && secThreshold <= 1 && secScore(oof[i]) >= secThreshold {
+			flagged = append(flagged, r)
+			continue
+		}
+		rows = append(rows, r)
 	}
 	if len(rows) < 2*opt.Folds {
 		return nil, fmt.Errorf("train: %d tickets for the combiner are too few", len(rows))
@@ -177,14 +193,13 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 		cal[i].conf = round3(sigmoid(z))
 	}
 	meta.AutoThreshold = chooseThreshold(cal, opt.TargetPrecision)
-	meta.Info = ModelInfo{Tickets: len(ex), MetaTickets: len(rows), Folds: opt.Folds, Epochs: opt.Epochs, CV: cvFigures(cal, meta.AutoThreshold)}
-	var secs []secRow
-	for i, e := range ex {
-		if e.sec >= 0 {
-			secs = append(secs, secRow{p: secScore(oof[i]), sec: e.sec == 1, rules: e.rulesSec, inScope: !e.wantHuman})
-		}
+	// the figures count the flagged tickets as they are decided: human,
+	// confidence 1, no category
+	for _, r := range flagged {
+		cal = append(cal, calRow{right: r.act == humanIdx && r.cats == [nCats]bool{}, act: humanIdx, wantHuman: r.act == humanIdx, conf: 1})
 	}
-	meta.SecThreshold = chooseSecThreshold(secs, opt.SecFalseFlags)
+	meta.Info = ModelInfo{Tickets: len(ex), MetaTickets: len(rows) + len(flagged), Folds: opt.Folds, Epochs: opt.Epochs, CV: cvFigures(cal, meta.AutoThreshold)}
+	meta.SecThreshold = secThreshold
 	maps.Copy(meta.Info.CV, secFigures(secs, meta.SecThreshold))
 
 	m := newModel(trainText(ex, opt.Epochs), meta)
