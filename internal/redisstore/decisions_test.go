@@ -92,7 +92,7 @@ func TestDecisionDays(t *testing.T) {
 		{
 			name: "other time zones count on their UTC day",
 			counts: []count{
-				{at: "2026-03-02T01:30:00+02:00", decision: triage.ModeNone},       // 1 March, 23:30 UTC
+				{at: "2026-03-02T01:30:00+02:00", decision: triage.ModeNone},        // 1 March, 23:30 UTC
 				{at: "2026-03-01T20:00:00-05:00", feedback: triage.OutcomeReturned}, // 2 March, 01:00 UTC
 			},
 			from: "2026-03-02T00:30:00+01:00", to: "2026-03-02T10:00:00+09:00", // 1 March 23:30 UTC to 2 March 01:00 UTC
