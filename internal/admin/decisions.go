@@ -50,10 +50,10 @@ var (
 		{triage.ModeNone, "none", "left to a person"},
 	}
 	outcomeSeries = []series{
-		{triage.OutcomeSent, "sent", "sent as suggested"},
-		{triage.OutcomeCorrected, "corrected", "corrected"},
+		{triage.OutcomeSent, "sent", "sent unchanged"},
+		{triage.OutcomeCorrected, "corrected", "corrected by the agent"},
 		{triage.OutcomeOtherwise, "otherwise", "answered otherwise"},
-		{triage.OutcomeReturned, "returned", "escalation returned"},
+		{triage.OutcomeReturned, "returned", "escalation returned by an admin"},
 	}
 )
 
