@@ -118,6 +118,20 @@ func TestDemoServesTheAdminPage(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK || page.Total != 7 {
 		t.Errorf("GET /api/escalations?status=open = %d, %+v, %v; want 200 and the demo's 7 open escalations", resp.StatusCode, page, err)
 	}
+	// the Decisions view reads the Redis store (without it: 404)
+	req, _ = http.NewRequest(http.MethodGet, m[1]+"/api/decisions?days=7", nil)
+	req.Header.Set("Authorization", "Bearer "+m[2])
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	var decisions struct {
+		Days []json.RawMessage `json:"days"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&decisions)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || len(decisions.Days) != 7 {
+		t.Errorf("GET /api/decisions?days=7 = %d, %d days, %v; want 200 and 7 days", resp.StatusCode, len(decisions.Days), err)
+	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err = noRedirect.Get(m[1] + "/")
 	if err != nil {

@@ -87,7 +87,7 @@ func (a *app) adminHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return admin.New(admin.Config{Token: a.cfg.AdminToken, Secure: a.cfg.AdminSecure, Logger: a.log, JiraBaseURL: a.cfg.JiraBaseURL, Revocations: a.store, TrustedProxies: a.cfg.TrustedProxies}, svc)
+	return admin.New(admin.Config{Token: a.cfg.AdminToken, Secure: a.cfg.AdminSecure, Logger: a.log, JiraBaseURL: a.cfg.JiraBaseURL, Revocations: a.store, Decisions: a.store, TrustedProxies: a.cfg.TrustedProxies}, svc)
 }
 
 // maxHeaderBytes bounds a request's headers on the public listener (Jira's

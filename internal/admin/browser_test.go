@@ -11,7 +11,12 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/mfatriage/triage"
+
+	"github.com/mfatriage/triage/internal/admin"
 	"github.com/mfatriage/triage/internal/escalation"
+	"github.com/mfatriage/triage/internal/redisstore"
+	"github.com/mfatriage/triage/internal/redistest"
 )
 
 // chromiumPath is Debian's chromium package; CI installs it.
@@ -19,17 +24,20 @@ const chromiumPath = "/usr/bin/chromium"
 
 // TestBrowserLoginQueueDone drives the pages in headless Chromium: sign in
 // through the form; the queue shows the security escalation first and the
-// evidence; a ticket shows its summary and the reporter's own words;
-// neither page scrolls sideways at a phone's 390 px; "MFA reset done" asks
-// for a confirmation, then the fake Jira has exactly one reporter comment.
-// Screenshots of the queue and a ticket at 1280 and 390 px go to
-// testdata/screenshots (ignored by git).
+// evidence; a ticket shows its summary and the reporter's own words; the
+// Decisions view (counts in the real Redis store) draws its charts with
+// the stylesheet's colours; no page scrolls sideways at a phone's 390 px;
+// "MFA reset done" asks for a confirmation, then the fake Jira has exactly
+// one reporter comment. Screenshots of the queue, a ticket and the
+// Decisions view at 1280 and 390 px go to testdata/screenshots (ignored by
+// git).
 func TestBrowserLoginQueueDone(t *testing.T) {
 	t.Parallel()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("headless Chromium is missing at %s: install it with `apt-get update && apt-get install -y chromium`", chromiumPath)
 	}
-	e := newEnv(t) // httptest serves on 127.0.0.1
+	decisions := browserDecisions(t)
+	e := newEnv(t, func(c *admin.Config) { c.Decisions = decisions }) // httptest serves on 127.0.0.1
 	id := e.seed("HD-7", "mfa-reset", 26*time.Hour)
 	e.seed("HD-9", "password-reset", 40*time.Minute)
 	security := e.seedSecurity("HD-12", 10*time.Minute)
@@ -103,7 +111,9 @@ func TestBrowserLoginQueueDone(t *testing.T) {
 			t.Fatalf("measure %s: %v", page, err)
 		}
 		if len(widths) != 2 || widths[1] != 390 || widths[0] > widths[1] {
-			t.Errorf("%s at 390 px: scrollWidth, clientWidth = %v; want no horizontal scroll at a 390 px viewport", page, widths)
+			// the first elements that reach past the window, to say where
+			wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > 390).slice(0, 6).map(e => e.tagName.toLowerCase() + (e.className && typeof e.className == "string" ? "." + e.className : "") + " to " + Math.round(e.getBoundingClientRect().right) + " px")`))
+			t.Errorf("%s at 390 px: scrollWidth, clientWidth = %v; want no horizontal scroll at a 390 px viewport (too wide: %v)", page, widths, wide)
 		}
 	}
 
@@ -137,7 +147,26 @@ func TestBrowserLoginQueueDone(t *testing.T) {
 	}
 	screenshot("queue-1280.png")
 
+	step("open the Decisions view from the navigation",
+		chromedp.Click(chromedp.CSS(`nav.views a[href="/decisions"]`)),
+		chromedp.WaitVisible(chromedp.CSS("svg.chart")),
+	)
+	view := text("main")
+	for _, want := range []string{"Tickets per day by mode", "How agents treated the suggestions", "Agents sent 21 of 25 suggestions (84\u00a0%) unchanged in the last 30 days.", "Total"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the Decisions view lacks %q:\n%s", want, view)
+		}
+	}
+	// the SVG takes its colours from the stylesheet (no inline styles)
+	fill, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("svg.chart rect.s-auto")).fill`))
+	if err != nil || fill != "rgb(11, 92, 173)" {
+		t.Errorf("an auto bar's fill is %q (%v), want the stylesheet's rgb(11, 92, 173)", fill, err)
+	}
+	screenshot("decisions-1280.png")
+
 	step("open the security escalation",
+		chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("table.queue")),
 		chromedp.Click(chromedp.CSS(`a.key[href="/escalations/`+security+`"]`)),
 		chromedp.WaitVisible(chromedp.CSS("section.actions")),
 	)
@@ -168,6 +197,11 @@ func TestBrowserLoginQueueDone(t *testing.T) {
 	step("the queue at 390 px", chromedp.Navigate(e.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("table.queue")))
 	noSideways("the queue")
 	screenshot("queue-390.png")
+	for _, days := range []string{"30", "365"} {
+		step("the Decisions view at 390 px, "+days+" days", chromedp.Navigate(e.srv.URL+"/decisions?days="+days), chromedp.WaitVisible(chromedp.CSS("svg.chart")))
+		noSideways("the Decisions view, " + days + " days")
+		screenshot("decisions-" + days + "-390.png")
+	}
 	step("the security ticket at 390 px", chromedp.Navigate(e.srv.URL+"/escalations/"+security), chromedp.WaitVisible(chromedp.CSS("section.actions")))
 	noSideways("the security ticket")
 	screenshot("detail-security-390.png")
@@ -213,6 +247,42 @@ func TestBrowserLoginQueueDone(t *testing.T) {
 			t.Errorf("the browser reported a CSP violation: %s", m)
 		}
 	}
+}
+
+// browserDecisions is the real Redis store with a month of counts: a
+// suggestion every day, more tickets on weekdays, and the outcomes of 25
+// of the suggestions (21 sent, 3 corrected, 1 answered otherwise).
+func browserDecisions(t *testing.T) *redisstore.Store {
+	t.Helper()
+	rdb := redistest.Client(t)
+	s := redisstore.New(rdb, redisstore.Config{Prefix: redistest.Prefix(t, rdb)})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	count := func(at time.Time, n int, f func(context.Context, time.Time, string) error, name string) {
+		t.Helper()
+		for range n {
+			if err := f(ctx, at, name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range 30 {
+		at := now.AddDate(0, 0, -i)
+		busy := 1 + (i*7)%5
+		if at.Weekday() == time.Saturday || at.Weekday() == time.Sunday {
+			busy = 0
+		}
+		count(at, 3*busy, s.CountDecision, triage.ModeAuto)
+		count(at, 1, s.CountDecision, triage.ModeSuggest)
+		count(at, busy/2, s.CountDecision, triage.ModeNone)
+		if i < 21 {
+			count(at, 1, s.CountFeedback, triage.OutcomeSent)
+		}
+	}
+	count(now.AddDate(0, 0, -3), 3, s.CountFeedback, triage.OutcomeCorrected)
+	count(now.AddDate(0, 0, -8), 1, s.CountFeedback, triage.OutcomeOtherwise)
+	count(now.AddDate(0, 0, -8), 2, s.CountFeedback, triage.OutcomeReturned)
+	return s
 }
 
 // saveScreenshot writes a PNG to testdata/screenshots (ignored by git), or

@@ -61,6 +61,11 @@ type Config struct {
 	// logout (on every replica). Nil: logout clears the browser's cookie
 	// only, and a copy stays valid until it expires.
 	Revocations Revocations
+	// Decisions, when set, reads the per-day counts of decisions and of
+	// the helpdesk's outcomes for the Decisions view (/decisions) and
+	// GET /api/decisions. Nil: the view says the counts are not read here,
+	// and the API answers 404.
+	Decisions DecisionDays
 }
 
 // Revocations remembers revoked sessions by id (the session's nonce).

@@ -1,7 +1,7 @@
-// Package admin serves the escalation queue to admins: server-rendered
-// pages (html/template, no JavaScript; usable on a phone: at 390 px the
-// queue and the tables become cards) and the same operations as a JSON
-// API.
+// Package admin serves the escalation queue to admins, and the Decisions
+// view of how far the bot can be trusted: server-rendered pages
+// (html/template, no JavaScript; usable on a phone: at 390 px the queue and
+// the tables become cards) and the same data as a JSON API.
 //
 // Routes and their authentication:
 //
@@ -19,6 +19,11 @@
 //	                                    password escalation; the page asks for a confirmation first; refused
 //	                                    for a returned escalation
 //	POST /escalations/{id}/return       session + CSRF; return to agents (note required)
+//	GET  /decisions                     session; ?days=30 (1 to 365): per UTC day, the tickets handled auto,
+//	                                    suggest and none, and how agents treated the suggestions (sent,
+//	                                    corrected, otherwise; returned escalations too): two stacked bar
+//	                                    charts drawn as inline SVG here (a <title> and <desc> each), their
+//	                                    tables, and one line on the share of suggestions sent unchanged
 //	GET  /static/...                    none; the stylesheet
 //	GET  /api/escalations               bearer; ?status=open&reason=&min_age=1h&q=&sort=&offset=&limit=
 //	GET  /api/escalations/counts        bearer; counts per status
@@ -26,6 +31,7 @@
 //	POST /api/escalations/{id}/ack      bearer; {"actor": "..."} (actor defaults to "api")
 //	POST /api/escalations/{id}/done     bearer; {"actor": "..."}; the message follows the reason; 409 when returned
 //	POST /api/escalations/{id}/return   bearer; {"note": "...", "actor": "..."}
+//	GET  /api/decisions                 bearer; ?days=30: the days, their totals and the same line
 //
 // Authentication. There is one admin credential, the token from the
 // configuration (TRIAGE_ADMIN_TOKEN). The server keeps only its SHA-256 and

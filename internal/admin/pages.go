@@ -18,10 +18,11 @@ import (
 
 // base is what every page's layout needs.
 type base struct {
-	Title string
-	Admin string // empty on the login page
-	CSRF  string
-	Flash *flash
+	Title   string
+	Admin   string // empty on the login page
+	CSRF    string
+	Flash   *flash
+	Section string // the view the navigation marks: "escalations" or "decisions"
 }
 
 type flash struct {
@@ -30,7 +31,7 @@ type flash struct {
 }
 
 func (s *Server) base(sess session, title string) base {
-	b := base{Title: title, Admin: sess.Name}
+	b := base{Title: title, Admin: sess.Name, Section: "escalations"}
 	if sess.raw != "" {
 		b.CSRF = s.keys.csrfToken(sess)
 	}
@@ -44,7 +45,7 @@ func parsePages() (map[string]*template.Template, error) {
 		"fmtTime":     formatTime,
 	}
 	pages := map[string]*template.Template{}
-	for _, p := range []string{"login", "queue", "detail", "error"} {
+	for _, p := range []string{"login", "queue", "detail", "error", "decisions"} {
 		t, err := template.New(p).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, err

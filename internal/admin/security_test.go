@@ -67,11 +67,15 @@ func TestNoSessionNoAccess(t *testing.T) {
 		{"GET", "/", "", result{303, "/login"}},
 		{"GET", "/?status=done", "", result{303, "/login"}},
 		{"GET", "/escalations/" + id, "", result{303, "/login"}},
+		{"GET", "/decisions", "", result{303, "/login"}},
+		{"GET", "/decisions?days=7", "", result{303, "/login"}},
 		{"POST", "/escalations/" + id + "/done", "", result{303, "/login"}},
 		{"POST", "/escalations/" + id + "/ack", "", result{303, "/login"}},
 		{"POST", "/logout", "", result{303, "/login"}},
 		{"GET", "/api/escalations", "", result{401, ""}},
 		{"GET", "/api/escalations/counts", "", result{401, ""}},
+		{"GET", "/api/decisions", "", result{401, ""}},
+		{"GET", "/api/decisions?days=7", "Bearer not-the-token", result{401, ""}},
 		{"GET", "/api/escalations/" + id, "", result{401, ""}},
 		{"POST", "/api/escalations/" + id + "/done", "", result{401, ""}},
 		{"GET", "/api/escalations", "Basic " + testToken, result{401, ""}},
@@ -508,13 +512,14 @@ func TestSecurityHeaders(t *testing.T) {
 // TestNoPageHasInlineScriptOrStyle keeps the pages within the CSP.
 func TestNoPageHasInlineScriptOrStyle(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnv(t, func(c *admin.Config) { c.Decisions = &fakeDecisions{days: weekOfDecisions()} })
 	id := e.seed("HD-4", "mfa-reset", time.Hour)
 	b := e.browser()
 	pages := map[string]string{"login": e.browser().get("/login").Body}
 	b.login("Ada Admin")
 	pages["queue"] = b.get("/").Body
 	pages["detail"] = b.get("/escalations/" + id).Body
+	pages["decisions"] = b.get("/decisions").Body
 	for name, body := range pages {
 		for _, bad := range []string{"<script", " style=", "<style", "javascript:", " on"} {
 			if bad == " on" {

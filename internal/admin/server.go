@@ -86,11 +86,13 @@ func New(cfg Config, esc Escalations) (*Server, error) {
 	mux.HandleFunc("GET /{$}", s.withSession(s.queue))
 	mux.HandleFunc("GET /escalations/{id}", s.withSession(s.detail))
 	mux.HandleFunc("POST /escalations/{id}/{action}", s.withSession(s.act))
+	mux.HandleFunc("GET /decisions", s.withSession(s.decisions))
 	mux.Handle("GET /static/", http.StripPrefix("/static/", noListing(http.FileServerFS(static))))
 	mux.HandleFunc("GET /api/escalations", s.withBearer(s.apiList))
 	mux.HandleFunc("GET /api/escalations/counts", s.withBearer(s.apiCounts))
 	mux.HandleFunc("GET /api/escalations/{id}", s.withBearer(s.apiGet))
 	mux.HandleFunc("POST /api/escalations/{id}/{action}", s.withBearer(s.apiAct))
+	mux.HandleFunc("GET /api/decisions", s.withBearer(s.apiDecisions))
 	s.handler = securityHeaders(mux, s.secure)
 	return s, nil
 }

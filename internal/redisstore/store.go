@@ -29,6 +29,10 @@ type Config struct {
 	AuditPerTicket int64
 	// AuditTotal bounds the stream of all decisions. Default 100,000.
 	AuditTotal int64
+	// DecisionTTL is how long a day's decision counts (the admins'
+	// Decisions view) are kept after its last count. Zero or less: 400
+	// days, more than the longest period the view shows (365 days).
+	DecisionTTL time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -46,6 +50,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AuditTotal == 0 {
 		c.AuditTotal = 100_000
+	}
+	if c.DecisionTTL <= 0 {
+		c.DecisionTTL = 400 * 24 * time.Hour
 	}
 	return c
 }
