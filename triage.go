@@ -32,15 +32,18 @@ const (
 type Issue struct {
 	// Key is the issue key; a Server/DC comment event without its issue
 	// carries only the numeric id here, and the worker reads the key.
-	Key          string    `json:"key"`
-	ID           string    `json:"id,omitempty"`
-	Summary      string    `json:"summary"`
-	Description  string    `json:"description"`
-	ReporterID   string    `json:"reporter_id,omitempty"`
-	ReporterName string    `json:"reporter_name,omitempty"`
-	Labels       []string  `json:"labels,omitempty"`
-	Status       string    `json:"status,omitempty"`
-	Updated      time.Time `json:"updated,omitzero"`
+	Key          string `json:"key"`
+	ID           string `json:"id,omitempty"`
+	Summary      string `json:"summary"`
+	Description  string `json:"description"`
+	ReporterID   string `json:"reporter_id,omitempty"`
+	ReporterName string `json:"reporter_name,omitempty"`
+	// ReporterEmail is the reporter's e-mail when Jira gives it (Jira
+	// Cloud hides it unless the user's profile shows it).
+	ReporterEmail string    `json:"reporter_email,omitempty"`
+	Labels        []string  `json:"labels,omitempty"`
+	Status        string    `json:"status,omitempty"`
+	Updated       time.Time `json:"updated,omitzero"`
 	// Comments, oldest first, when the issue was read from Jira; a
 	// webhook payload carries none.
 	Comments []Comment `json:"comments,omitempty"`
