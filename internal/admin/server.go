@@ -91,6 +91,7 @@ func New(cfg Config, esc Escalations) (*Server, error) {
 	mux.HandleFunc("GET /api/escalations/counts", s.withBearer(s.apiCounts))
 	mux.HandleFunc("GET /api/escalations/{id}", s.withBearer(s.apiGet))
 	mux.HandleFunc("POST /api/escalations/{id}/{action}", s.withBearer(s.apiAct))
+	s.resetRoutes(mux)
 	s.handler = securityHeaders(mux, s.secure)
 	return s, nil
 }

@@ -40,6 +40,9 @@ var ErrNotMFAReset = errors.New("only an MFA-reset escalation can reset MFA in E
 // to continue for this one.
 var ErrOtherUser = errors.New("a reset of another user was started on this escalation")
 
+// ErrInvalidReset marks a reset request that cannot be done as asked.
+var ErrInvalidReset = errors.New("invalid MFA reset")
+
 // ResetRequest is what an admin asks of an MFA reset.
 type ResetRequest struct {
 	// UPN is the user's principal name in Entra ID (usually the e-mail).
@@ -258,15 +261,15 @@ func (s *Service) ResetMFA(ctx context.Context, id, actor string, req ResetReque
 func (s *Service) plan(ctx context.Context, actor string, req ResetRequest) (resetPlan, error) {
 	upn := strings.TrimSpace(req.UPN)
 	if upn == "" {
-		return resetPlan{}, errors.New("name the user: their user principal name in Entra ID")
+		return resetPlan{}, fmt.Errorf("%w: name the user: their user principal name in Entra ID", ErrInvalidReset)
 	}
 	for _, t := range req.Remove {
 		if !t.Removable() {
-			return resetPlan{}, fmt.Errorf("a %q method cannot be removed here", t)
+			return resetPlan{}, fmt.Errorf("%w: a %q method cannot be removed here", ErrInvalidReset, t)
 		}
 	}
 	if len(req.Remove) == 0 && !req.RevokeSessions && !req.TAP {
-		return resetPlan{}, errors.New("nothing to do: choose the methods to remove, the session revocation or a Temporary Access Pass")
+		return resetPlan{}, fmt.Errorf("%w: nothing to do: choose the methods to remove, the session revocation or a Temporary Access Pass", ErrInvalidReset)
 	}
 	u, err := s.cfg.Directory.User(ctx, upn)
 	if err != nil {
