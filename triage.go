@@ -1,11 +1,14 @@
 // Package triage is the domain of the MFA sign-in triage worker: the ticket
 // as the worker sees it (Issue, Comment), what the bot has done on it
 // (State), the escalation handed to admins, the audit entry of a decision,
-// the labels and escalation reasons, and the small interfaces the worker
+// the labels and escalation reasons, the directory's users and
+// authentication methods an MFA reset works on (DirectoryUser, AuthMethod,
+// MethodType, TemporaryAccessPass), and the small interfaces the worker
 // needs (Jira, StateStore, EscalationStore, Followups, Metrics).
 //
 // Adapters implement these interfaces and depend on this package only:
-// internal/jira (go-jira), internal/redisstore (go-redis), internal/escalation.
+// internal/jira (go-jira), internal/redisstore (go-redis), internal/escalation,
+// internal/graph (Microsoft Graph).
 // The asynq task types and handlers that use them live in worker/. This
 // package imports the standard library and the pure classifier, whose
 // Verdict an audit entry records.

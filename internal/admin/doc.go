@@ -19,6 +19,13 @@
 //	                                    password escalation; the page asks for a confirmation first; refused
 //	                                    for a returned escalation
 //	POST /escalations/{id}/return       session + CSRF; return to agents (note required)
+//	GET  /escalations/{id}/mfa-reset    session; with Graph configured, an open MFA-reset escalation: the
+//	                                    user (?upn=, prefilled from the reporter's e-mail) looked up in
+//	                                    Entra ID, their methods to tick (Authenticator and passkeys by
+//	                                    default), revoke sessions, Temporary Access Pass
+//	POST /escalations/{id}/mfa-reset/confirm  session + CSRF; the confirmation page
+//	POST /escalations/{id}/mfa-reset    session + CSRF + confirm=yes; the reset, then "MFA reset done"; the
+//	                                    result page shows the pass once (never stored, never logged)
 //	GET  /static/...                    none; the stylesheet
 //	GET  /api/escalations               bearer; ?status=open&reason=&min_age=1h&q=&sort=&offset=&limit=
 //	GET  /api/escalations/counts        bearer; counts per status
@@ -26,6 +33,10 @@
 //	POST /api/escalations/{id}/ack      bearer; {"actor": "..."} (actor defaults to "api")
 //	POST /api/escalations/{id}/done     bearer; {"actor": "..."}; the message follows the reason; 409 when returned
 //	POST /api/escalations/{id}/return   bearer; {"note": "...", "actor": "..."}
+//	GET  /api/escalations/{id}/mfa-reset?user=UPN  bearer; the user and their methods (501 without Graph)
+//	POST /api/escalations/{id}/mfa-reset  bearer; {"user", "remove": [types], "revoke_sessions", "tap",
+//	                                    "actor"}; the answer carries temporary_access_pass once; 404 for an
+//	                                    unknown user, 502 for a Graph refusal (the permission named)
 //
 // Authentication. There is one admin credential, the token from the
 // configuration (TRIAGE_ADMIN_TOKEN). The server keeps only its SHA-256 and
