@@ -57,7 +57,9 @@ func newDemoCmd() *cobra.Command {
 		Short: "See triage work in a minute: an embedded Redis, a sandbox Jira and 20 sample tickets",
 		Long: `demo starts everything in one process with nothing installed: an in-process
 Redis (miniredis), the sandbox Jira of triage fakejira with 20 sample tickets
-in seven languages, the webhook intake, the worker and the admin page. The
+in seven languages, a fake Microsoft Graph holding the reporters' Entra ID
+accounts (so "Reset MFA in Entra ID" works on an MFA-reset escalation),
+the webhook intake, the worker and the admin page. The
 tickets are filed in the sandbox, which sends their signed webhooks to the
 intake as Jira would; some of the bot's replies are answered the way
 reporters and agents do. It shows progress, prints a summary (what was
