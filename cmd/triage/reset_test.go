@@ -1,22 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mfatriage/triage"
-
-	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/graph/graphtest"
-	"github.com/mfatriage/triage/internal/jira/jiratest"
-	"github.com/mfatriage/triage/internal/redistest"
 )
 
 // TestResetMFACLI runs the reset from the command line against the fake
@@ -25,32 +16,10 @@ import (
 // one comment; the same command again removes and posts nothing more.
 func TestResetMFACLI(t *testing.T) {
 	t.Parallel()
-	rdb := redistest.Client(t)
-	ctx := context.Background()
-	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", e2eBot), jiratest.WithUsers(e2eAlice))
-	t.Cleanup(fake.Close)
 	g := graphtest.Start()
 	t.Cleanup(g.Close)
 	g.AddUser(graphtest.User{UPN: "alice@example.com", DisplayName: "Alice Reporter", Enabled: true}, graphtest.StandardMethods()...)
-	key := fmt.Sprintf("RST%d-1", time.Now().UnixNano()%100000)
-	fake.AddIssue(jiratest.Issue{Key: key, Summary: "new phone", Reporter: e2eAlice})
-	id := key + ":mfa-reset"
-	if _, err := escalation.New(rdb, "").Create(ctx, triage.Escalation{Key: key, ReporterName: "Alice Reporter", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, st := range escalation.Statuses() {
-			rdb.ZRem(ctx, "triage:esc:status:"+st, id)
-		}
-		if keys, _ := rdb.Keys(ctx, "triage:esc:*"+id).Result(); len(keys) > 0 {
-			rdb.Del(ctx, keys...)
-		}
-	})
-	cfgPath := filepath.Join(t.TempDir(), "triage.yaml")
-	cfgText := fmt.Sprintf("redis_url: %s\njira_base_url: %s\njira_email: bot@example.com\njira_api_token: tok\nbot_account_id: %s\ngraph_base_url: %s\nlog_level: info\nlog_format: json\n", redistest.URL(), fake.URL(), e2eBot.AccountID, g.URL())
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fake, key, cfgPath := cliEscalation(t, "RST", fmt.Sprintf("graph_base_url: %s\nlog_level: info\nlog_format: json\n", g.URL()))
 	args := []string{"escalations", "reset-mfa", key, "--user", "alice@example.com", "--remove", "authenticator,fido2", "--tap", "--actor", "ada", "--config", cfgPath}
 
 	if out, err := run(t, "", args...); err == nil || !strings.Contains(err.Error(), "add --yes") || len(g.IssuedTAPs()) != 0 {

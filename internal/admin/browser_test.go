@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,9 +13,6 @@ import (
 	"github.com/mfatriage/triage/internal/escalation"
 )
 
-// chromiumPath is Debian's chromium package; CI installs it.
-const chromiumPath = "/usr/bin/chromium"
-
 // TestBrowserLoginQueueDone drives the pages in headless Chromium: sign in
 // through the form; the queue shows the security escalation first and the
 // evidence; a ticket shows its summary and the reporter's own words;
@@ -26,34 +22,12 @@ const chromiumPath = "/usr/bin/chromium"
 // testdata/screenshots (ignored by git).
 func TestBrowserLoginQueueDone(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("headless Chromium is missing at %s: install it with `apt-get update && apt-get install -y chromium`", chromiumPath)
-	}
 	e := newEnv(t) // httptest serves on 127.0.0.1
 	id := e.seed("HD-7", "mfa-reset", 26*time.Hour)
 	e.seed("HD-9", "password-reset", 40*time.Minute)
 	security := e.seedSecurity("HD-12", 10*time.Minute)
 
-	profile := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 860),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelTab := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(cancelTab)
+	ctx := chromium(t)
 
 	// the console of every page: a CSP violation shows there
 	var (

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -334,23 +333,8 @@ func (s *Server) apiReset(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, ErrorResponse{"no such escalation"})
 		return
 	}
-	if !isJSON(r.Header.Get("Content-Type")) {
-		writeJSON(w, http.StatusUnsupportedMediaType, ErrorResponse{"send the body as Content-Type: application/json"})
-		return
-	}
 	var body ResetRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || dec.More() {
-		writeJSON(w, http.StatusBadRequest, ErrorResponse{`the body is not the JSON {"user": "...", "remove": ["authenticator", "passkey"], "revoke_sessions": false, "tap": false, "actor": "..."}`})
-		return
-	}
-	body.Actor = strings.TrimSpace(body.Actor)
-	if body.Actor == "" {
-		body.Actor = "api"
-	}
-	if !validName(body.Actor) {
-		writeJSON(w, http.StatusBadRequest, ErrorResponse{"actor: up to 64 printable characters"})
+	if !readJSON(w, r, &body, false, `{"user": "...", "remove": ["authenticator", "passkey"], "revoke_sessions": false, "tap": false, "actor": "..."}`) || !apiActor(w, &body.Actor) {
 		return
 	}
 	req := escalation.ResetRequest{UPN: strings.TrimSpace(body.User), RevokeSessions: body.RevokeSessions, TAP: body.TAP, Remove: triage.DefaultRemove}
