@@ -23,22 +23,10 @@ func TestBrowserResetMFA(t *testing.T) {
 	e := newResetEnv(t)
 	id := e.seedReset("HD-45")
 
-	ctx := chromium(t)
+	tab := chromium(t)
+	ctx := tab.ctx
 
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
+	step, text := tab.step, tab.text
 	checked := func(sel string) bool {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("`+sel+`").checked`))

@@ -27,7 +27,8 @@ func TestBrowserLoginQueueDone(t *testing.T) {
 	e.seed("HD-9", "password-reset", 40*time.Minute)
 	security := e.seedSecurity("HD-12", 10*time.Minute)
 
-	ctx := chromium(t)
+	tab := chromium(t)
+	ctx := tab.ctx
 
 	// the console of every page: a CSP violation shows there
 	var (
@@ -46,20 +47,7 @@ func TestBrowserLoginQueueDone(t *testing.T) {
 		}
 	}()
 
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
+	step, text := tab.step, tab.text
 	screenshot := func(name string) {
 		t.Helper()
 		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
