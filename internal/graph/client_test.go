@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -225,5 +226,23 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// The production path builds azidentity's credential from the app
+// registration (no call is made until a token is needed); a certificate
+// file that is not PEM is refused by name.
+func TestNewWithAppRegistration(t *testing.T) {
+	t.Parallel()
+	if _, err := graph.New(graph.Config{TenantID: "00000000-0000-0000-0000-000000000001", ClientID: "00000000-0000-0000-0000-000000000002", ClientSecret: "s3cret-value"}); err != nil {
+		t.Errorf("client secret credential: %v", err)
+	}
+	bad := t.TempDir() + "/cert.pem"
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := graph.New(graph.Config{TenantID: "00000000-0000-0000-0000-000000000001", ClientID: "00000000-0000-0000-0000-000000000002", ClientCert: bad})
+	if err == nil || !strings.Contains(err.Error(), "GRAPH_CLIENT_CERT "+bad) {
+		t.Errorf("a certificate file that is not PEM: %v", err)
 	}
 }
