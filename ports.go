@@ -67,9 +67,11 @@ type Escalation struct {
 	Link         string
 	ReporterID   string
 	ReporterName string
-	Reason       string // one of the Reason constants
-	Categories   []string
-	Platform     string
+	// ReporterEmail, when Jira gives it, prefills the user of an MFA reset.
+	ReporterEmail string
+	Reason        string // one of the Reason constants
+	Categories    []string
+	Platform      string
 	// Language is the reporter's language (ISO 639-1).
 	Language string
 	// Security marks a report of a possible attack (reason security).

@@ -1,11 +1,14 @@
 // Package triage is the domain of the MFA sign-in triage worker: the ticket
 // as the worker sees it (Issue, Comment), what the bot has done on it
 // (State), the escalation handed to admins, the audit entry of a decision,
-// the labels and escalation reasons, and the small interfaces the worker
+// the labels and escalation reasons, the directory's users and
+// authentication methods an MFA reset works on (DirectoryUser, AuthMethod,
+// MethodType, TemporaryAccessPass), and the small interfaces the worker
 // needs (Jira, StateStore, EscalationStore, Followups, Metrics).
 //
 // Adapters implement these interfaces and depend on this package only:
-// internal/jira (go-jira), internal/redisstore (go-redis), internal/escalation.
+// internal/jira (go-jira), internal/redisstore (go-redis), internal/escalation,
+// internal/graph (Microsoft Graph).
 // The asynq task types and handlers that use them live in worker/. This
 // package imports the standard library and the pure classifier, whose
 // Verdict an audit entry records.
@@ -32,15 +35,18 @@ const (
 type Issue struct {
 	// Key is the issue key; a Server/DC comment event without its issue
 	// carries only the numeric id here, and the worker reads the key.
-	Key          string    `json:"key"`
-	ID           string    `json:"id,omitempty"`
-	Summary      string    `json:"summary"`
-	Description  string    `json:"description"`
-	ReporterID   string    `json:"reporter_id,omitempty"`
-	ReporterName string    `json:"reporter_name,omitempty"`
-	Labels       []string  `json:"labels,omitempty"`
-	Status       string    `json:"status,omitempty"`
-	Updated      time.Time `json:"updated,omitzero"`
+	Key          string `json:"key"`
+	ID           string `json:"id,omitempty"`
+	Summary      string `json:"summary"`
+	Description  string `json:"description"`
+	ReporterID   string `json:"reporter_id,omitempty"`
+	ReporterName string `json:"reporter_name,omitempty"`
+	// ReporterEmail is the reporter's e-mail when Jira gives it (Jira
+	// Cloud hides it unless the user's profile shows it).
+	ReporterEmail string    `json:"reporter_email,omitempty"`
+	Labels        []string  `json:"labels,omitempty"`
+	Status        string    `json:"status,omitempty"`
+	Updated       time.Time `json:"updated,omitzero"`
 	// Comments, oldest first, when the issue was read from Jira; a
 	// webhook payload carries none.
 	Comments []Comment `json:"comments,omitempty"`

@@ -766,7 +766,7 @@ func TestEnvCoverage(t *testing.T) {
 		{"variables in both the ConfigMap and the Secret", inBoth, []string(nil)},
 		{"credentials in the ConfigMap", secretInCM, []string(nil)},
 		{"non-credentials in the Secret", plainInSecret, []string(nil)},
-		{"the Secret's keys", sortedKeys(sec.StringData), []string{"JIRA_API_TOKEN", "JIRA_PAT", "JIRA_WEBHOOK_SECRET", "TRIAGE_ADMIN_TOKEN", "TRIAGE_METRICS_TOKEN"}},
+		{"the Secret's keys", sortedKeys(sec.StringData), []string{"GRAPH_CLIENT_SECRET", "JIRA_API_TOKEN", "JIRA_PAT", "JIRA_WEBHOOK_SECRET", "TRIAGE_ADMIN_TOKEN", "TRIAGE_METRICS_TOKEN"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

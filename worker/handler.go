@@ -648,7 +648,7 @@ func (h *TriageHandler) evidenceData(is triage.Issue, v classifier.Verdict, s tr
 
 func (h *TriageHandler) escalation(is triage.Issue, v classifier.Verdict, s triage.State, reason string) triage.Escalation {
 	e := triage.Escalation{
-		Key: is.Key, ReporterID: is.ReporterID, ReporterName: is.ReporterName, Reason: reason,
+		Key: is.Key, ReporterID: is.ReporterID, ReporterName: is.ReporterName, ReporterEmail: is.ReporterEmail, Reason: reason,
 		Categories: v.Categories, Platform: v.Platform, Evidence: v.Evidence, Language: v.Language, Security: v.Security,
 		ReporterReplies: reporterReplies(is, h.cfg.BotAccountID), CreatedAt: h.d.Now().UTC(),
 	}

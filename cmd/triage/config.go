@@ -10,6 +10,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mfatriage/triage/internal/admin"
+	"github.com/mfatriage/triage/internal/graph"
+	"github.com/mfatriage/triage/internal/graph/graphtest"
 	"github.com/mfatriage/triage/internal/jira"
 	"github.com/mfatriage/triage/worker"
 )
@@ -63,6 +65,14 @@ type config struct {
 	AdminToken     string `yaml:"admin_token"`
 	AdminSecure    bool   `yaml:"admin_secure"`
 	DoneTransition string `yaml:"done_transition"`
+
+	// Microsoft Graph, for the MFA reset in Entra ID (optional).
+	GraphTenantID     string        `yaml:"graph_tenant_id"`
+	GraphClientID     string        `yaml:"graph_client_id"`
+	GraphClientSecret string        `yaml:"graph_client_secret"`
+	GraphClientCert   string        `yaml:"graph_client_cert"`
+	GraphBaseURL      string        `yaml:"graph_base_url"`
+	GraphTAPLifetime  time.Duration `yaml:"graph_tap_lifetime"`
 
 	// TrustedProxies are the CIDRs of the reverse proxies whose
 	// X-Forwarded-For the admin page believes.
@@ -264,6 +274,11 @@ func (c config) validate(needJira, needWorker bool) error {
 	default:
 		errs = append(errs, fmt.Errorf("TRIAGE_LOG_LEVEL %q is not debug, info, warn or error", c.LogLevel))
 	}
+	if g := c.graph(); g.Configured() {
+		if err := g.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("Microsoft Graph: %w", err))
+		}
+	}
 	if _, err := admin.ParseTrustedProxies(c.TrustedProxies); err != nil {
 		errs = append(errs, err)
 	}
@@ -297,6 +312,19 @@ func (c config) redacted() config {
 		return "(set)"
 	}
 	c.JiraAPIToken, c.JiraPAT, c.WebhookSecret, c.AdminToken, c.MetricsToken = hide(c.JiraAPIToken), hide(c.JiraPAT), hide(c.WebhookSecret), hide(c.AdminToken), hide(c.MetricsToken)
+	c.GraphClientSecret = hide(c.GraphClientSecret)
 	c.RedisURL, c.JiraBaseURL = redactURL(c.RedisURL), redactURL(c.JiraBaseURL)
 	return c
+}
+
+// graph is the Microsoft Graph configuration. With GRAPH_BASE_URL alone
+// (no app registration) it is the fake Graph of tests and the demo, which
+// takes a fixed token; with the app registration, tokens come from Entra
+// ID through azidentity.
+func (c config) graph() graph.Config {
+	g := graph.Config{TenantID: c.GraphTenantID, ClientID: c.GraphClientID, ClientSecret: c.GraphClientSecret, ClientCert: c.GraphClientCert, BaseURL: c.GraphBaseURL, TAPLifetime: c.GraphTAPLifetime}
+	if g.BaseURL != "" && g.TenantID == "" && g.ClientID == "" && g.ClientSecret == "" && g.ClientCert == "" {
+		g.Tokens = graph.StaticToken(graphtest.Token)
+	}
+	return g
 }

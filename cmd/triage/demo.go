@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfatriage/triage/classifier"
+	"github.com/mfatriage/triage/internal/graph/graphtest"
 	"github.com/mfatriage/triage/internal/intake"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
 )
@@ -56,7 +57,9 @@ func newDemoCmd() *cobra.Command {
 		Short: "See triage work in a minute: an embedded Redis, a sandbox Jira and 20 sample tickets",
 		Long: `demo starts everything in one process with nothing installed: an in-process
 Redis (miniredis), the sandbox Jira of triage fakejira with 20 sample tickets
-in seven languages, the webhook intake, the worker and the admin page. The
+in seven languages, a fake Microsoft Graph holding the reporters' Entra ID
+accounts (so "Reset MFA in Entra ID" works on an MFA-reset escalation),
+the webhook intake, the worker and the admin page. The
 tickets are filed in the sandbox, which sends their signed webhooks to the
 intake as Jira would; some of the bot's replies are answered the way
 reporters and agents do. It shows progress, prints a summary (what was
@@ -146,6 +149,7 @@ func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 	printDemoSummary(out, d.fake, tickets, d.bot.AccountID)
 	fmt.Fprintf(out, "\nadmin page: %s/  (one-time login token: %s)\n", d.base, a.cfg.AdminToken)
 	fmt.Fprintf(out, "fake Jira:  %s/rest/api/2/issue/DEMO-12 (basic auth bot@example.com / demo-token)\n", d.fakeURL)
+	fmt.Fprintf(out, "fake Graph: %s (Entra ID: on an MFA-reset escalation, \"Reset MFA in Entra ID…\" removes the reporter's methods there)\n", d.graph.URL())
 	if o.exitAfterSummary {
 		stop()
 		return <-done
@@ -188,6 +192,7 @@ type demo struct {
 	tickets  []demoTicket
 	fake     *jiratest.Server
 	fakeURL  string
+	graph    *graphtest.Server // the fake Microsoft Graph
 	stopFake func()
 	bot      jiratest.User
 	agent    jiratest.User
@@ -210,7 +215,7 @@ func newDemo(ctx context.Context, out io.Writer, tickets []demoTicket, o demoOpt
 	}
 	for _, t := range tickets {
 		if _, ok := d.users[t.Reporter]; !ok {
-			d.users[t.Reporter] = jiratest.User{AccountID: "user-" + t.Reporter, DisplayName: strings.ToUpper(t.Reporter[:1]) + t.Reporter[1:]}
+			d.users[t.Reporter] = jiratest.User{AccountID: "user-" + t.Reporter, DisplayName: strings.ToUpper(t.Reporter[:1]) + t.Reporter[1:], EmailAddress: t.Reporter + "@example.com"}
 		}
 	}
 	so := &sandboxOptions{
@@ -232,13 +237,19 @@ func newDemo(ctx context.Context, out io.Writer, tickets []demoTicket, o demoOpt
 		return nil, err
 	}
 	d.bot, d.agent = so.bot, so.agent
+	// the fake Graph: each reporter in Entra ID with the usual methods, so
+	// an MFA-reset escalation can be reset from the admin page
+	d.graph = graphtest.Start()
+	for _, u := range d.users {
+		d.graph.AddUser(graphtest.User{UPN: u.EmailAddress, DisplayName: u.DisplayName, Enabled: true, LastSignIn: time.Now().Add(-52 * time.Hour).Truncate(time.Minute)}, graphtest.StandardMethods()...)
+	}
 	fakeCtx, stop := context.WithCancel(context.Background())
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
 		_ = serveSandbox(fakeCtx, d.fake, ln)
 	}()
-	d.stopFake = func() { stop(); <-served }
+	d.stopFake = func() { stop(); <-served; d.graph.Close() }
 	return d, nil
 }
 
@@ -248,6 +259,7 @@ func (d *demo) app(redisAddr string, logw io.Writer) (*app, error) {
 		RedisURL: "redis://" + redisAddr, JiraBaseURL: d.fakeURL, JiraEmail: "bot@example.com", JiraAPIToken: "demo-token",
 		BotAccountID: d.bot.AccountID, WebhookSecret: d.secret, Concurrency: 4, ShutdownTimeout: 5 * time.Second,
 		FollowupWindow: d.o.followup, LogLevel: "warn", AdminToken: randomToken(),
+		GraphBaseURL: d.graph.URL(),
 	}
 	cfg.defaults()
 	return appFrom(cfg, logw, true, true)

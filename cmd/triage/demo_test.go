@@ -132,6 +132,34 @@ func TestDemoServesTheAdminPage(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusOK || len(decisions.Days) != 7 {
 		t.Errorf("GET /api/decisions?days=7 = %d, %d days, %v; want 200 and 7 days", resp.StatusCode, len(decisions.Days), err)
 	}
+	// an MFA reset against the demo's fake Graph, the user from the
+	// reporter's e-mail in the sandbox Jira
+	api := func(method, path, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, m[1]+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+m[2])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, data
+	}
+	var mfa struct {
+		Records []struct {
+			ID    string `json:"id"`
+			Email string `json:"reporter_email"`
+		} `json:"records"`
+	}
+	if status, data := api(http.MethodGet, "/api/escalations?status=open&reason=mfa-reset", ""); status != http.StatusOK || json.Unmarshal(data, &mfa) != nil || len(mfa.Records) == 0 || mfa.Records[0].Email == "" {
+		t.Fatalf("the demo's open MFA-reset escalations: %d %s", status, data)
+	}
+	status, data := api(http.MethodPost, "/api/escalations/"+mfa.Records[0].ID+"/mfa-reset", `{"user":"`+mfa.Records[0].Email+`","tap":true}`)
+	if status != http.StatusOK || !strings.Contains(string(data), `"temporary_access_pass":{"pass":"`) || !strings.Contains(string(data), `"type":"passkey"`) {
+		t.Errorf("MFA reset in the demo: %d %s", status, data)
+	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err = noRedirect.Get(m[1] + "/")
 	if err != nil {

@@ -1,20 +1,25 @@
 package main
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/mfatriage/triage"
 
 	"github.com/mfatriage/triage/internal/escalation"
+	"github.com/mfatriage/triage/internal/graph"
 	"github.com/mfatriage/triage/internal/jira"
 	"github.com/mfatriage/triage/templates"
 )
@@ -25,7 +30,16 @@ func (a *app) service() (*escalation.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	return escalation.NewService(a.esc, jira.NewTriage(a.jira), tmpl, escalation.ServiceConfig{DoneTransition: a.cfg.DoneTransition, BotAccountID: a.cfg.BotAccountID}), nil
+	cfg := escalation.ServiceConfig{DoneTransition: a.cfg.DoneTransition, BotAccountID: a.cfg.BotAccountID}
+	if g := a.cfg.graph(); g.Configured() {
+		g.Logger = a.log.With().Str("component", "graph").Logger()
+		dir, err := graph.New(g)
+		if err != nil {
+			return nil, fmt.Errorf("Microsoft Graph: %w", err)
+		}
+		cfg.Directory = dir
+	}
+	return escalation.NewService(a.esc, jira.NewTriage(a.jira), tmpl, cfg), nil
 }
 
 func newEscalationsCmd() *cobra.Command {
@@ -48,7 +62,8 @@ more. A returned escalation is acknowledged again before it can be done.`,
   triage escalations show HD-42:mfa-reset
   triage escalations ack HD-42:mfa-reset --actor alice
   triage escalations done HD-42:mfa-reset --actor alice
-  triage escalations return HD-42:mfa-reset --note "not MFA: the licence expired" --actor alice`,
+  triage escalations return HD-42:mfa-reset --note "not MFA: the licence expired" --actor alice
+  triage escalations reset-mfa HD-42 --user alice@example.com --tap --yes`,
 	}
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
 	actor := func(c *cobra.Command) string {
@@ -170,7 +185,8 @@ more. A returned escalation is acknowledged again before it can be done.`,
 		return s.Return(c.Context(), id, actor(c), note)
 	})
 	ret.Flags().String("note", "", "the note for the agents (required)")
-	cmd.AddCommand(list, show, ack, done, ret)
+	reset := newResetMFACmd(&asJSON, actor, withService)
+	cmd.AddCommand(list, show, ack, done, ret, reset)
 	return cmd
 }
 
@@ -217,4 +233,148 @@ func printRecord(w io.Writer, r escalation.Record) {
 	for _, h := range r.History {
 		fmt.Fprintf(w, "  %s  %-12s by %s  %s\n", h.At.Format(time.RFC3339), h.Status, h.Actor, h.Note)
 	}
+}
+
+// newResetMFACmd is `escalations reset-mfa`: the MFA reset in Entra ID,
+// as the admin page does it.
+func newResetMFACmd(asJSON *bool, actor func(*cobra.Command) string, withService func(*cobra.Command, func(*escalation.Service) error) error) *cobra.Command {
+	var (
+		user, remove     string
+		revoke, tap, yes bool
+	)
+	cmd := &cobra.Command{
+		Use:   "reset-mfa KEY --user UPN [--remove TYPES] [--revoke-sessions] [--tap]",
+		Short: "Reset a reporter's MFA in Entra ID (Microsoft Graph), then close the MFA-reset escalation",
+		Long: `reset-mfa removes the user's chosen authentication methods in Entra ID
+(by default Microsoft Authenticator and passkeys), optionally revokes their
+sign-in sessions and creates a Temporary Access Pass, then runs "MFA reset
+done": one comment to the reporter in their language, and the escalation
+closed. KEY is the ticket key or the escalation id (HD-42 or
+HD-42:mfa-reset); only MFA-reset escalations can be reset. It shows the
+user and what it will remove, and asks before it acts (--yes: do not ask;
+needed when standard input is not a terminal). The pass is printed once
+and stored nowhere. Running it again removes and posts nothing more.
+Needs GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_SECRET or
+GRAPH_CLIENT_CERT.`,
+		Example: `  triage escalations reset-mfa HD-42 --user alice@example.com
+  triage escalations reset-mfa HD-42 --user alice@example.com --remove authenticator,passkey,phone --revoke-sessions --tap --yes`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			types, err := triage.ParseMethodTypes(remove)
+			if err != nil {
+				return fmt.Errorf("--remove: %w", err)
+			}
+			if strings.TrimSpace(user) == "" {
+				return errors.New("--user is required: the user principal name in Entra ID (usually the work e-mail)")
+			}
+			id := args[0]
+			if !strings.Contains(id, ":") {
+				id += ":" + triage.ReasonMFAReset
+			}
+			return withService(c, func(svc *escalation.Service) error {
+				if !svc.CanResetMFA() {
+					return escalation.ErrNoDirectory
+				}
+				out := c.OutOrStdout()
+				u, ms, err := svc.LookUp(c.Context(), id, user)
+				if err != nil {
+					return err
+				}
+				if !*asJSON {
+					printPlan(out, u, ms, types, revoke, tap)
+				}
+				if !yes {
+					ok, err := confirm(c, "Reset MFA of "+u.UPN+" and close "+id+"? [y/N] ")
+					if err != nil {
+						return err
+					}
+					if !ok {
+						return errors.New("not confirmed: nothing done")
+					}
+				}
+				res, err := svc.ResetMFA(c.Context(), id, actor(c), escalation.ResetRequest{UPN: u.UPN, Remove: types, RevokeSessions: revoke, TAP: tap})
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					v := struct {
+						escalation.ResetResult
+						Pass string `json:"temporary_access_pass,omitempty"`
+					}{ResetResult: res}
+					if res.TAP != nil {
+						v.Pass = res.TAP.Pass
+					}
+					return json.NewEncoder(out).Encode(v)
+				}
+				printReset(out, res)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&user, "user", "", "the user principal name in Entra ID (required)")
+	cmd.Flags().StringVar(&remove, "remove", "authenticator,passkey", "the method types to remove: authenticator, passkey, phone, software-oath, tap")
+	cmd.Flags().BoolVar(&revoke, "revoke-sessions", false, "also revoke the user's sign-in sessions")
+	cmd.Flags().BoolVar(&tap, "tap", false, "also create a Temporary Access Pass (printed once)")
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for a confirmation")
+	cmd.Flags().String("actor", "", "who acts (default: $USER)")
+	return cmd
+}
+
+// confirm asks a yes/no question on a terminal; without one it refuses.
+func confirm(c *cobra.Command, question string) (bool, error) {
+	f, ok := c.InOrStdin().(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) {
+		return false, errors.New("standard input is not a terminal, so the reset cannot be confirmed: add --yes")
+	}
+	fmt.Fprint(c.ErrOrStderr(), question)
+	answer, _ := bufio.NewReader(f).ReadString('\n')
+	answer = strings.ToLower(strings.TrimSpace(answer))
+	return answer == "y" || answer == "yes", nil
+}
+
+func printPlan(w io.Writer, u triage.DirectoryUser, ms []triage.AuthMethod, remove []triage.MethodType, revoke, tap bool) {
+	state := "enabled"
+	if !u.Enabled {
+		state = "DISABLED"
+	}
+	last := "unknown (needs AuditLog.Read.All)"
+	if u.SignInKnown {
+		last = "never"
+		if !u.LastSignIn.IsZero() {
+			last = u.LastSignIn.Format(time.RFC3339)
+		}
+	}
+	fmt.Fprintf(w, "user:        %s <%s>, account %s, last sign-in %s\n", u.DisplayName, u.UPN, state, last)
+	for _, m := range ms {
+		verb := "keep  "
+		if slices.Contains(remove, m.Type) {
+			verb = "REMOVE"
+		}
+		fmt.Fprintf(w, "  %s %-26s %s %s\n", verb, m.Type.Label(), m.ID, m.Detail)
+	}
+	if revoke {
+		fmt.Fprintln(w, "  and revoke the sign-in sessions")
+	}
+	if tap {
+		fmt.Fprintln(w, "  and create a Temporary Access Pass")
+	}
+}
+
+func printReset(w io.Writer, r escalation.ResetResult) {
+	if !r.Changed {
+		fmt.Fprintf(w, "%s was already %s: nothing removed, nothing posted\n", r.Record.ID, r.Record.Status)
+		return
+	}
+	if a := r.Audit; a != nil {
+		for _, m := range a.Removed {
+			fmt.Fprintf(w, "removed %s %s\n", m.Type, m.ID)
+		}
+		if a.SessionsRevoked {
+			fmt.Fprintln(w, "sign-in sessions revoked")
+		}
+	}
+	if r.TAP != nil {
+		fmt.Fprintf(w, "Temporary Access Pass (shown once, stored nowhere; valid %v): %s\n", r.TAP.Lifetime, r.TAP.Pass)
+	}
+	fmt.Fprintf(w, "%s is now %s: MFA reset done, the reporter was told\n", r.Record.ID, r.Record.Status)
 }

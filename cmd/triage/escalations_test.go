@@ -18,31 +18,10 @@ import (
 
 func TestEscalationsCLI(t *testing.T) {
 	t.Parallel()
-	redisURL := redistest.URL()
 	rdb := redistest.Client(t)
 	ctx := context.Background()
-	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", e2eBot), jiratest.WithUsers(e2eAlice))
-	t.Cleanup(fake.Close)
-	key := fmt.Sprintf("CLI%d-1", time.Now().UnixNano()%100000)
-	fake.AddIssue(jiratest.Issue{Key: key, Summary: "passkey", Reporter: e2eAlice})
+	fake, key, cfgPath := cliEscalation(t, "CLI", "")
 	id := key + ":mfa-reset"
-	if _, err := escalation.New(rdb, "").Create(ctx, triage.Escalation{Key: key, ReporterName: "Alice Reporter", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, st := range escalation.Statuses() {
-			rdb.ZRem(ctx, "triage:esc:status:"+st, id)
-		}
-		keys, _ := rdb.Keys(ctx, "triage:esc:*"+id).Result()
-		if len(keys) > 0 {
-			rdb.Del(ctx, keys...)
-		}
-	})
-	cfgPath := filepath.Join(t.TempDir(), "triage.yaml")
-	cfgText := fmt.Sprintf("redis_url: %s\njira_base_url: %s\njira_email: bot@example.com\njira_api_token: tok\nbot_account_id: %s\n", redisURL, fake.URL(), e2eBot.AccountID)
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cli := func(args ...string) string {
 		t.Helper()
 		out, err := run(t, "", append(args, "--config", cfgPath)...)
@@ -108,4 +87,37 @@ func TestEscalationsCLI(t *testing.T) {
 	if labels := strings.Join(fake.Labels(key), " "); !strings.Contains(labels, triage.LabelPasswordResetDone) {
 		t.Errorf("labels %s lack %s", labels, triage.LabelPasswordResetDone)
 	}
+}
+
+// cliEscalation files a ticket of alice's in a new fake Jira and an
+// MFA-reset escalation of it in the test Redis under the default prefix
+// (removed after the test), and writes the CLI's configuration file for
+// them, with extra YAML lines; it returns the fake, the ticket's key (made
+// of prefix and a number) and the file's path.
+func cliEscalation(t *testing.T, prefix, extra string) (*jiratest.Server, string, string) {
+	t.Helper()
+	rdb := redistest.Client(t)
+	ctx := context.Background()
+	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", e2eBot), jiratest.WithUsers(e2eAlice))
+	t.Cleanup(fake.Close)
+	key := fmt.Sprintf("%s%d-1", prefix, time.Now().UnixNano()%100000)
+	fake.AddIssue(jiratest.Issue{Key: key, Summary: "passkey", Reporter: e2eAlice})
+	id := key + ":mfa-reset"
+	if _, err := escalation.New(rdb, "").Create(ctx, triage.Escalation{Key: key, ReporterName: "Alice Reporter", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, st := range escalation.Statuses() {
+			rdb.ZRem(ctx, "triage:esc:status:"+st, id)
+		}
+		if keys, _ := rdb.Keys(ctx, "triage:esc:*"+id).Result(); len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+	})
+	cfgPath := filepath.Join(t.TempDir(), "triage.yaml")
+	cfgText := fmt.Sprintf("redis_url: %s\njira_base_url: %s\njira_email: bot@example.com\njira_api_token: tok\nbot_account_id: %s\n%s", redistest.URL(), fake.URL(), e2eBot.AccountID, extra)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return fake, key, cfgPath
 }

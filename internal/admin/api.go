@@ -109,27 +109,8 @@ func (s *Server) apiAct(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, ErrorResponse{"no such action: use ack, done or return"})
 		return
 	}
-	if r.ContentLength != 0 && !isJSON(r.Header.Get("Content-Type")) {
-		writeJSON(w, http.StatusUnsupportedMediaType, ErrorResponse{"send the body as Content-Type: application/json"})
-		return
-	}
 	var req ActionRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		writeJSON(w, http.StatusBadRequest, ErrorResponse{"the body is not the JSON {\"note\": \"...\", \"actor\": \"...\"}: " + err.Error()})
-		return
-	}
-	if dec.More() {
-		writeJSON(w, http.StatusBadRequest, ErrorResponse{"the body holds more than one JSON value"})
-		return
-	}
-	req.Actor = strings.TrimSpace(req.Actor)
-	if req.Actor == "" {
-		req.Actor = "api"
-	}
-	if !validName(req.Actor) {
-		writeJSON(w, http.StatusBadRequest, ErrorResponse{"actor: up to 64 printable characters"})
+	if !readJSON(w, r, &req, true, `{"note": "...", "actor": "..."}`) || !apiActor(w, &req.Actor) {
 		return
 	}
 	req.Note = strings.TrimSpace(req.Note)
@@ -147,6 +128,42 @@ func (s *Server) apiAct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, ActionResponse{Record: rec, Changed: changed})
+}
+
+// readJSON decodes the request's JSON body into v: one value, no unknown
+// fields, at most maxAPIBody bytes; an empty body leaves v as it is when
+// optional. Otherwise it answers the error, naming shape, and returns
+// false.
+func readJSON(w http.ResponseWriter, r *http.Request, v any, optional bool, shape string) bool {
+	if (r.ContentLength != 0 || !optional) && !isJSON(r.Header.Get("Content-Type")) {
+		writeJSON(w, http.StatusUnsupportedMediaType, ErrorResponse{"send the body as Content-Type: application/json"})
+		return false
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !(optional && errors.Is(err, io.EOF)) {
+		writeJSON(w, http.StatusBadRequest, ErrorResponse{"the body is not the JSON " + shape + ": " + err.Error()})
+		return false
+	}
+	if dec.More() {
+		writeJSON(w, http.StatusBadRequest, ErrorResponse{"the body holds more than one JSON value"})
+		return false
+	}
+	return true
+}
+
+// apiActor trims the actor of an API call, "api" when empty; it answers
+// 400 for one that is not a valid name and returns false.
+func apiActor(w http.ResponseWriter, actor *string) bool {
+	*actor = strings.TrimSpace(*actor)
+	if *actor == "" {
+		*actor = "api"
+	}
+	if !validName(*actor) {
+		writeJSON(w, http.StatusBadRequest, ErrorResponse{"actor: up to 64 printable characters"})
+		return false
+	}
+	return true
 }
 
 // apiError maps the service's errors to statuses.

@@ -19,9 +19,6 @@ import (
 	"github.com/mfatriage/triage/internal/redistest"
 )
 
-// chromiumPath is Debian's chromium package; CI installs it.
-const chromiumPath = "/usr/bin/chromium"
-
 // TestBrowserLoginQueueDone drives the pages in headless Chromium: sign in
 // through the form; the queue shows the security escalation first and the
 // evidence; a ticket shows its summary and the reporter's own words; the
@@ -33,35 +30,14 @@ const chromiumPath = "/usr/bin/chromium"
 // git).
 func TestBrowserLoginQueueDone(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("headless Chromium is missing at %s: install it with `apt-get update && apt-get install -y chromium`", chromiumPath)
-	}
 	decisions := browserDecisions(t)
 	e := newEnv(t, func(c *admin.Config) { c.Decisions = decisions }) // httptest serves on 127.0.0.1
 	id := e.seed("HD-7", "mfa-reset", 26*time.Hour)
 	e.seed("HD-9", "password-reset", 40*time.Minute)
 	security := e.seedSecurity("HD-12", 10*time.Minute)
 
-	profile := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 860),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelTab := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(cancelTab)
+	tab := chromium(t)
+	ctx := tab.ctx
 
 	// the console of every page: a CSP violation shows there
 	var (
@@ -80,20 +56,7 @@ func TestBrowserLoginQueueDone(t *testing.T) {
 		}
 	}()
 
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
+	step, text := tab.step, tab.text
 	screenshot := func(name string) {
 		t.Helper()
 		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))

@@ -24,6 +24,13 @@
 //	                                    corrected, otherwise; returned escalations too): two stacked bar
 //	                                    charts drawn as inline SVG here (a <title> and <desc> each), their
 //	                                    tables, and one line on the share of suggestions sent unchanged
+//	GET  /escalations/{id}/mfa-reset    session; with Graph configured, an open MFA-reset escalation: the
+//	                                    user (?upn=, prefilled from the reporter's e-mail) looked up in
+//	                                    Entra ID, their methods to tick (Authenticator and passkeys by
+//	                                    default), revoke sessions, Temporary Access Pass
+//	POST /escalations/{id}/mfa-reset/confirm  session + CSRF; the confirmation page
+//	POST /escalations/{id}/mfa-reset    session + CSRF + confirm=yes; the reset, then "MFA reset done"; the
+//	                                    result page shows the pass once (never stored, never logged)
 //	GET  /static/...                    none; the stylesheet
 //	GET  /api/escalations               bearer; ?status=open&reason=&min_age=1h&q=&sort=&offset=&limit=
 //	GET  /api/escalations/counts        bearer; counts per status
@@ -32,6 +39,10 @@
 //	POST /api/escalations/{id}/done     bearer; {"actor": "..."}; the message follows the reason; 409 when returned
 //	POST /api/escalations/{id}/return   bearer; {"note": "...", "actor": "..."}
 //	GET  /api/decisions                 bearer; ?days=30: the days, their totals and the same line
+//	GET  /api/escalations/{id}/mfa-reset?user=UPN  bearer; the user and their methods (501 without Graph)
+//	POST /api/escalations/{id}/mfa-reset  bearer; {"user", "remove": [types], "revoke_sessions", "tap",
+//	                                    "actor"}; the answer carries temporary_access_pass once; 404 for an
+//	                                    unknown user, 502 for a Graph refusal (the permission named)
 //
 // Authentication. There is one admin credential, the token from the
 // configuration (TRIAGE_ADMIN_TOKEN). The server keeps only its SHA-256 and

@@ -45,7 +45,7 @@ func parsePages() (map[string]*template.Template, error) {
 		"fmtTime":     formatTime,
 	}
 	pages := map[string]*template.Template{}
-	for _, p := range []string{"login", "queue", "detail", "error", "decisions"} {
+	for _, p := range []string{"login", "queue", "detail", "error", "decisions", "reset"} {
 		t, err := template.New(p).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return nil, err
@@ -316,6 +316,10 @@ type detailData struct {
 	CanReturn   bool
 	IsDone      bool
 	IsReturned  bool
+	// CanReset offers the MFA reset in Entra ID (Graph configured, an
+	// open MFA-reset escalation); ResetUPN prefills its user.
+	CanReset bool
+	ResetUPN string
 }
 
 // ticketView is the ticket as its reporter wrote it.
@@ -382,6 +386,8 @@ func (s *Server) detail(w http.ResponseWriter, r *http.Request, sess session) {
 		IsDone:     rec.Status == escalation.StatusDone,
 		IsReturned: rec.Status == escalation.StatusReturned,
 	}
+	d.CanReset = open && rec.Reason == triage.ReasonMFAReset && s.resets() != nil
+	d.ResetUPN = rec.ReporterEmail
 	if d.JiraURL == "" && s.cfg.JiraBaseURL != "" {
 		d.JiraURL = s.cfg.JiraBaseURL + "/browse/" + url.PathEscape(rec.Key)
 	}
@@ -396,6 +402,9 @@ func (s *Server) detail(w http.ResponseWriter, r *http.Request, sess session) {
 		d.TicketError = "The ticket could not be read from Jira just now, so its text is not shown. Reload the page to try again."
 	} else {
 		issue = &is
+		if d.ResetUPN == "" {
+			d.ResetUPN = is.ReporterEmail
+		}
 		d.Ticket = &ticketView{Summary: is.Summary}
 		if strings.TrimSpace(is.Description) != "" {
 			d.Ticket.Texts = append(d.Ticket.Texts, reporterText{"description", clip(is.Description, maxTextRunes)})

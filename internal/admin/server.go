@@ -93,6 +93,7 @@ func New(cfg Config, esc Escalations) (*Server, error) {
 	mux.HandleFunc("GET /api/escalations/{id}", s.withBearer(s.apiGet))
 	mux.HandleFunc("POST /api/escalations/{id}/{action}", s.withBearer(s.apiAct))
 	mux.HandleFunc("GET /api/decisions", s.withBearer(s.apiDecisions))
+	s.resetRoutes(mux)
 	s.handler = securityHeaders(mux, s.secure)
 	return s, nil
 }

@@ -19,4 +19,11 @@
 // as busy. A second "done" or "return" posts nothing more; if a first one
 // died after the status change, the second posts what it missed, unless a
 // comment by the bot itself carries its marker (a reporter's never counts).
+//
+// ResetMFA, with a Directory (Microsoft Graph) configured, resets an
+// MFA-reset escalation's user in Entra ID — the chosen methods removed,
+// optionally the sessions revoked and a Temporary Access Pass made — then
+// closes it as Done does, with what was done in the history. Its plan and
+// progress are kept in Redis under the same lock (never the pass), so a
+// repeat or a retry removes nothing more and posts nothing more.
 package escalation

@@ -38,6 +38,9 @@ type ServiceConfig struct {
 	LockTTL time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Directory, when set, lets admins reset a reporter's MFA methods in
+	// Entra ID from an MFA-reset escalation (ResetMFA); nil: not offered.
+	Directory Directory
 }
 
 // Messages renders the reporter's messages by template name;
@@ -153,6 +156,14 @@ func (s *Service) Done(ctx context.Context, id, actor string) (Record, bool, err
 		return Record{}, false, err
 	}
 	defer unlock()
+	return s.done(ctx, r, actor, nil)
+}
+
+// done is Done under the escalation's lock, with r read under it; reset,
+// when set, is recorded with the status change (the MFA reset done in
+// Entra ID).
+func (s *Service) done(ctx context.Context, r Record, actor string, reset *ResetAudit) (Record, bool, error) {
+	id := r.ID
 	if r.Status == StatusReturned {
 		return r, false, ErrReturned
 	}
@@ -170,9 +181,15 @@ func (s *Service) Done(ctx context.Context, id, actor string) (Record, bool, err
 	}
 	moved := false
 	if r.Status != StatusDone {
-		if r, moved, err = s.store.Move(ctx, id, []string{StatusOpen, StatusAcknowledged}, StatusDone, actor, DoneName(r.Reason), s.cfg.Now()); err != nil {
+		act := Action{At: s.cfg.Now().UTC(), Actor: actor, Status: StatusDone, Note: DoneName(r.Reason), Reset: reset}
+		if reset != nil {
+			act.Note = reset.Summary()
+		}
+		var n int
+		if r, n, err = s.store.moveAction(ctx, id, []string{StatusOpen, StatusAcknowledged}, act, ""); err != nil {
 			return Record{}, false, err
 		}
+		moved = n > 0
 	}
 	wrote, err := s.deliver(ctx, r.Key, "triage-reset-done-"+slug(id), !moved, triage.Write{Comment: msg.Wiki, AddLabels: []string{label}})
 	if err != nil {

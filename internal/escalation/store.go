@@ -27,11 +27,14 @@ const (
 
 // Record is one escalation.
 type Record struct {
-	ID              string                `json:"id"` // "<ticket key>:<reason>"
-	Key             string                `json:"key"`
-	Link            string                `json:"link,omitempty"`
-	ReporterID      string                `json:"reporter_id,omitempty"`
-	ReporterName    string                `json:"reporter_name,omitempty"`
+	ID           string `json:"id"` // "<ticket key>:<reason>"
+	Key          string `json:"key"`
+	Link         string `json:"link,omitempty"`
+	ReporterID   string `json:"reporter_id,omitempty"`
+	ReporterName string `json:"reporter_name,omitempty"`
+	// ReporterEmail is the reporter's e-mail when Jira gave it: the MFA
+	// reset's user is prefilled with it.
+	ReporterEmail   string                `json:"reporter_email,omitempty"`
 	Reason          string                `json:"reason"`
 	Categories      []string              `json:"categories"`
 	Platform        string                `json:"platform"`
@@ -56,6 +59,9 @@ type Action struct {
 	Actor  string    `json:"actor"`
 	Status string    `json:"status"`
 	Note   string    `json:"note,omitempty"`
+	// Reset, on the action that closed an MFA reset done in Entra ID, is
+	// what was done there.
+	Reset *ResetAudit `json:"reset,omitempty"`
 }
 
 // Store is the Redis escalation store.
@@ -95,7 +101,7 @@ return 0`)
 // reason; a repeat returns created=false and changes nothing.
 func (s *Store) Create(ctx context.Context, e triage.Escalation) (bool, error) {
 	r := Record{
-		ID: e.Key + ":" + e.Reason, Key: e.Key, Link: e.Link, ReporterID: e.ReporterID, ReporterName: e.ReporterName,
+		ID: e.Key + ":" + e.Reason, Key: e.Key, Link: e.Link, ReporterID: e.ReporterID, ReporterName: e.ReporterName, ReporterEmail: e.ReporterEmail,
 		Reason: e.Reason, Categories: e.Categories, Platform: e.Platform, Evidence: e.Evidence,
 		StepsSent: e.StepsSent, ReporterReplies: e.ReporterReplies, Language: e.Language,
 		Security: e.Security || e.Reason == triage.ReasonSecurity, Status: StatusOpen, CreatedAt: e.CreatedAt.UTC(),
@@ -387,10 +393,16 @@ func (s *Store) Move(ctx context.Context, id string, from []string, to, actor, n
 // it did not move) and, when pending is set, stores it in that key in the
 // same step.
 func (s *Store) move(ctx context.Context, id string, from []string, to, actor, note string, at time.Time, pending string) (Record, int, error) {
+	return s.moveAction(ctx, id, from, Action{At: at.UTC(), Actor: actor, Status: to, Note: note}, pending)
+}
+
+// moveAction is move with the whole history entry.
+func (s *Store) moveAction(ctx context.Context, id string, from []string, a Action, pending string) (Record, int, error) {
+	to, at := a.Status, a.At
 	if !contains(Statuses(), to) {
 		return Record{}, 0, fmt.Errorf("unknown status %q", to)
 	}
-	act, _ := json.Marshal(Action{At: at.UTC(), Actor: actor, Status: to, Note: note})
+	act, _ := json.Marshal(a)
 	args := []any{to, act, s.prefix + "esc:status:", at.UnixMilli(), id}
 	for _, f := range from {
 		args = append(args, f)

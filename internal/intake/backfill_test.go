@@ -68,7 +68,7 @@ func TestBackfillFindsEveryPageAndEnqueuesOnce(t *testing.T) {
 		Event: triage.EventBackfill, DeliveryID: fmt.Sprintf("backfill:BF-1:%d", updated.UnixMilli()), ReceivedAt: now,
 		Issue: triage.Issue{
 			Key: "BF-1", ID: payloads[0].Issue.ID, Summary: "ticket 1", Description: "my passkey can no longer be used",
-			ReporterID: fakeAlice.AccountID, ReporterName: fakeAlice.DisplayName, Labels: []string{"mfa"}, Status: "Open", Updated: updated,
+			ReporterID: fakeAlice.AccountID, ReporterName: fakeAlice.DisplayName, ReporterEmail: fakeAlice.EmailAddress, Labels: []string{"mfa"}, Status: "Open", Updated: updated,
 		},
 	}
 	if diff := cmp.Diff(want, payloads[0]); diff != "" {

@@ -264,6 +264,9 @@ func (ev *wireEvent) payload(deliveryID string, now time.Time) (worker.TriagePay
 		p.Issue.Description = wire.Text(f.Description, MaxTextBytes)
 		p.Issue.ReporterID = rep.id()
 		p.Issue.ReporterName = rep.displayName
+		if f.Reporter != nil {
+			p.Issue.ReporterEmail = truncate(f.Reporter.EmailAddress.String(), 256)
+		}
 		for _, l := range f.Labels {
 			if s := l.String(); s != "" {
 				p.Issue.Labels = append(p.Issue.Labels, s)

@@ -116,7 +116,7 @@ func TestPollerPollsAllPagesOnce(t *testing.T) {
 		Event: triage.EventPoll, DeliveryID: fmt.Sprintf("poll:HD-1:%d", base.Add(time.Minute).UnixMilli()), ReceivedAt: now,
 		Issue: triage.Issue{
 			Key: "HD-1", ID: hd1.Issue.ID, Summary: "ticket 1", Description: "Authenticator asks for a code",
-			ReporterID: fakeAlice.AccountID, ReporterName: fakeAlice.DisplayName, Labels: []string{"mfa"}, Status: "Open",
+			ReporterID: fakeAlice.AccountID, ReporterName: fakeAlice.DisplayName, ReporterEmail: fakeAlice.EmailAddress, Labels: []string{"mfa"}, Status: "Open",
 			Updated: base.Add(time.Minute),
 		},
 	}

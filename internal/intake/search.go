@@ -123,14 +123,15 @@ func statusOf(added bool) string {
 func issueFromJira(is jira.Issue) triage.Issue {
 	rep := user{accountID: is.Reporter.AccountID, name: is.Reporter.Name, displayName: is.Reporter.DisplayName}
 	return triage.Issue{
-		Key:          is.Key,
-		ID:           is.ID,
-		Summary:      truncate(is.Summary, MaxTextBytes),
-		Description:  truncate(is.Description, MaxTextBytes),
-		ReporterID:   rep.id(),
-		ReporterName: rep.displayName,
-		Labels:       is.Labels,
-		Status:       is.Status,
-		Updated:      is.Updated,
+		Key:           is.Key,
+		ID:            is.ID,
+		Summary:       truncate(is.Summary, MaxTextBytes),
+		Description:   truncate(is.Description, MaxTextBytes),
+		ReporterID:    rep.id(),
+		ReporterName:  rep.displayName,
+		ReporterEmail: is.Reporter.Email,
+		Labels:        is.Labels,
+		Status:        is.Status,
+		Updated:       is.Updated,
 	}
 }

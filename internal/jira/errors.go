@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mfatriage/triage/internal/httpretry"
 )
 
 // Error is a non-2xx answer from Jira. Messages keeps Jira's own words: its
@@ -207,16 +209,8 @@ func clean(s string) string {
 // retryAfterFrom reads Retry-After (seconds or an HTTP date) and, when that is
 // missing, X-RateLimit-Reset (an ISO 8601 time). Waits are never negative.
 func retryAfterFrom(h http.Header, now time.Time) time.Duration {
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if n, err := strconv.ParseFloat(v, 64); err == nil {
-			if n <= 0 || n > 1e6 {
-				return 0
-			}
-			return time.Duration(n * float64(time.Second))
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return max(t.Sub(now), 0)
-		}
+	if d, ok := httpretry.RetryAfter(h, now); ok {
+		return d
 	}
 	if v := strings.TrimSpace(h.Get("X-RateLimit-Reset")); v != "" {
 		for _, layout := range resetLayouts {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"regexp"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/mfatriage/triage/internal/httpretry"
 )
 
 // RetryTransport is the http.RoundTripper under go-jira that makes calls
@@ -180,7 +181,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if retry && asked {
 			t.block(resp, req.Method, issue, wait)
 		}
-		if retry && attempt < maxAttempts && (!asked || wait <= maxWait) && fitsDeadline(ctx, wait) {
+		if retry && attempt < maxAttempts && (!asked || wait <= maxWait) && httpretry.FitsDeadline(ctx, wait) {
 			drain(resp.Body)
 			t.logRetry(req, attempt, wait, resp.Status)
 			if err := t.sleep(ctx, wait); err != nil {
@@ -217,17 +218,7 @@ func (t *RetryTransport) decide(resp *http.Response, attempt int, replaySafe boo
 
 // backoff is full jitter: a random wait in [0, min(MaxBackoff, BaseBackoff·2^(attempt-1))).
 func (t *RetryTransport) backoff(attempt int) time.Duration {
-	base := pick(t.BaseBackoff, DefaultBaseBackoff)
-	ceiling := pick(t.MaxBackoff, DefaultMaxBackoff)
-	d := base
-	for i := 1; i < attempt && d < ceiling; i++ {
-		d *= 2
-	}
-	d = min(d, ceiling)
-	if t.Jitter != nil {
-		return t.Jitter(d)
-	}
-	return time.Duration(rand.Int64N(int64(d) + 1))
+	return httpretry.Backoff(attempt, pick(t.BaseBackoff, DefaultBaseBackoff), pick(t.MaxBackoff, DefaultMaxBackoff), t.Jitter)
 }
 
 // Rate-limit scopes: everything, or writes to one issue.
@@ -308,7 +299,7 @@ func (t *RetryTransport) waitForGate(ctx context.Context, op, method, issue stri
 		if wait <= 0 {
 			return nil
 		}
-		if wait > maxWait || !fitsDeadline(ctx, wait) {
+		if wait > maxWait || !httpretry.FitsDeadline(ctx, wait) {
 			return &Error{
 				Op:         op,
 				Status:     http.StatusTooManyRequests,
@@ -346,32 +337,7 @@ func (t *RetryTransport) sleep(ctx context.Context, d time.Duration) error {
 	if t.Sleep != nil {
 		return t.Sleep(ctx, d)
 	}
-	return sleepCtx(ctx, d)
-}
-
-// sleepCtx waits for d or until ctx ends, whichever comes first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// fitsDeadline reports whether waiting d still leaves the context alive.
-// Deadlines are wall-clock time, so this uses the real clock, not Now.
-func fitsDeadline(ctx context.Context, d time.Duration) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	dl, ok := ctx.Deadline()
-	return !ok || d < time.Until(dl)
+	return httpretry.Sleep(ctx, d)
 }
 
 // replayableBody returns a way to re-create the body for later attempts and

@@ -54,7 +54,7 @@ func (t *Triage) GetIssue(ctx context.Context, key string) (triage.Issue, error)
 	}
 	out := triage.Issue{
 		Key: is.Key, ID: is.ID, Summary: is.Summary, Description: is.Description,
-		ReporterID: userID(is.Reporter), ReporterName: is.Reporter.DisplayName,
+		ReporterID: userID(is.Reporter), ReporterName: is.Reporter.DisplayName, ReporterEmail: is.Reporter.Email,
 		Labels: is.Labels, Status: is.Status, Updated: is.Updated,
 	}
 	for _, c := range is.Comments {
