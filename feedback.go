@@ -72,16 +72,14 @@ func (s *Suggestion) Expect() (classifier.Expect, bool) {
 	if s == nil {
 		return classifier.Expect{}, false
 	}
-	e := classifier.Expect{Platform: platformOrUnknown(s.Platform), Categories: []string{}}
+	e := HumanExpect(s.Platform)
 	switch {
 	case s.Outcome == OutcomeSent:
 		e.Action, e.Categories = s.Action, canonical(s.Categories)
 	case s.Outcome == OutcomeOtherwise:
-		e.Action = classifier.ActionHuman
 	case s.Outcome == OutcomeCorrected && s.Corrected != nil && len(s.Corrected.Categories) > 0:
 		e.Action, e.Categories = classifier.ActionReply, canonical(s.Corrected.Categories)
 	case s.Outcome == OutcomeCorrected && s.Corrected != nil && s.Corrected.Human && !s.Corrected.Unknown:
-		e.Action = classifier.ActionHuman
 	default:
 		return classifier.Expect{}, false
 	}
@@ -99,12 +97,15 @@ func canonical(cats []string) []string {
 	return out
 }
 
-func platformOrUnknown(p string) string {
-	switch p {
+// HumanExpect is the expected verdict of a ticket that was for a person:
+// action human, no category, the platform as the reporter told it.
+func HumanExpect(platform string) classifier.Expect {
+	switch platform {
 	case classifier.PlatformIOS, classifier.PlatformAndroid:
-		return p
+	default:
+		platform = classifier.PlatformUnknown
 	}
-	return classifier.PlatformUnknown
+	return classifier.Expect{Categories: []string{}, Platform: platform, Action: classifier.ActionHuman}
 }
 
 // The verbs of an agent's command.

@@ -29,6 +29,8 @@ type Config struct {
 	AuditPerTicket int64
 	// AuditTotal bounds the stream of all decisions. Default 100,000.
 	AuditTotal int64
+	// Feedback bounds what is kept for triage feedback export.
+	Feedback FeedbackConfig
 }
 
 func (c Config) withDefaults() Config {
