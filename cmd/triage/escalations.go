@@ -25,7 +25,8 @@ func (a *app) service() (*escalation.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	return escalation.NewService(a.esc, jira.NewTriage(a.jira), tmpl, escalation.ServiceConfig{DoneTransition: a.cfg.DoneTransition, BotAccountID: a.cfg.BotAccountID}), nil
+	return escalation.NewService(a.esc, jira.NewTriage(a.jira), tmpl, escalation.ServiceConfig{DoneTransition: a.cfg.DoneTransition, BotAccountID: a.cfg.BotAccountID,
+		Feedback: a.store, Audit: a.store, Metrics: a.metrics}), nil
 }
 
 func newEscalationsCmd() *cobra.Command {
