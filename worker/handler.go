@@ -332,7 +332,8 @@ func (h *TriageHandler) ticket(is triage.Issue, s triage.State) classifier.Ticke
 
 // TicketOf turns an issue into what the classifier reads: comments by the
 // bot's account are the bot's, by the reporter the reporter's, by anyone
-// else an agent's.
+// else an agent's. The bot's suggestion notes (the reporter never saw
+// them) and /triage commands (no part of the conversation) are left out.
 func TicketOf(is triage.Issue, botAccountID string) classifier.Ticket {
 	t := classifier.Ticket{ID: is.Key, Summary: is.Summary, Description: is.Description}
 	for _, c := range is.Comments {
