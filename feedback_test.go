@@ -93,7 +93,9 @@ func TestSuggestionExpect(t *testing.T) {
 		{"corrected to categories", with(func(s *triage.Suggestion) {
 			s.Outcome, s.Corrected = triage.OutcomeCorrected, &triage.Correction{Categories: []string{"authenticator-sign-in"}}
 		}), &classifier.Expect{Categories: []string{"authenticator-sign-in"}, Platform: "android", Action: classifier.ActionReply}},
-		{"corrected to human", with(func(s *triage.Suggestion) { s.Outcome, s.Corrected = triage.OutcomeCorrected, &triage.Correction{Human: true} }), &human},
+		{"corrected to human", with(func(s *triage.Suggestion) {
+			s.Outcome, s.Corrected = triage.OutcomeCorrected, &triage.Correction{Human: true}
+		}), &human},
 		{"a bare wrong: not known", with(func(s *triage.Suggestion) {
 			s.Outcome, s.Corrected = triage.OutcomeCorrected, &triage.Correction{Human: true, Unknown: true}
 		}), nil},
