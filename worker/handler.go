@@ -143,14 +143,6 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 		p.Issue.Key = is.Key
 	}
-	if p.Comment != nil {
-		if cmd, is, err := triage.ParseCommand(p.Comment.Body); is {
-			return h.command(ctx, p, cmd, err)
-		}
-		if p.Agent {
-			return h.agentComment(ctx, p)
-		}
-	}
 	r := h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID)
 
 	ctx, err := h.acquire(ctx, r)
@@ -162,6 +154,14 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if r.state.Handled(p.DeliveryID) {
 		r.log.Info().Msg("delivery already handled")
 		return nil
+	}
+	if p.Comment != nil {
+		if cmd, is, err := triage.ParseCommand(p.Comment.Body); is {
+			return h.command(ctx, r, p, cmd, err)
+		}
+		if p.Agent {
+			return h.agentComment(ctx, r, p)
+		}
 	}
 
 	issue := p.Issue

@@ -144,17 +144,8 @@ func (h *TriageHandler) suggestionNote(is triage.Issue, v classifier.Verdict, sg
 // command handles an agent's /triage command (a comment whose first line
 // is one). The reporter's commands do nothing: only agents' count, and the
 // bot's own comments never reach here.
-func (h *TriageHandler) command(ctx context.Context, p TriagePayload, cmd triage.Command, parseErr error) error {
-	r := h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID)
-	ctx, err := h.acquire(ctx, r)
-	if err != nil {
-		return err
-	}
-	defer r.release()
-	if r.state.Handled(p.DeliveryID) {
-		r.log.Info().Msg("delivery already handled")
-		return nil
-	}
+// The run holds the ticket's lock.
+func (h *TriageHandler) command(ctx context.Context, r *run, p TriagePayload, cmd triage.Command, parseErr error) error {
 	// Jira's copy is read every time: a command is rare, and a second
 	// /triage send must see what the first one wrote.
 	is, err := h.read(ctx, r)
@@ -311,15 +302,19 @@ func (h *TriageHandler) wrong(ctx context.Context, r *run, is triage.Issue, agen
 // agentComment handles an ordinary comment intake found to be an
 // agent's: after a suggestion nobody acted on yet, a public one is an
 // answer given otherwise. Anything else needs no work (intake recorded
-// the agent mark).
-func (h *TriageHandler) agentComment(ctx context.Context, p TriagePayload) error {
-	r := h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID)
-	ctx, err := h.acquire(ctx, r)
-	if err != nil {
-		return err
+// the agent mark). The run holds the ticket's lock.
+func (h *TriageHandler) agentComment(ctx context.Context, r *run, p TriagePayload) error {
+	if p.Comment.Internal {
+		return nil
 	}
-	defer r.release()
-	if r.state.Handled(p.DeliveryID) || p.Comment.Internal || !h.otherwise(ctx, r, p.Comment.AuthorID) {
+	if r.state.Writing {
+		// a task died in the middle of a write: Jira's copy says what
+		// became of the suggestion
+		if _, err := h.read(ctx, r); err != nil {
+			return err
+		}
+	}
+	if !h.otherwise(ctx, r, p.Comment.AuthorID) {
 		return nil
 	}
 	r.state.Remember(p.DeliveryID)
