@@ -104,8 +104,12 @@ type AuditEntry struct {
 	Verdict    classifier.Verdict `json:"verdict"`
 	// Writes says what was written, in order ("comment public",
 	// "labels triage-replied,triage-passkey-invalid", …), or why nothing.
-	Writes []string  `json:"writes"`
-	At     time.Time `json:"at"`
+	Writes []string `json:"writes"`
+	// Outcome, on an entry that records the helpdesk's treatment of a
+	// decision, is its Outcome constant; Actor the agent or admin.
+	Outcome string    `json:"outcome,omitempty"`
+	Actor   string    `json:"actor,omitempty"`
+	At      time.Time `json:"at"`
 }
 
 // Followups schedules and cancels follow-up tasks.
@@ -123,4 +127,7 @@ type Metrics interface {
 	Moded(mode string, security bool)
 	// Commented observes the time from a webhook to the bot's comment.
 	Commented(receivedAt time.Time)
+	// Feedback counts an outcome of the helpdesk's treatment of a
+	// decision (an Outcome constant).
+	FeedbackMetrics
 }

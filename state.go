@@ -29,6 +29,9 @@ type State struct {
 	// started and its outcome is not known here: the next task must read
 	// Jira's copy before it acts.
 	Writing bool `json:"writing,omitempty"`
+	// Suggestion is the decision suggested to the agents (mode suggest),
+	// pending or with its outcome; nil when none was.
+	Suggestion *Suggestion `json:"suggestion,omitempty"`
 	// Deliveries lists the last deliveries handled, newest last.
 	Deliveries []string  `json:"deliveries,omitempty"`
 	UpdatedAt  time.Time `json:"updated_at,omitzero"`

@@ -146,22 +146,26 @@ func makeTickets(t *testing.T, proj string, n int) []*ticket {
 // expect fills in what the verdict calls for (worker/handler.go).
 func (tk *ticket) expect() {
 	v := tk.verdict
-	switch v.Action {
-	case classifier.ActionReply:
+	switch {
+	case v.Mode == classifier.ModeSuggest && !v.Security:
+		// below the auto threshold: one internal note for the agents
+		tk.wantLabels = []string{triage.LabelSuggested}
+		tk.wantComments, tk.wantInternal = 1, 1
+	case v.Action == classifier.ActionReply:
 		tk.wantLabels = []string{triage.LabelReplied}
 		for _, c := range v.Reply {
 			tk.wantLabels = append(tk.wantLabels, "triage-"+c)
 		}
 		tk.wantComments = 1
 		tk.wantFollowup = true
-	case classifier.ActionEscalateMFA, classifier.ActionEscalatePassword:
+	case v.Action == classifier.ActionEscalateMFA || v.Action == classifier.ActionEscalatePassword:
 		label := "triage-escalate-mfa"
 		if v.Action == classifier.ActionEscalatePassword {
 			label = "triage-escalate-password"
 		}
 		tk.wantLabels = []string{triage.LabelEscalated, label}
 		tk.wantComments, tk.wantInternal, tk.wantEsc = 2, 1, true
-	case classifier.ActionResolve:
+	case v.Action == classifier.ActionResolve:
 		tk.wantLabels = []string{triage.LabelResolved}
 		tk.wantComments = 1
 	default:

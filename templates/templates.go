@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -31,6 +32,7 @@ const (
 	PasswordResetDone  = "password-reset-done" // the password was reset: sign in with the temporary one
 	SecurityNote       = "security-note"       // internal note for agents: a possible attack, why, and the runbook's first steps
 	SecurityAck        = "security-ack"        // optional reporter notice: we are on it; approve nothing you did not start
+	SuggestionNote     = "suggestion-note"     // internal note for agents: the suggested action, the text that would go out, how to act
 )
 
 // Platforms accepted in [Data.Platform]. Anything else counts as unknown.
@@ -60,7 +62,7 @@ func categoryIDs() []string {
 
 // documentNames returns the documents that are not categories.
 func documentNames() []string {
-	return []string{EscalationMFA, EscalationPassword, EvidenceNote, Resolved, MFAResetDone, PasswordResetDone, SecurityNote, SecurityAck}
+	return []string{EscalationMFA, EscalationPassword, EvidenceNote, Resolved, MFAResetDone, PasswordResetDone, SecurityNote, SecurityAck, SuggestionNote}
 }
 
 // partialNames returns the partials.
@@ -114,6 +116,20 @@ type Data struct {
 	// only then does a reply name it; otherwise it speaks of "the app you
 	// were signing in to".
 	MentionsDefender bool
+
+	// Action is the suggested action of a suggestion note ("reply",
+	// "escalate-mfa", "escalate-password", "resolve"), Confidence the
+	// verdict's confidence in [0, 1].
+	Action     string
+	Confidence float64
+}
+
+// Outgoing is the text for the reporter that a suggestion note shows: the
+// reply for Data.Categories when Doc is empty, else the document Doc, both
+// rendered with Data (in the reporter's language).
+type Outgoing struct {
+	Doc  string
+	Data Data
 }
 
 // Evidence is one matched phrase, e.g. {"passkey-invalid", "passkey can no longer
@@ -171,11 +187,59 @@ func (s *Set) Render(name string, d Data) (Rendered, error) {
 	return Rendered{Wiki: toWiki(blocks)}, nil
 }
 
-// reply executes and parses a reply: the blocks [Set.Reply] prints.
-func (s *Set) reply(d Data) ([]block, error) {
-	cats, err := replyCategories(d.Categories)
+// SuggestionNote renders the internal note of a suggestion, in
+// d.Language (the agents'): the suggested action and the confidence from d,
+// the evidence, and out, the exact text the reporter would get, as it would
+// go out (in its own language).
+func (s *Set) SuggestionNote(d Data, out Outgoing) (Rendered, error) {
+	blocks, err := s.suggestionNote(d, out)
+	if err != nil {
+		return Rendered{}, fmt.Errorf("templates: %w", err)
+	}
+	return Rendered{Wiki: toWiki(blocks)}, nil
+}
+
+func (s *Set) suggestionNote(d Data, out Outgoing) ([]block, error) {
+	var text string
+	var err error
+	switch {
+	case out.Doc == "" && len(out.Data.Categories) == 0:
+	case out.Doc == "" || isCategory(out.Doc):
+		if out.Doc != "" {
+			out.Data.Categories = []string{out.Doc}
+		}
+		text, err = s.replyMarkup(out.Data)
+	case out.Doc == SuggestionNote || !slices.Contains(documentNames(), out.Doc):
+		err = fmt.Errorf("%q is not a text for the reporter", clean(out.Doc))
+	default:
+		text, err = s.execute(out.Doc, newView(out.Data))
+	}
 	if err != nil {
 		return nil, err
+	}
+	v := newView(d)
+	v.Suggested = markup(text)
+	res, err := s.execute(SuggestionNote, v)
+	if err != nil {
+		return nil, err
+	}
+	return parseOutput(SuggestionNote, res)
+}
+
+// reply executes and parses a reply: the blocks [Set.Reply] prints.
+func (s *Set) reply(d Data) ([]block, error) {
+	out, err := s.replyMarkup(d)
+	if err != nil {
+		return nil, err
+	}
+	return parseOutput(partialReply, out)
+}
+
+// replyMarkup executes a reply into the intermediate markup.
+func (s *Set) replyMarkup(d Data) (string, error) {
+	cats, err := replyCategories(d.Categories)
+	if err != nil {
+		return "", err
 	}
 	v := newView(d)
 	v.Categories = cats
@@ -188,18 +252,14 @@ func (s *Set) reply(d Data) ([]block, error) {
 		sv.StepsAbove = stepsIn != ""
 		body, err := s.execute(c, sv)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		v.Sections = append(v.Sections, section{Category: c, Title: title(v.Language, c), Body: markup(body)})
 		if stepsIn == "" && showsPasskeySteps(c) {
 			stepsIn = title(v.Language, c)
 		}
 	}
-	out, err := s.execute(partialReply, v)
-	if err != nil {
-		return nil, err
-	}
-	return parseOutput(partialReply, out)
+	return s.execute(partialReply, v)
 }
 
 // render executes and parses one document: the blocks [Set.Render] prints.
@@ -279,6 +339,11 @@ type view struct {
 	ReporterLanguage     string // ISO 639-1 code of the reporter's language, "" when unknown
 	ReporterLanguageName string // its name in Language ("" when unknown or unsupported)
 	MentionsDefender     bool   // the reporter named Defender
+	Action               string // the suggested action of a suggestion note
+	Confidence           string // its confidence, "0.84"
+	// Suggested is the text for the reporter a suggestion note shows,
+	// already in the intermediate markup ("" when none).
+	Suggested markup
 
 	ShowIOS     bool // show the iOS steps: platform ios or unknown
 	ShowAndroid bool // show the Android steps: platform android or unknown
@@ -316,6 +381,8 @@ func newView(d Data) view {
 		Language:         NormalizeLanguage(d.Language),
 		ReporterLanguage: strings.ToLower(clean(d.ReporterLanguage)),
 		MentionsDefender: d.MentionsDefender,
+		Action:           clean(d.Action),
+		Confidence:       strconv.FormatFloat(min(max(d.Confidence, 0), 1), 'f', 2, 64),
 	}
 	v.ReporterLanguageName = languageName(v.Language, v.ReporterLanguage)
 	v.ShowIOS = v.Platform != PlatformAndroid

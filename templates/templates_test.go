@@ -51,6 +51,9 @@ type goldenCase struct {
 	doc   string // document name for Render; "" means Reply
 	data  Data   // rendered once per platform
 	cover []string
+	// out, for a suggestion note, is the text for the reporter it shows
+	// (rendered with SuggestionNote).
+	out *Outgoing
 }
 
 // goldenCases are the cases of one language. Each is rendered for every
@@ -103,6 +106,22 @@ func goldenCases(lang string) []goldenCase {
 	add(Resolved, Resolved, fullData(""))
 	add(Resolved+"-no-name", Resolved, Data{TicketKey: "HD-9"})
 
+	// Suggestion notes: in the agents' language (lang), showing the text
+	// for a German reporter exactly as it would go out.
+	suggest := func(name string, action string, out Outgoing) {
+		d := fullData("")
+		d.Action, d.Confidence, d.ReporterLanguage = action, 0.8449, "de"
+		d.Categories = out.Data.Categories
+		d.StepsSent, d.ReporterReplies = nil, nil
+		add(name, SuggestionNote, d)
+		cases[len(cases)-1].out = &out
+	}
+	reporter := Data{TicketKey: "HD-1042", ReporterName: "Hannah", Language: "de", ReporterLanguage: "de", Categories: []string{PasskeyInvalid, NewDevice}}
+	suggest(SuggestionNote+"-reply", "reply", Outgoing{Data: reporter})
+	esc := reporter
+	esc.Reason, esc.Categories = triage.ReasonMFAReset, nil
+	suggest(SuggestionNote+"-escalate-mfa", "escalate-mfa", Outgoing{Doc: EscalationMFA, Data: esc})
+
 	if lang != English {
 		return cases
 	}
@@ -120,6 +139,16 @@ func goldenCases(lang string) []goldenCase {
 func (c goldenCase) render(s *Set, platform string) (Rendered, []block, error) {
 	d := c.data
 	d.Platform = platform
+	if c.out != nil {
+		out := *c.out
+		out.Data.Platform = platform
+		blocks, err := s.suggestionNote(d, out)
+		if err != nil {
+			return Rendered{}, nil, err
+		}
+		r, err := s.SuggestionNote(d, out)
+		return r, blocks, err
+	}
 	blocks, err := blocksOf(s, c.doc, d)
 	if err != nil {
 		return Rendered{}, nil, err

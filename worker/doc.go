@@ -8,4 +8,11 @@
 // act on Jira through the small interfaces of the domain package (triage.Jira,
 // triage.StateStore, …) — exactly once, whatever retries, crashes and
 // duplicate webhooks happen.
+//
+// A verdict below the auto threshold (mode suggest) becomes one internal
+// note for the agents and a pending triage.Suggestion in the state; an
+// agent's comment whose first line is a /triage command (send, wrong)
+// carries it out or corrects it, exactly once, and the outcomes (sent,
+// corrected, answered otherwise) go to the audit, the optional
+// triage.DecisionCounter and triage.FeedbackRecorder, and the metrics.
 package worker

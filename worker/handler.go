@@ -37,7 +37,13 @@ type Deps struct {
 	Followups   triage.Followups
 	// Metrics, when set, receives decisions and latencies.
 	Metrics triage.Metrics
-	Logger  zerolog.Logger
+	// Decisions, when set, counts the decisions acted on by mode and the
+	// agents' outcomes per day (the admins' Decisions view).
+	Decisions triage.DecisionCounter
+	// Feedback, when set, keeps the text of tickets the bot suggested or
+	// escalated and the agents' outcomes, for triage feedback export.
+	Feedback triage.FeedbackRecorder
+	Logger   zerolog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -101,6 +107,12 @@ type run struct {
 	event    string
 	// commented is set once the run wrote a comment to Jira.
 	commented bool
+	// acted is set once the run wrote to Jira (or would have, in shadow
+	// mode): the decision did something new.
+	acted bool
+	// outcome and actor, when set, are the helpdesk's outcome the run
+	// recorded, for the audit entry.
+	outcome, actor string
 	// agent is the ticket's agent mark, read with the lock.
 	agent bool
 	// releaseFn is the lock's Hold.Release.
@@ -143,6 +155,14 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		r.log.Info().Msg("delivery already handled")
 		return nil
 	}
+	if p.Comment != nil {
+		if cmd, is, err := triage.ParseCommand(p.Comment.Body); is {
+			return h.command(ctx, r, p, cmd, err)
+		}
+		if p.Agent {
+			return h.agentComment(ctx, r, p)
+		}
+	}
 
 	issue := p.Issue
 	if h.needsRead(p, r) {
@@ -151,6 +171,11 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 		issue = full
+	}
+	if p.Comment != nil && !p.Comment.Internal && isAgent(p.Comment.AuthorID, issue, h.cfg.BotAccountID) {
+		// an agent's answer seen only now (intake could not tell the
+		// author from the reporter)
+		h.otherwise(ctx, r, p.Comment.AuthorID)
 	}
 	v := h.d.Classifier.Decide(h.ticket(issue, r.state))
 	if r.agent && v.Action != classifier.ActionHuman {
@@ -176,9 +201,21 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 		r.log.Info().Str("reason", reason).Msg("finishing an escalation a previous attempt started")
 	}
-	if err := h.act(ctx, r, issue, v, reason); err != nil {
-		return err
+	if v.Mode == triage.ModeSuggest && reason == "" && !v.Security {
+		if err := h.suggest(ctx, r, issue, v); err != nil {
+			return err
+		}
+	} else {
+		if v.Action != classifier.ActionHuman && r.state.Suggestion.Pending() {
+			// the bot acts alone now: the older suggestion is moot
+			r.state.Suggestion = nil
+			r.writes = append(r.writes, "pending suggestion dropped: the bot acts alone")
+		}
+		if err := h.act(ctx, r, issue, v, reason); err != nil {
+			return err
+		}
 	}
+	h.countDecision(ctx, r, v)
 	if h.d.Metrics != nil {
 		h.d.Metrics.Decided(string(v.Action), v.Categories)
 		h.d.Metrics.Moded(v.Mode, v.Security)
@@ -295,7 +332,8 @@ func (h *TriageHandler) ticket(is triage.Issue, s triage.State) classifier.Ticke
 
 // TicketOf turns an issue into what the classifier reads: comments by the
 // bot's account are the bot's, by the reporter the reporter's, by anyone
-// else an agent's.
+// else an agent's. The bot's suggestion notes (the reporter never saw
+// them) and /triage commands (no part of the conversation) are left out.
 func TicketOf(is triage.Issue, botAccountID string) classifier.Ticket {
 	t := classifier.Ticket{ID: is.Key, Summary: is.Summary, Description: is.Description}
 	for _, c := range is.Comments {
@@ -303,8 +341,14 @@ func TicketOf(is triage.Issue, botAccountID string) classifier.Ticket {
 		switch {
 		case triage.SameAccount(c.AuthorID, botAccountID):
 			a = classifier.AuthorBot
+			if strings.Contains(c.Body, suggestionMarkerPrefix) {
+				continue // a suggestion for agents: the reporter never saw it
+			}
 		case triage.SameAccount(c.AuthorID, is.ReporterID):
 			a = classifier.AuthorReporter
+		}
+		if _, cmd, _ := triage.ParseCommand(c.Body); cmd && a != classifier.AuthorBot {
+			continue // a /triage command is no part of the conversation
 		}
 		t.Comments = append(t.Comments, classifier.Comment{Author: a, Body: c.Body})
 	}
@@ -465,6 +509,7 @@ func (h *TriageHandler) noteAndRecord(ctx context.Context, r *run, is triage.Iss
 		return fmt.Errorf("escalation record for %s: %w", r.key, err)
 	} else if created {
 		r.writes = append(r.writes, "escalation record "+reason)
+		h.keepText(ctx, r, is)
 	}
 	// The note's "done" mark lives in the Redis copy only (saved by
 	// finish, or by the next write's mark): writing it to Jira would cost
@@ -560,6 +605,7 @@ func (h *TriageHandler) write(ctx context.Context, r *run, w triage.Write) error
 		}
 		r.commented = r.commented || w.Comment != ""
 	}
+	r.acted = true
 	if w.State != nil {
 		// Saved to Redis by finish, or by the next write's mark: until
 		// then the mark sends any other task to Jira's copy.
@@ -577,7 +623,8 @@ func (h *TriageHandler) finish(ctx context.Context, r *run, v classifier.Verdict
 			r.writes[i] = "shadow (not written): " + r.writes[i]
 		}
 	}
-	entry := triage.AuditEntry{Key: r.key, TaskID: r.taskID, Event: r.event, DeliveryID: r.delivery, Mode: h.cfg.Mode, Verdict: v, Writes: r.writes, At: h.d.Now().UTC()}
+	entry := triage.AuditEntry{Key: r.key, TaskID: r.taskID, Event: r.event, DeliveryID: r.delivery, Mode: h.cfg.Mode, Verdict: v, Writes: r.writes,
+		Outcome: r.outcome, Actor: r.actor, At: h.d.Now().UTC()}
 	if err := r.releaseFn(ctx, &r.state, &entry); err != nil {
 		return fmt.Errorf("save state of %s and its audit entry: %w", r.key, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -69,6 +70,8 @@ type harness struct {
 	cfg       worker.Config
 	states    triage.StateStore
 	wrapJira  func(triage.Jira) triage.Jira
+	clf       *classifier.Classifier
+	decisions *fakeDecisions
 	handler   *worker.TriageHandler
 	done      chan string // task ids, as each task finishes for good
 	logs      *logtest.Buffer
@@ -84,19 +87,71 @@ func withJira(wrap func(triage.Jira) triage.Jira) harnessOption {
 	return func(h *harness) { h.wrapJira = wrap }
 }
 
+// withSuggestionsOnly gives the worker a classifier whose auto threshold
+// is 1.01: every verdict that is not human is a suggestion.
+func withSuggestionsOnly() harnessOption {
+	return func(h *harness) { h.clf = suggestingClassifier(h.t) }
+}
+
+var (
+	suggestOnce sync.Once
+	suggestClf  *classifier.Classifier
+	suggestErr  error
+)
+
+func suggestingClassifier(t *testing.T) *classifier.Classifier {
+	t.Helper()
+	suggestOnce.Do(func() { suggestClf, suggestErr = classifier.NewDefault(classifier.WithAutoThreshold(1.01)) })
+	if suggestErr != nil {
+		t.Fatal(suggestErr)
+	}
+	return suggestClf
+}
+
+// fakeDecisions counts what the worker counts, in memory.
+type fakeDecisions struct {
+	mu       sync.Mutex
+	modes    map[string]int
+	outcomes map[string]int
+}
+
+var _ triage.DecisionCounter = (*fakeDecisions)(nil)
+
+func (f *fakeDecisions) CountDecision(_ context.Context, _ time.Time, mode string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.modes[mode]++
+	return nil
+}
+
+func (f *fakeDecisions) CountFeedback(_ context.Context, _ time.Time, outcome string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.outcomes[outcome]++
+	return nil
+}
+
+// counts returns copies of the counts.
+func (f *fakeDecisions) counts() (modes, outcomes map[string]int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.modes), maps.Clone(f.outcomes)
+}
+
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
 	opt := redistest.Options(t)
 	id := redistest.ID(t)
 	h := &harness{
-		t:        t,
-		jira:     jiratest.New(jiratest.WithBasicAuth("bot@example.com", "token", botUser), jiratest.WithUsers(alice, agentUser)),
-		rdb:      redis.NewClient(opt),
-		redisOpt: redistest.AsynqOpt(opt),
-		queue:    "test-" + id,
-		prefix:   "test:" + id + ":",
-		done:     make(chan string, 100),
-		logs:     &logtest.Buffer{},
+		t:         t,
+		jira:      jiratest.New(jiratest.WithBasicAuth("bot@example.com", "token", botUser), jiratest.WithUsers(alice, agentUser)),
+		rdb:       redis.NewClient(opt),
+		redisOpt:  redistest.AsynqOpt(opt),
+		queue:     "test-" + id,
+		prefix:    "test:" + id + ":",
+		done:      make(chan string, 100),
+		logs:      &logtest.Buffer{},
+		decisions: &fakeDecisions{modes: map[string]int{}, outcomes: map[string]int{}},
 	}
 	t.Cleanup(h.jira.Close)
 	t.Cleanup(func() { h.rdb.Close() })
@@ -119,6 +174,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		o(h)
 	}
 	clf, tmpl := shared(t)
+	if h.clf != nil {
+		clf = h.clf
+	}
 	jc, err := jira.New(jira.Config{BaseURL: h.jira.URL(), Email: "bot@example.com", APIToken: "token", BotAccountID: botUser.AccountID, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +189,8 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		Classifier: clf, Templates: tmpl, Jira: jt, States: h.states,
 		Escalations: h.esc,
 		Followups:   &worker.AsynqFollowups{Client: h.client, Inspector: h.inspector, Queue: h.queue},
+		Decisions:   h.decisions,
+		Feedback:    h.store,
 		Logger:      zerolog.New(h.logs),
 	})
 	if err != nil {

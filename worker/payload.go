@@ -45,6 +45,11 @@ type TriagePayload struct {
 	Issue   triage.Issue `json:"issue"`
 	// Comment is the new comment of a comment event.
 	Comment *triage.Comment `json:"comment,omitempty"`
+	// Agent is set by intake on a comment event whose author it found to
+	// be neither the reporter nor the bot (an agent): its agent mark is
+	// recorded, and the worker only looks at what the comment means for a
+	// suggestion (a /triage command, or an answer given otherwise).
+	Agent bool `json:"agent,omitempty"`
 }
 
 // Validate reports what makes a payload unusable.

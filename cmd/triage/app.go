@@ -86,7 +86,7 @@ func appFrom(cfg config, logw io.Writer, needJira, needWorker bool) (*app, error
 	}
 	a.client = asynq.NewClient(a.redisConn)
 	a.inspector = asynq.NewInspector(a.redisConn)
-	a.store = redisstore.New(a.rdb, redisstore.Config{})
+	a.store = redisstore.New(a.rdb, redisstore.Config{Feedback: redisstore.FeedbackConfig{TTL: cfg.FeedbackTTL}})
 	a.esc = escalation.New(a.rdb, "")
 	a.metrics.RegisterEscalations(a.esc.OpenStats)
 	a.metrics.RegisterQueues(a.inspector, cfg.Queue)
@@ -129,6 +129,8 @@ func (a *app) handler() (*worker.TriageHandler, error) {
 		Escalations: a.esc,
 		Followups:   &worker.AsynqFollowups{Client: a.client, Inspector: a.inspector, Queue: a.cfg.Queue},
 		Metrics:     a.metrics,
+		Feedback:    a.store,
+		Decisions:   a.store,
 		Logger:      a.log,
 	})
 }

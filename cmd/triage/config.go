@@ -62,6 +62,10 @@ type config struct {
 	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
 	ReconcileWindow   time.Duration `yaml:"reconcile_window"`
 
+	// FeedbackTTL is how long the text and the agents' outcome of a
+	// ticket the bot suggested or escalated are kept for the export.
+	FeedbackTTL time.Duration `yaml:"feedback_ttl"`
+
 	AdminToken     string `yaml:"admin_token"`
 	AdminSecure    bool   `yaml:"admin_secure"`
 	DoneTransition string `yaml:"done_transition"`
@@ -218,6 +222,9 @@ func (c *config) defaults() {
 	if c.ReconcileWindow == 0 {
 		c.ReconcileWindow = 24 * time.Hour
 	}
+	if c.FeedbackTTL == 0 {
+		c.FeedbackTTL = 30 * 24 * time.Hour
+	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
@@ -258,7 +265,7 @@ func (c config) validate(needJira, needWorker bool) error {
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("TRIAGE_CONCURRENCY must be at least 1, got %d", c.Concurrency))
 	}
-	if c.PollInterval < 0 || c.ReconcileInterval < 0 || c.ShutdownTimeout < 0 {
+	if c.PollInterval < 0 || c.ReconcileInterval < 0 || c.ShutdownTimeout < 0 || c.FeedbackTTL < 0 {
 		errs = append(errs, errors.New("intervals and timeouts cannot be negative"))
 	}
 	if (c.PollInterval > 0 || c.ReconcileInterval > 0) && strings.TrimSpace(c.JQL) == "" {

@@ -113,6 +113,11 @@ func (d *demo) showAnswers() error {
 		before := len(d.labels(t.Key))
 		if err := d.wait("the answer on "+t.Key, func() bool {
 			ls := d.labels(t.Key)
+			if t.Then.Author == "agent" && strings.HasPrefix(t.Then.Body, "/triage send") {
+				// an agent sends the bot's suggestion (or finds the bot
+				// already acted alone)
+				return hasLabel(ls, triage.LabelEscalated) || hasLabel(ls, triage.LabelReplied)
+			}
 			if t.Then.Author == "agent" {
 				return hasLabel(ls, triage.LabelNeedsHuman)
 			}
@@ -171,7 +176,7 @@ func triageLabels(labels []string) []string {
 }
 
 func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket, botID string) {
-	var replied, mfa, followup, password, resolved, human, comments int
+	var replied, mfa, followup, password, resolved, human, suggested, comments int
 	for _, t := range tickets {
 		ls := fake.Labels(t.Key)
 		if hasLabel(ls, triage.LabelReplied) {
@@ -193,6 +198,9 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 		if hasLabel(ls, triage.LabelNeedsHuman) {
 			human++
 		}
+		if hasLabel(ls, triage.LabelSuggested) {
+			suggested++
+		}
 		for _, c := range fake.Comments(t.Key) {
 			if c.Author.AccountID == botID {
 				comments++
@@ -209,6 +217,7 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 	}
 	fmt.Fprintf(out, "\nsummary of %d tickets\n", len(tickets))
 	fmt.Fprintf(out, "  replied with the steps:            %d\n", replied)
+	fmt.Fprintf(out, "  suggested to the agents:           %d (a note only they see)\n", suggested)
 	fmt.Fprintf(out, "  escalated for an MFA reset:        %d (%d by the follow-up)\n", mfa, followup)
 	fmt.Fprintf(out, "  escalated for a password reset:    %d\n", password)
 	fmt.Fprintf(out, "  resolved:                          %d\n", resolved)

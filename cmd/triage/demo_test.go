@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfatriage/triage"
 	"github.com/mfatriage/triage/internal/logtest"
 )
 
@@ -45,7 +46,8 @@ func TestDemoExitAfterSummary(t *testing.T) {
 	}
 	for _, want := range []string{
 		"summary of 20 tickets",
-		"replied with the steps:            13",
+		"replied with the steps:            12",
+		"suggested to the agents:           2",
 		"escalated for an MFA reset:        6 (2 by the follow-up)",
 		"escalated for a password reset:    1",
 		"resolved:                          9",
@@ -125,12 +127,19 @@ func TestDemoServesTheAdminPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var decisions struct {
-		Days []json.RawMessage `json:"days"`
+		Days   []json.RawMessage `json:"days"`
+		Totals struct {
+			Modes map[string]int `json:"modes"`
+		} `json:"totals"`
 	}
 	err = json.NewDecoder(resp.Body).Decode(&decisions)
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusOK || len(decisions.Days) != 7 {
 		t.Errorf("GET /api/decisions?days=7 = %d, %d days, %v; want 200 and 7 days", resp.StatusCode, len(decisions.Days), err)
+	}
+	// the worker counts what it decided there
+	if decisions.Totals.Modes[triage.ModeAuto] == 0 {
+		t.Errorf("GET /api/decisions?days=7: modes %v, want the demo's auto decisions counted", decisions.Totals.Modes)
 	}
 	// an MFA reset against the demo's fake Graph, the user from the
 	// reporter's e-mail in the sandbox Jira

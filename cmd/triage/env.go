@@ -63,6 +63,7 @@ var envVars = []envVar{
 	{"TRIAGE_POLL_INTERVAL", "0 (off)", "poll Jira with TRIAGE_JQL this often (sites without webhooks)", func(c *config, v string) error { return setDuration(&c.PollInterval, v) }},
 	{"TRIAGE_RECONCILE_INTERVAL", "0 (off)", "re-enqueue tickets with no triage state this often", func(c *config, v string) error { return setDuration(&c.ReconcileInterval, v) }},
 	{"TRIAGE_RECONCILE_WINDOW", "24h", "how far back reconciliation looks", func(c *config, v string) error { return setDuration(&c.ReconcileWindow, v) }},
+	{"TRIAGE_FEEDBACK_TTL", "720h", "how long the text and the agents' outcome of a ticket the bot suggested or escalated are kept for triage feedback export", func(c *config, v string) error { return setDuration(&c.FeedbackTTL, v) }},
 	{"TRIAGE_RULES", "embedded", "classifier rules file (YAML)", func(c *config, v string) error { c.RulesPath = v; return nil }},
 	{"TRIAGE_MODEL", "embedded", "learned model file (from triage train)", func(c *config, v string) error { c.ModelPath = v; return nil }},
 	{"TRIAGE_AUTO_THRESHOLD", "the model's", "confidence from which the bot acts alone; below it, agents get a suggestion (1.01: suggestions only)", func(c *config, v string) error {

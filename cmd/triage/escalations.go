@@ -30,7 +30,8 @@ func (a *app) service() (*escalation.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	cfg := escalation.ServiceConfig{DoneTransition: a.cfg.DoneTransition, BotAccountID: a.cfg.BotAccountID}
+	cfg := escalation.ServiceConfig{DoneTransition: a.cfg.DoneTransition, BotAccountID: a.cfg.BotAccountID,
+		Decisions: a.store, Feedback: a.store, Audit: a.store, Metrics: a.metrics}
 	if g := a.cfg.graph(); g.Configured() {
 		g.Logger = a.log.With().Str("component", "graph").Logger()
 		dir, err := graph.New(g)

@@ -28,7 +28,7 @@ unresolved ones to admins for an MFA reset.`,
 	root.PersistentFlags().String("rules", "", "rules file (YAML) to use instead of the embedded one (env TRIAGE_RULES)")
 	root.PersistentFlags().String("model", "", "model file to use instead of the embedded one (env TRIAGE_MODEL)")
 	root.PersistentFlags().String("config", "", "configuration file (YAML); the environment overrides it (env TRIAGE_CONFIG)")
-	root.AddCommand(newClassifyCmd(), newEvalCmd(), newServeCmd(), newIntakeCmd(), newAdminCmd(), newWorkerCmd(), newPollCmd(), newAuditCmd(), newEscalationsCmd(), newConfigCmd(), newFakeJiraCmd(), newDemoCmd(), newBackfillCmd(), newBenchCmd(), newTrainCmd(), newRulesCmd())
+	root.AddCommand(newClassifyCmd(), newEvalCmd(), newServeCmd(), newIntakeCmd(), newAdminCmd(), newWorkerCmd(), newPollCmd(), newAuditCmd(), newEscalationsCmd(), newConfigCmd(), newFakeJiraCmd(), newDemoCmd(), newBackfillCmd(), newBenchCmd(), newTrainCmd(), newRulesCmd(), newFeedbackCmd())
 	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { running.Store(cmd) }
 	return root
 }

@@ -235,12 +235,14 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("E2E-5: %d bot comments on a human ticket", n)
 	}
 
-	// the bot's own comment and an agent's comment: nothing enqueued
+	// the bot's own comment: nothing enqueued; an agent's public comment:
+	// recorded, and enqueued for the worker to see whether it answered a
+	// suggestion (there is none on E2E-1: nothing is written)
 	if code := e.post(commentCreated(k1, e2eBot, steps), "delivery-6", "").StatusCode; code != http.StatusOK {
 		t.Errorf("the bot's own comment answered %d, want 200 ignored", code)
 	}
-	if code := e.post(commentCreated(k1, e2eAgent, "I'll call you."), "delivery-7", "").StatusCode; code != http.StatusOK {
-		t.Errorf("an agent's comment answered %d, want 200 recorded", code)
+	if code := e.post(commentCreated(k1, e2eAgent, "I'll call you."), "delivery-7", "").StatusCode; code != http.StatusAccepted {
+		t.Errorf("an agent's comment answered %d, want 202 recorded", code)
 	}
 
 	// refused deliveries

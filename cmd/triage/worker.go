@@ -69,6 +69,9 @@ func newAuditCmd() *cobra.Command {
 				for _, w := range e.Writes {
 					fmt.Fprintf(out, "  wrote: %s\n", w)
 				}
+				if e.Outcome != "" {
+					fmt.Fprintf(out, "  outcome: %s, by %s\n", e.Outcome, e.Actor)
+				}
 			}
 			return nil
 		},

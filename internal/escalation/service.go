@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/mfatriage/triage/classifier"
 	"github.com/mfatriage/triage/templates"
 )
 
@@ -41,6 +42,15 @@ type ServiceConfig struct {
 	// Directory, when set, lets admins reset a reporter's MFA methods in
 	// Entra ID from an MFA-reset escalation (ResetMFA); nil: not offered.
 	Directory Directory
+
+	// What an escalation returned as "not an MFA problem" teaches (the
+	// outcome "returned"), each optional (nil: not recorded there):
+	// Decisions counts it per day, Feedback keeps it for triage feedback
+	// export, Audit records it in the ticket's audit, Metrics counts it.
+	Decisions triage.DecisionCounter
+	Feedback  triage.FeedbackRecorder
+	Audit     triage.AuditRecorder
+	Metrics   triage.FeedbackMetrics
 }
 
 // Messages renders the reporter's messages by template name;
@@ -229,6 +239,7 @@ func (s *Service) Return(ctx context.Context, id, actor, note string) (Record, b
 			return r, false, err
 		}
 		moved = true
+		s.returned(ctx, r, actor)
 	case StatusReturned:
 		// a retry: post the recorded note if its write is still pending
 		n, err = s.store.rdb.Get(ctx, pending).Int()
@@ -254,6 +265,29 @@ func (s *Service) Return(ctx context.Context, id, actor, note string) (Record, b
 		return r, moved, fmt.Errorf("return %s: %w", id, err)
 	}
 	return r, moved || wrote, nil
+}
+
+// returned records the outcome of an escalation returned to the agents
+// (not an MFA problem): the ticket was for a person. It runs once, when
+// the status changes, and is best effort: the return itself went
+// through, and a failure here must not make the admin try it again.
+func (s *Service) returned(ctx context.Context, r Record, actor string) {
+	now := s.cfg.Now().UTC()
+	if s.cfg.Decisions != nil {
+		_ = s.cfg.Decisions.CountFeedback(ctx, now, triage.OutcomeReturned)
+	}
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.Feedback(triage.OutcomeReturned)
+	}
+	if s.cfg.Feedback != nil {
+		_ = s.cfg.Feedback.RecordFeedback(ctx, triage.Feedback{Key: r.Key, Outcome: triage.OutcomeReturned, Actor: actor, At: now,
+			Expect: triage.HumanExpect(r.Platform)})
+	}
+	if s.cfg.Audit != nil {
+		_ = s.cfg.Audit.Record(ctx, triage.AuditEntry{Key: r.Key, Event: "escalation:return", Mode: "admin",
+			Verdict: classifier.Verdict{Categories: []string{}, Action: classifier.ActionHuman, Reason: "an admin returned the escalation (" + r.Reason + ") to the agents: not an MFA problem"},
+			Writes:  []string{"escalation " + r.ID + " returned"}, Outcome: triage.OutcomeReturned, Actor: actor, At: now})
+	}
 }
 
 // deliver posts w on the ticket with marker anchored at its end. When

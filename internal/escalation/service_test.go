@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/mfatriage/triage"
+	"github.com/mfatriage/triage/classifier"
 
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira"
@@ -327,5 +330,72 @@ func TestReturnedIsNotClosed(t *testing.T) {
 	}
 	if n := len(fake.Comments("HD-10")); n != 2 {
 		t.Errorf("%d comments, want the note and the reset-done comment", n)
+	}
+}
+
+// outcomes is a hand-written fake of everything the "returned" outcome
+// goes to: the per-day counter, the feedback store, the audit and the
+// metrics.
+type outcomes struct {
+	mu       sync.Mutex
+	counted  []string
+	feedback []triage.Feedback
+	audit    []triage.AuditEntry
+	metrics  []string
+}
+
+func (o *outcomes) CountDecision(context.Context, time.Time, string) error { return nil }
+func (o *outcomes) CountFeedback(_ context.Context, _ time.Time, outcome string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.counted = append(o.counted, outcome)
+	return nil
+}
+func (o *outcomes) KeepText(context.Context, string, classifier.Ticket) error { return nil }
+func (o *outcomes) RecordFeedback(_ context.Context, f triage.Feedback) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.feedback = append(o.feedback, f)
+	return nil
+}
+func (o *outcomes) Record(_ context.Context, e triage.AuditEntry) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.audit = append(o.audit, e)
+	return nil
+}
+func (o *outcomes) Feedback(outcome string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.metrics = append(o.metrics, outcome)
+}
+
+// TestReturnIsAnOutcome: an escalation returned to the agents (not an MFA
+// problem) is counted, kept for the feedback export as human, audited and
+// measured, once however often it is returned.
+func TestReturnIsAnOutcome(t *testing.T) {
+	t.Parallel()
+	o := &outcomes{}
+	svc, store, fake := newService(t, escalation.ServiceConfig{BotAccountID: bot.AccountID, Decisions: o, Feedback: o, Audit: o, Metrics: o})
+	ctx := context.Background()
+	fake.AddIssue(jiratest.Issue{Key: "HD-40", Summary: "licence", Reporter: alice})
+	if _, err := store.Create(ctx, triage.Escalation{Key: "HD-40", Reason: triage.ReasonMFAReset, Platform: "android", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, _, err := svc.Return(ctx, "HD-40:mfa-reset", "admin:bob", "not MFA: the licence expired"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{triage.OutcomeReturned}
+	if diff := cmp.Diff([]any{want, want}, []any{o.counted, o.metrics}); diff != "" {
+		t.Errorf("counted and measured (-want +got):\n%s", diff)
+	}
+	if len(o.feedback) != 1 || o.feedback[0].Key != "HD-40" || o.feedback[0].Actor != "admin:bob" ||
+		!cmp.Equal(o.feedback[0].Expect, classifier.Expect{Categories: []string{}, Platform: "android", Action: classifier.ActionHuman}) {
+		t.Errorf("feedback %+v", o.feedback)
+	}
+	if len(o.audit) != 1 || o.audit[0].Outcome != triage.OutcomeReturned || o.audit[0].Key != "HD-40" || o.audit[0].Actor != "admin:bob" {
+		t.Errorf("audit %+v", o.audit)
 	}
 }

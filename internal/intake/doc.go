@@ -31,10 +31,17 @@
 //     nor description or only mirrors a comment (issue_event_type_name
 //     issue_commented / issue_comment_edited: the comment_created event
 //     carries the comment);
-//   - recorded (200) and not enqueued when it is a comment by someone who
-//     is neither the reporter nor the bot, as far as the payload tells (a
-//     payload without the reporter is enqueued: the worker reads the
-//     thread); AgentRecorder keeps the mark so the worker backs off;
+//   - ignored (200) when it is a comment of the reporter's whose first
+//     line is a /triage command (triage.ParseCommand): only agents' commands
+//     count;
+//   - for a comment by someone who is neither the reporter nor the bot (an
+//     agent, as far as the payload tells; a payload without the reporter is
+//     enqueued as usual: the worker reads the thread): a /triage command is
+//     enqueued (202) marked Agent, with no agent mark; an internal comment
+//     is recorded (200) and not enqueued; a public one is recorded and
+//     enqueued marked Agent (202 "recorded"), so that the worker can tell
+//     an answer given instead of a suggestion. AgentRecorder keeps the mark
+//     so the worker backs off;
 //   - enqueued (202) as a worker.TriagePayload carrying the ticket's
 //     summary, description, reporter, labels, status and the comment, so the
 //     worker needs no Jira read on the happy path.

@@ -383,10 +383,20 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.EnqueueTimeout)
 	defer cancel()
 
+	recorded := false
 	if event == triage.EventCommentCreated {
 		// An agent's comment: the author is known not to be the reporter
 		// (nor the bot, dropped above). Undecidable: the worker decides.
-		if isReporter, ok := same(userOf(ev.Comment.Author), ev.reporter()); ok && !isReporter {
+		_, command, _ := triage.ParseCommand(p.Comment.Body)
+		isReporter, ok := same(userOf(ev.Comment.Author), ev.reporter())
+		switch {
+		case ok && isReporter && command:
+			return outcome{code: http.StatusOK, status: StatusIgnored, reason: "a /triage command from the reporter: only agents' commands count"}
+		case ok && !isReporter && command:
+			// an agent's /triage command goes to the worker, and leaves no
+			// agent mark: the bot goes on as if it had acted alone
+			p.Agent = true
+		case ok && !isReporter:
 			author := userOf(ev.Comment.Author)
 			at := p.Comment.Created
 			if at.IsZero() {
@@ -398,7 +408,12 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 			if err := h.agents.RecordAgent(ctx, p.Issue.Key, author.id(), at); err != nil {
 				return outcome{code: http.StatusServiceUnavailable, status: StatusUnavailable, reason: "could not record the agent's comment; retry later", err: err}
 			}
-			return outcome{code: http.StatusOK, status: StatusRecorded, reason: "agent comment"}
+			if p.Comment.Internal {
+				return outcome{code: http.StatusOK, status: StatusRecorded, reason: "agent comment"}
+			}
+			// a public answer may be one given instead of a suggestion:
+			// the worker looks (it reads its state, not Jira)
+			p.Agent, recorded = true, true
 		}
 	}
 
@@ -419,6 +434,9 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 	}
 	if info != nil && info.ID != "" {
 		taskID = info.ID
+	}
+	if recorded {
+		return outcome{code: http.StatusAccepted, status: StatusRecorded, reason: "agent comment", taskID: taskID}
 	}
 	return outcome{code: http.StatusAccepted, status: StatusEnqueued, taskID: taskID}
 }

@@ -371,17 +371,54 @@ func TestWebhookAgentComment(t *testing.T) {
 			t.Parallel()
 			e := newHookEnv(t, nil)
 			code, resp := e.send(t, delivery{body: tc.body, id: "agent-1"})
-			if diff := cmp.Diff(Response{Status: StatusRecorded, Reason: "agent comment"}, resp); code != 200 || diff != "" {
+			if diff := cmp.Diff(Response{Status: StatusRecorded, Reason: "agent comment", TaskID: "triage:agent-1"}, resp); code != http.StatusAccepted || diff != "" {
 				t.Errorf("answer %d, response (-want +got):\n%s", code, diff)
 			}
 			if diff := cmp.Diff([]agentRecord{tc.want}, e.agents.all()); diff != "" {
 				t.Errorf("agent records (-want +got):\n%s", diff)
 			}
-			if n := e.q.count(t); n != 0 {
-				t.Errorf("%d tasks enqueued, want none", n)
+			// a public answer goes to the worker too, marked as an agent's:
+			// it may be one given instead of a suggestion
+			if ps, _ := e.q.pending(t); len(ps) != 1 || !ps[0].Agent {
+				t.Errorf("tasks %+v, want one marked Agent", ps)
 			}
 		})
 	}
+
+	t.Run("commands: an agent's goes to the worker without a mark, the reporter's nowhere", func(t *testing.T) {
+		t.Parallel()
+		dc := func(author, body string) string {
+			return `{"webhookEvent": "comment_created", "timestamp": 1741599600000,
+			  "comment": {"self": "https://jira.example.com/rest/api/2/issue/10001/comment/9", "author": {"name": "` + author + `"}, "body": "` + body + `", "jsdPublic": false},
+			  "issue": {"key": "HD-9", "fields": {"reporter": {"name": "alice"}}}}`
+		}
+		e := newHookEnv(t, nil)
+		code, resp := e.send(t, delivery{body: dc("ann", `\n/triage send\nthanks`), id: "cmd-1"})
+		if code != http.StatusAccepted || resp.Status != StatusEnqueued {
+			t.Errorf("agent's command answered %d %+v, want 202 enqueued", code, resp)
+		}
+		if ps, _ := e.q.pending(t); len(ps) != 1 || !ps[0].Agent {
+			t.Errorf("tasks %+v, want the command marked Agent", ps)
+		}
+		if r := e.agents.all(); len(r) != 0 {
+			t.Errorf("agent records %v, want none: a command leaves no mark", r)
+		}
+		code, resp = e.send(t, delivery{body: dc("alice", "/triage send"), id: "cmd-2"})
+		if code != http.StatusOK || resp.Status != StatusIgnored {
+			t.Errorf("reporter's command answered %d %+v, want 200 ignored", code, resp)
+		}
+		if n := e.q.count(t); n != 1 {
+			t.Errorf("%d tasks, want only the agent's", n)
+		}
+		// an ordinary internal comment of an agent: the mark only
+		code, resp = e.send(t, delivery{body: dc("ann", "checking with the admins"), id: "cmd-3"})
+		if code != http.StatusOK || resp.Status != StatusRecorded {
+			t.Errorf("agent's internal comment answered %d %+v, want 200 recorded", code, resp)
+		}
+		if n, r := e.q.count(t), e.agents.all(); n != 1 || len(r) != 1 {
+			t.Errorf("%d tasks and agent records %v after an internal comment, want 1 task and 1 record", n, r)
+		}
+	})
 
 	t.Run("author and reporter share no identity: enqueued, the worker decides", func(t *testing.T) {
 		t.Parallel()

@@ -27,6 +27,7 @@ type Metrics struct {
 	reg       *prometheus.Registry
 	tickets   *prometheus.CounterVec
 	decisions *prometheus.CounterVec
+	feedback  *prometheus.CounterVec
 	jiraCalls *prometheus.CounterVec
 	latency   prometheus.Histogram
 }
@@ -58,6 +59,9 @@ func New() *Metrics {
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "triage_decisions_total", Help: "Triage decisions by mode (auto: the bot acted alone; suggest: left to agents with a suggestion; none: human) and whether a possible attack was flagged.",
 		}, []string{"mode", "security"}),
+		feedback: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "triage_agent_feedback_total", Help: "How the helpdesk treated the bot's decisions, by outcome (sent: a suggestion sent as it was; corrected; otherwise: an agent answered differently; returned: an admin returned an escalation as not an MFA problem).",
+		}, []string{"outcome"}),
 		jiraCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "triage_jira_calls_total", Help: "Jira REST calls, by endpoint, method and status (\"error\" when no answer came).",
 		}, []string{"endpoint", "method", "status"}),
@@ -66,7 +70,7 @@ func New() *Metrics {
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 		}),
 	}
-	m.reg.MustRegister(m.tickets, m.decisions, m.jiraCalls, m.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.tickets, m.decisions, m.feedback, m.jiraCalls, m.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -91,6 +95,11 @@ func (m *Metrics) Decided(action string, categories []string) {
 // Moded implements triage.Metrics.
 func (m *Metrics) Moded(mode string, security bool) {
 	m.decisions.WithLabelValues(mode, strconv.FormatBool(security)).Inc()
+}
+
+// Feedback implements triage.Metrics.
+func (m *Metrics) Feedback(outcome string) {
+	m.feedback.WithLabelValues(outcome).Inc()
 }
 
 // Commented implements triage.Metrics.

@@ -65,3 +65,19 @@ func TestMetricsSourcesUp(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentFeedback: each outcome is counted under its label.
+func TestAgentFeedback(t *testing.T) {
+	t.Parallel()
+	m := New()
+	m.Feedback("sent")
+	m.Feedback("sent")
+	m.Feedback("returned")
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{`triage_agent_feedback_total{outcome="sent"} 2`, `triage_agent_feedback_total{outcome="returned"} 1`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

@@ -33,6 +33,8 @@ type Config struct {
 	// Decisions view) are kept after its last count. Zero or less: 400
 	// days, more than the longest period the view shows (365 days).
 	DecisionTTL time.Duration
+	// Feedback bounds what is kept for triage feedback export.
+	Feedback FeedbackConfig
 }
 
 func (c Config) withDefaults() Config {
