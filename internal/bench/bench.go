@@ -104,6 +104,9 @@ type Result struct {
 	Tickets, Processed        int
 	Replied, Escalated, Human int
 	Resolved                  int
+	// Suggested tickets got an internal note for the agents (mode
+	// suggest): a comment, not a reply.
+	Suggested                 int
 	WebhookErrors             int
 	FirstWebhookError         string
 	Failed                    int // attempts that failed, and tasks archived

@@ -276,6 +276,8 @@ func (f *fixture) analyse(res *Result, sendAt []time.Time) {
 			res.Human++
 		case slices.Contains(ls, triage.LabelResolved):
 			res.Resolved++
+		case slices.Contains(ls, triage.LabelSuggested):
+			res.Suggested++
 		}
 		if !p.comment.IsZero() && !sendAt[i].IsZero() {
 			lat = append(lat, p.comment.Sub(sendAt[i]))

@@ -9,8 +9,8 @@ import (
 // print writes the table and the summary line.
 func (r Result) print(out io.Writer, o Options) {
 	fmt.Fprintf(out, "  pipeline (webhook → intake → Redis → worker → fake Jira, one process)\n")
-	fmt.Fprintf(out, "    tickets processed      %d of %d (replied %d, escalated %d, left to humans %d, resolved %d); webhook errors %d; tasks failed %d\n",
-		r.Processed, r.Tickets, r.Replied, r.Escalated, r.Human, r.Resolved, r.WebhookErrors, r.Failed)
+	fmt.Fprintf(out, "    tickets processed      %d of %d (replied %d, escalated %d, suggested to agents %d, left to humans %d, resolved %d); webhook errors %d; tasks failed %d\n",
+		r.Processed, r.Tickets, r.Replied, r.Escalated, r.Suggested, r.Human, r.Resolved, r.WebhookErrors, r.Failed)
 	if r.FirstWebhookError != "" {
 		fmt.Fprintf(out, "    first webhook error    %s\n", r.FirstWebhookError)
 	}
