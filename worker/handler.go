@@ -101,6 +101,9 @@ type run struct {
 	event    string
 	// commented is set once the run wrote a comment to Jira.
 	commented bool
+	// skipped is set when the last write left its internal comment out
+	// (triage.InternalNoteSkipped): the audit says why instead.
+	skipped bool
 	// agent is the ticket's agent mark, read with the lock.
 	agent bool
 	// releaseFn is the lock's Hold.Release.
@@ -388,7 +391,10 @@ func (h *TriageHandler) reply(ctx context.Context, r *run, is triage.Issue, v cl
 	if err := h.write(ctx, r, triage.Write{Comment: rendered.Wiki, Internal: internal, AddLabels: labels, State: &next}); err != nil {
 		return err
 	}
-	r.writes = append(r.writes, visibility(internal)+" reply "+strings.Join(cats, ","), "labels "+strings.Join(labels, ","), fmt.Sprintf("follow-up in %s", h.cfg.FollowupWindow))
+	if !r.skipped {
+		r.writes = append(r.writes, visibility(internal)+" reply "+strings.Join(cats, ","))
+	}
+	r.writes = append(r.writes, "labels "+strings.Join(labels, ","), fmt.Sprintf("follow-up in %s", h.cfg.FollowupWindow))
 	return nil
 }
 
@@ -482,7 +488,9 @@ func (h *TriageHandler) noteAndRecord(ctx context.Context, r *run, is triage.Iss
 		if err := h.write(ctx, r, triage.Write{Comment: note.Wiki + "\n\n{anchor:" + marker + "}", Internal: true}); err != nil {
 			return err
 		}
-		r.writes = append(r.writes, "internal evidence note")
+		if !r.skipped {
+			r.writes = append(r.writes, "internal evidence note")
+		}
 	}
 	r.state, r.found = next, true
 	return nil
@@ -545,6 +553,7 @@ func (h *TriageHandler) write(ctx context.Context, r *run, w triage.Write) error
 	if w.State != nil {
 		w.State.UpdatedAt = h.d.Now().UTC()
 	}
+	r.skipped = false
 	if h.cfg.Mode == ModeLive {
 		// Redis learns that a write is under way before Jira gets it: a
 		// crash between the Jira write and the state's save below then
@@ -555,10 +564,19 @@ func (h *TriageHandler) write(ctx context.Context, r *run, w triage.Write) error
 		if err := h.d.States.Save(ctx, r.key, mark); err != nil {
 			return fmt.Errorf("save state of %s: %w", r.key, err)
 		}
-		if err := h.d.Jira.Write(ctx, r.key, w); err != nil {
+		var skipped *triage.InternalNoteSkipped
+		switch err := h.d.Jira.Write(ctx, r.key, w); {
+		case errors.As(err, &skipped):
+			// nothing could keep the note from the reporter: none was
+			// posted, the rest of the write was made
+			r.log.Warn().Str("reason", skipped.Reason).Msg("internal note skipped")
+			r.writes = append(r.writes, skipped.Error())
+			r.skipped = true
+		case err != nil:
 			return h.jiraErr(r, "write", err)
+		default:
+			r.commented = r.commented || w.Comment != ""
 		}
-		r.commented = r.commented || w.Comment != ""
 	}
 	if w.State != nil {
 		// Saved to Redis by finish, or by the next write's mark: until

@@ -69,9 +69,13 @@ type harness struct {
 	cfg       worker.Config
 	states    triage.StateStore
 	wrapJira  func(triage.Jira) triage.Jira
-	handler   *worker.TriageHandler
-	done      chan string // task ids, as each task finishes for good
-	logs      *logtest.Buffer
+	// jiraOpts and jiraCfg add to the fake Jira's options and the
+	// adapter's configuration (withSite).
+	jiraOpts []jiratest.Option
+	jiraCfg  func(*jira.Config)
+	handler  *worker.TriageHandler
+	done     chan string // task ids, as each task finishes for good
+	logs     *logtest.Buffer
 }
 
 type harnessOption func(*harness)
@@ -84,13 +88,18 @@ func withJira(wrap func(triage.Jira) triage.Jira) harnessOption {
 	return func(h *harness) { h.wrapJira = wrap }
 }
 
+// withSite adds options to the fake Jira (projects, flavor) and changes the
+// adapter's configuration.
+func withSite(cfg func(*jira.Config), opts ...jiratest.Option) harnessOption {
+	return func(h *harness) { h.jiraOpts, h.jiraCfg = opts, cfg }
+}
+
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
 	opt := redistest.Options(t)
 	id := redistest.ID(t)
 	h := &harness{
 		t:        t,
-		jira:     jiratest.New(jiratest.WithBasicAuth("bot@example.com", "token", botUser), jiratest.WithUsers(alice, agentUser)),
 		rdb:      redis.NewClient(opt),
 		redisOpt: redistest.AsynqOpt(opt),
 		queue:    "test-" + id,
@@ -98,7 +107,6 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		done:     make(chan string, 100),
 		logs:     &logtest.Buffer{},
 	}
-	t.Cleanup(h.jira.Close)
 	t.Cleanup(func() { h.rdb.Close() })
 	h.store = redisstore.New(h.rdb, redisstore.Config{Prefix: h.prefix})
 	h.esc = escalation.New(h.rdb, h.prefix)
@@ -113,13 +121,22 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 			h.rdb.Del(context.Background(), keys...)
 		}
 	})
-	h.cfg = worker.Config{BotAccountID: botUser.AccountID, FollowupWindow: time.Hour, JiraBaseURL: h.jira.URL()}
+	h.cfg = worker.Config{BotAccountID: botUser.AccountID, FollowupWindow: time.Hour}
 	h.states = h.store
 	for _, o := range opts {
 		o(h)
 	}
+	h.jira = jiratest.New(append([]jiratest.Option{jiratest.WithBasicAuth("bot@example.com", "token", botUser), jiratest.WithUsers(alice, agentUser)}, h.jiraOpts...)...)
+	t.Cleanup(h.jira.Close)
+	if h.cfg.JiraBaseURL == "" {
+		h.cfg.JiraBaseURL = h.jira.URL()
+	}
 	clf, tmpl := shared(t)
-	jc, err := jira.New(jira.Config{BaseURL: h.jira.URL(), Email: "bot@example.com", APIToken: "token", BotAccountID: botUser.AccountID, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+	jcfg := jira.Config{BaseURL: h.jira.URL(), Email: "bot@example.com", APIToken: "token", BotAccountID: botUser.AccountID, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}
+	if h.jiraCfg != nil {
+		h.jiraCfg(&jcfg)
+	}
+	jc, err := jira.New(jcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

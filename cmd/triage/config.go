@@ -45,6 +45,7 @@ type config struct {
 
 	FollowupWindow     time.Duration `yaml:"followup_window"`
 	InternalCategories []string      `yaml:"internal_categories"`
+	InternalVisibility string        `yaml:"internal_visibility"`
 	EscalationAssignee string        `yaml:"escalation_assignee"`
 	SecurityPriority   string        `yaml:"security_priority"`
 	SecurityAssignee   string        `yaml:"security_assignee"`
@@ -220,7 +221,7 @@ func (c *config) defaults() {
 }
 
 func (c config) jira() jira.Config {
-	return jira.Config{BaseURL: c.JiraBaseURL, Email: c.JiraEmail, APIToken: c.JiraAPIToken, PAT: c.JiraPAT, BotAccountID: c.BotAccountID, Flavor: c.JiraFlavor}
+	return jira.Config{BaseURL: c.JiraBaseURL, Email: c.JiraEmail, APIToken: c.JiraAPIToken, PAT: c.JiraPAT, BotAccountID: c.BotAccountID, Flavor: c.JiraFlavor, InternalVisibility: c.InternalVisibility}
 }
 
 func (c config) worker() worker.Config {

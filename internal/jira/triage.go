@@ -3,6 +3,7 @@ package jira
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -88,6 +89,10 @@ func (t *Triage) Write(ctx context.Context, key string, w triage.Write) error {
 		e.Properties = map[string]any{t.c.cfg.StateProperty: w.State}
 	}
 	if err := t.c.Edit(t.ctx(ctx), key, e); err != nil {
+		var skipped *NoteSkippedError
+		if errors.As(err, &skipped) {
+			return &triage.InternalNoteSkipped{Reason: skipped.Reason}
+		}
 		return retryInfo{err}
 	}
 	return nil
