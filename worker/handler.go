@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -122,19 +123,28 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("triage payload: %v: %w", err, asynq.SkipRetry)
 	}
 	if p.Comment != nil && triage.SameAccount(p.Comment.AuthorID, h.cfg.BotAccountID) {
-		h.d.Logger.Debug().Str("issue_key", p.Issue.Key).Msg("the bot's own comment: nothing to do")
+		h.d.Logger.Debug().Str(issueField(p.Issue.Key), p.Issue.Key).Msg("the bot's own comment: nothing to do")
 		return nil
 	}
+	// pre is the issue read to learn its key, kept for the decision when
+	// nothing changed on the ticket since (see fresh).
+	var pre *triage.Issue
+	var preAt time.Time
 	if isNumeric(p.Issue.Key) {
 		// a Server/DC comment event names the issue by id: the state is
 		// kept by key, so learn the key first
+		preAt = h.d.Now()
 		is, err := h.d.Jira.GetIssue(ctx, p.Issue.Key)
 		if err != nil {
 			return h.jiraErr(h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID), "read", err)
 		}
-		p.Issue.Key = is.Key
+		p.Issue.Key, p.Issue.ID = is.Key, cmp.Or(p.Issue.ID, p.Issue.Key)
+		pre = &is
 	}
 	r := h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID)
+	if p.Issue.ID != "" && p.Issue.ID != p.Issue.Key {
+		r.log = r.log.With().Str("issue_id", p.Issue.ID).Logger()
+	}
 
 	ctx, err := h.acquire(ctx, r)
 	if err != nil {
@@ -147,13 +157,28 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 
+	if p.Event == triage.EventCommentUpdated && r.found && botReplied(r.state) {
+		r.log.Info().Msg("a comment edited after the bot's reply: nothing to do")
+		return nil
+	}
 	issue := p.Issue
-	if h.needsRead(p, r) {
+	switch {
+	case pre != nil && fresh(r, preAt):
+		// the read that found the key is the ticket as it is: one read
+		h.adopt(r, *pre)
+		issue = *pre
+	case h.needsRead(p, r):
 		full, err := h.read(ctx, r)
 		if err != nil {
 			return err
 		}
 		issue = full
+	}
+	if p.Event == triage.EventCommentUpdated && botReplied(r.state) {
+		// a reporter fixing a typo before the bot answered deserves an
+		// answer; after it, an edit is no new message
+		r.log.Info().Msg("a comment edited after the bot's reply: nothing to do")
+		return nil
 	}
 	v := h.d.Classifier.Decide(h.ticket(issue, r.state))
 	if r.agent && v.Action != classifier.ActionHuman {
@@ -198,8 +223,31 @@ func (h *TriageHandler) newRun(ctx context.Context, key, event, delivery string)
 	retried, _ := asynq.GetRetryCount(ctx)
 	return &run{
 		key: key, taskID: taskID, retried: retried, event: event, delivery: delivery,
-		log: h.d.Logger.With().Str("issue_key", key).Str("task_id", taskID).Str("event", event).Int("retried", retried).Logger(),
+		log: h.d.Logger.With().Str(issueField(key), key).Str("task_id", taskID).Str("event", event).Int("retried", retried).Logger(),
 	}
+}
+
+// issueField is the log field that names an issue: issue_key for a key
+// (PRJ-14, as the audit names it), issue_id for the numeric id a Server/DC
+// comment event carries until the key is read.
+func issueField(key string) string {
+	if isNumeric(key) {
+		return "issue_id"
+	}
+	return "issue_key"
+}
+
+// botReplied reports whether the bot has answered the reporter on the
+// ticket: steps, an escalation notice or an acknowledgement.
+func botReplied(s triage.State) bool {
+	return len(s.Replied) > 0 || s.Escalated != "" || s.Resolved
+}
+
+// fresh reports whether an issue read at readAt, before the ticket's lock
+// was taken, still shows the ticket: no task saved the ticket's state since
+// (its UpdatedAt) and none is in the middle of a write.
+func fresh(r *run, readAt time.Time) bool {
+	return !r.found || !r.state.Writing && r.state.UpdatedAt.Before(readAt)
 }
 
 // acquire takes the ticket's lock, with its state and agent mark, and
@@ -281,12 +329,17 @@ func (h *TriageHandler) read(ctx context.Context, r *run) (triage.Issue, error) 
 	if err != nil {
 		return triage.Issue{}, h.jiraErr(r, "read", err)
 	}
+	h.adopt(r, is)
+	return is, nil
+}
+
+// adopt takes the state of an issue read from Jira when it is newer.
+func (h *TriageHandler) adopt(r *run, is triage.Issue) {
 	if is.State != nil && (!r.found || is.State.Version > r.state.Version) {
 		r.log.Info().Int("version", is.State.Version).Msg("state taken from Jira")
 		r.state, r.found = *is.State, true
 	}
 	r.state.Writing = false // Jira's copy is now known
-	return is, nil
 }
 
 // ticket turns an issue into what the classifier reads.
@@ -609,10 +662,41 @@ func (h *TriageHandler) jiraErr(r *run, op string, err error) error {
 	wrapped := fmt.Errorf("%s %s: %w", op, r.key, err)
 	if isPermanent(err) {
 		r.log.Error().Err(err).Str("op", op).Msg("Jira refused; not retrying")
+		if isNotFound(err) {
+			h.gone(r, op)
+		}
 		return fmt.Errorf("%w: %w", wrapped, asynq.SkipRetry)
 	}
 	r.log.Warn().Err(err).Str("op", op).Msg("Jira call failed; will retry")
 	return wrapped
+}
+
+// gone ends a task whose issue Jira no longer has (404: deleted, or moved
+// out of the bot's sight), on a fresh context since the task's may be done:
+// it cancels the follow-ups the ticket may have waiting, and saves the
+// state without its "writing" mark together with an audit entry that says
+// what happened, as it lets the lock go.
+func (h *TriageHandler) gone(r *run, op string) {
+	if r.releaseFn == nil {
+		return // the lock was not taken (the key may not even be known)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// a follow-up waits on the state's version, or on the next one when
+	// the reply that scheduled it was not written
+	for _, v := range []int{r.state.Version, r.state.Version + 1} {
+		if err := h.d.Followups.Cancel(ctx, r.key, v); err != nil {
+			r.log.Warn().Err(err).Msg("cancel follow-up")
+		}
+	}
+	r.state.Writing = false
+	r.state.UpdatedAt = h.d.Now().UTC()
+	r.writes = append(r.writes, "nothing more: Jira answered 404 to the "+op+" (the issue was deleted, or the bot can no longer see it); follow-ups cancelled")
+	entry := triage.AuditEntry{Key: r.key, TaskID: r.taskID, Event: r.event, DeliveryID: r.delivery, Mode: h.cfg.Mode,
+		Verdict: classifier.Verdict{Mode: classifier.ModeNone, Reason: "the issue is gone from Jira"}, Writes: r.writes, At: h.d.Now().UTC()}
+	if err := r.releaseFn(ctx, &r.state, &entry); err != nil {
+		r.log.Warn().Err(err).Msg("save the state and audit entry of an issue gone from Jira")
+	}
 }
 
 // reporterData is what a text for the reporter needs: in their language

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/mfatriage/triage"
@@ -118,8 +119,12 @@ func (t *Triage) Transition(ctx context.Context, key, name string) error {
 // it looks for.
 type retryInfo struct{ err error }
 
-func (r retryInfo) Error() string                  { return r.err.Error() }
-func (r retryInfo) Unwrap() error                  { return r.err }
-func (r retryInfo) Permanent() bool                { return IsPermanent(r.err) }
+func (r retryInfo) Error() string   { return r.err.Error() }
+func (r retryInfo) Unwrap() error   { return r.err }
+func (r retryInfo) Permanent() bool { return IsPermanent(r.err) }
+func (r retryInfo) NotFound() bool {
+	var e *Error
+	return errors.As(r.err, &e) && e.Status == http.StatusNotFound
+}
 func (r retryInfo) RateLimited() bool              { return IsRateLimited(r.err) }
 func (r retryInfo) RetryAfterDelay() time.Duration { return RetryAfter(r.err) }
