@@ -13,6 +13,7 @@ import (
 
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/internal/redisstore"
 	"github.com/mfatriage/triage/internal/redistest"
 )
 
@@ -26,14 +27,16 @@ func TestEscalationsCLI(t *testing.T) {
 	key := fmt.Sprintf("CLI%d-1", time.Now().UnixNano()%100000)
 	fake.AddIssue(jiratest.Issue{Key: key, Summary: "passkey", Reporter: e2eAlice})
 	id := key + ":mfa-reset"
-	if _, err := escalation.New(rdb, "").Create(ctx, triage.Escalation{Key: key, ReporterName: "Alice Reporter", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
+	// the commands read the escalations of their site
+	prefix := redisstore.SitePrefix(fake.URL())
+	if _, err := escalation.New(rdb, prefix).Create(ctx, triage.Escalation{Key: key, ReporterName: "Alice Reporter", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		for _, st := range escalation.Statuses() {
-			rdb.ZRem(ctx, "triage:esc:status:"+st, id)
+			rdb.ZRem(ctx, prefix+"esc:status:"+st, id)
 		}
-		keys, _ := rdb.Keys(ctx, "triage:esc:*"+id).Result()
+		keys, _ := rdb.Keys(ctx, prefix+"esc:*"+id).Result()
 		if len(keys) > 0 {
 			rdb.Del(ctx, keys...)
 		}
@@ -74,16 +77,16 @@ func TestEscalationsCLI(t *testing.T) {
 		{Key: key, ReporterName: "Alice Reporter", Reason: triage.ReasonPasswordReset, CreatedAt: time.Now().Add(-2 * time.Hour)},
 		{Key: key, ReporterName: "Alice Reporter", Reason: triage.ReasonSecurity, CreatedAt: time.Now()},
 	} {
-		if _, err := escalation.New(rdb, "").Create(ctx, e); err != nil {
+		if _, err := escalation.New(rdb, prefix).Create(ctx, e); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() {
 		for _, id := range []string{sec, pw} {
 			for _, st := range escalation.Statuses() {
-				rdb.ZRem(ctx, "triage:esc:status:"+st, id)
+				rdb.ZRem(ctx, prefix+"esc:status:"+st, id)
 			}
-			if keys, _ := rdb.Keys(ctx, "triage:esc:*"+id).Result(); len(keys) > 0 {
+			if keys, _ := rdb.Keys(ctx, prefix+"esc:*"+id).Result(); len(keys) > 0 {
 				rdb.Del(ctx, keys...)
 			}
 		}
