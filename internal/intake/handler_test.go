@@ -122,6 +122,20 @@ const (
 func TestWebhookEnqueues(t *testing.T) {
 	t.Parallel()
 	updated := func(s string) time.Time { return wire.ParseTime(s) }
+	byReporter := worker.TriagePayload{
+		Event: triage.EventCommentCreated, ActorID: "557058:alice",
+		Issue: triage.Issue{
+			Key: "HD-1", ID: "10001", Summary: "Authenticator lost after new phone",
+			ReporterID: "557058:alice", ReporterName: "Alice Reporter", Status: "Waiting for support",
+		},
+		Comment: &triage.Comment{
+			ID: "10100", AuthorID: "557058:alice", AuthorName: "Alice Reporter",
+			Body:    "Thanks @Triage Bot\nit still fails 😢\n- iPhone 15\n- iOS 18",
+			Created: updated("2025-03-10T09:20:00.000+0000"),
+		},
+	}
+	editedByReporter := byReporter
+	editedByReporter.Event = triage.EventCommentUpdated
 	tests := []struct {
 		name string
 		body string
@@ -145,18 +159,7 @@ func TestWebhookEnqueues(t *testing.T) {
 				Status: "Open", Updated: updated("2025-03-10T09:05:00.000+0000"),
 			},
 		}},
-		{"cloud comment by the reporter, ADF body", cloudCommentByReporterADF, worker.TriagePayload{
-			Event: triage.EventCommentCreated, ActorID: "557058:alice",
-			Issue: triage.Issue{
-				Key: "HD-1", ID: "10001", Summary: "Authenticator lost after new phone",
-				ReporterID: "557058:alice", ReporterName: "Alice Reporter", Status: "Waiting for support",
-			},
-			Comment: &triage.Comment{
-				ID: "10100", AuthorID: "557058:alice", AuthorName: "Alice Reporter",
-				Body:    "Thanks @Triage Bot\nit still fails 😢\n- iPhone 15\n- iOS 18",
-				Created: updated("2025-03-10T09:20:00.000+0000"),
-			},
-		}},
+		{"cloud comment by the reporter, ADF body", cloudCommentByReporterADF, byReporter},
 		{"cloud comment, reporter unknown: enqueued for the worker to decide", cloudCommentNoReporter, worker.TriagePayload{
 			Event: triage.EventCommentCreated, ActorID: "557058:agent",
 			Issue: triage.Issue{Key: "HD-1", ID: "10001", Summary: "Authenticator lost after new phone"},
@@ -174,18 +177,7 @@ func TestWebhookEnqueues(t *testing.T) {
 				Created: updated("2025-03-10T09:20:00.000+0000"),
 			},
 		}},
-		{"reporter's comment edited: the worker decides whether the bot answered yet", strings.Replace(cloudCommentByReporterADF, `"comment_created"`, `"comment_updated"`, 1), worker.TriagePayload{
-			Event: triage.EventCommentUpdated, ActorID: "557058:alice",
-			Issue: triage.Issue{
-				Key: "HD-1", ID: "10001", Summary: "Authenticator lost after new phone",
-				ReporterID: "557058:alice", ReporterName: "Alice Reporter", Status: "Waiting for support",
-			},
-			Comment: &triage.Comment{
-				ID: "10100", AuthorID: "557058:alice", AuthorName: "Alice Reporter",
-				Body:    "Thanks @Triage Bot\nit still fails 😢\n- iPhone 15\n- iOS 18",
-				Created: updated("2025-03-10T09:20:00.000+0000"),
-			},
-		}},
+		{"reporter's comment edited: the worker decides whether the bot answered yet", strings.Replace(cloudCommentByReporterADF, `"comment_created"`, `"comment_updated"`, 1), editedByReporter},
 		{"issue updated: summary changed", issueUpdatedSummary, worker.TriagePayload{
 			Event: triage.EventIssueUpdated, ActorID: "557058:alice",
 			Issue: triage.Issue{
