@@ -662,7 +662,9 @@ func (h *TriageHandler) jiraErr(r *run, op string, err error) error {
 	wrapped := fmt.Errorf("%s %s: %w", op, r.key, err)
 	if isPermanent(err) {
 		r.log.Error().Err(err).Str("op", op).Msg("Jira refused; not retrying")
-		if isNotFound(err) {
+		if isNotFound(err) && op != "assign" && op != "transition" {
+			// a read or write of the issue itself: it is gone (a 404 of
+			// an assignment can mean the assignee is unknown)
 			h.gone(r, op)
 		}
 		return fmt.Errorf("%w: %w", wrapped, asynq.SkipRetry)
