@@ -13,13 +13,24 @@ type Jira interface {
 	// triage state (Issue.State, nil when none).
 	GetIssue(ctx context.Context, key string) (Issue, error)
 	// Write applies one set of changes together: a comment (public or
-	// internal), labels, and the triage state property.
+	// internal), labels, and the triage state property. An internal
+	// comment that cannot be kept from the reporter is left out, the rest
+	// written, and the error is an *InternalNoteSkipped.
 	Write(ctx context.Context, key string, w Write) error
 	// Assign sets the assignee.
 	Assign(ctx context.Context, key, accountID string) error
 	// Transition moves the issue through the transition with that name.
 	Transition(ctx context.Context, key, name string) error
 }
+
+// InternalNoteSkipped is the error of a Write whose internal comment was
+// not posted because nothing could keep it from the reporter (a project
+// outside Jira Service Management, and no restricted visibility
+// configured). The rest of the write (labels, state, priority) was made.
+// Reason says why, in words for the log and the audit.
+type InternalNoteSkipped struct{ Reason string }
+
+func (e *InternalNoteSkipped) Error() string { return "internal note skipped: " + e.Reason }
 
 // Write is one write to an issue. A public comment, labels and the state go
 // in one Jira call; an internal comment costs one more.

@@ -24,6 +24,9 @@ const (
 	EventIssueCreated   = "jira:issue_created"
 	EventIssueUpdated   = "jira:issue_updated"
 	EventCommentCreated = "comment_created"
+	// EventCommentUpdated is a comment edited: triaged while the bot has
+	// not answered the reporter yet (a typo fixed deserves an answer).
+	EventCommentUpdated = "comment_updated"
 	EventPoll           = "poll"
 	EventReconcile      = "reconcile"
 	EventBackfill       = "backfill"

@@ -388,6 +388,9 @@ func (c triageConfig) env(listen string) []string {
 		"JIRA_BASE_URL=" + c.jiraURL, "JIRA_EMAIL=" + botEmail, "JIRA_API_TOKEN=" + botToken,
 		"TRIAGE_BOT_ACCOUNT_ID=" + bot.AccountID, "JIRA_WEBHOOK_SECRET=" + webhookSecret,
 		"TRIAGE_QUEUE=" + c.queue, "TRIAGE_LISTEN=" + listen, "TRIAGE_LOG_LEVEL=info",
+		// one site per Redis here: the keys the checks read, as an
+		// upgraded deployment that kept its keys has them
+		"TRIAGE_REDIS_PREFIX=triage:",
 		"TRIAGE_SHUTDOWN_TIMEOUT=5s",
 	}
 	if c.concurrency > 0 {

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -113,6 +114,9 @@ type run struct {
 	// outcome and actor, when set, are the helpdesk's outcome the run
 	// recorded, for the audit entry.
 	outcome, actor string
+	// skipped is set when the last write left its internal comment out
+	// (triage.InternalNoteSkipped): the audit says why instead.
+	skipped bool
 	// agent is the ticket's agent mark, read with the lock.
 	agent bool
 	// releaseFn is the lock's Hold.Release.
@@ -131,19 +135,28 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("triage payload: %v: %w", err, asynq.SkipRetry)
 	}
 	if p.Comment != nil && triage.SameAccount(p.Comment.AuthorID, h.cfg.BotAccountID) {
-		h.d.Logger.Debug().Str("issue_key", p.Issue.Key).Msg("the bot's own comment: nothing to do")
+		h.d.Logger.Debug().Str(issueField(p.Issue.Key), p.Issue.Key).Msg("the bot's own comment: nothing to do")
 		return nil
 	}
+	// pre is the issue read to learn its key, kept for the decision when
+	// nothing changed on the ticket since (see fresh).
+	var pre *triage.Issue
+	var preAt time.Time
 	if isNumeric(p.Issue.Key) {
 		// a Server/DC comment event names the issue by id: the state is
 		// kept by key, so learn the key first
+		preAt = h.d.Now()
 		is, err := h.d.Jira.GetIssue(ctx, p.Issue.Key)
 		if err != nil {
 			return h.jiraErr(h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID), "read", err)
 		}
-		p.Issue.Key = is.Key
+		p.Issue.Key, p.Issue.ID = is.Key, cmp.Or(p.Issue.ID, p.Issue.Key)
+		pre = &is
 	}
 	r := h.newRun(ctx, p.Issue.Key, p.Event, p.DeliveryID)
+	if p.Issue.ID != "" && p.Issue.ID != p.Issue.Key {
+		r.log = r.log.With().Str("issue_id", p.Issue.ID).Logger()
+	}
 
 	ctx, err := h.acquire(ctx, r)
 	if err != nil {
@@ -164,13 +177,28 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 
+	if p.Event == triage.EventCommentUpdated && r.found && botReplied(r.state) {
+		r.log.Info().Msg("a comment edited after the bot's reply: nothing to do")
+		return nil
+	}
 	issue := p.Issue
-	if h.needsRead(p, r) {
+	switch {
+	case pre != nil && fresh(r, preAt):
+		// the read that found the key is the ticket as it is: one read
+		h.adopt(r, *pre)
+		issue = *pre
+	case h.needsRead(p, r):
 		full, err := h.read(ctx, r)
 		if err != nil {
 			return err
 		}
 		issue = full
+	}
+	if p.Event == triage.EventCommentUpdated && botReplied(r.state) {
+		// a reporter fixing a typo before the bot answered deserves an
+		// answer; after it, an edit is no new message
+		r.log.Info().Msg("a comment edited after the bot's reply: nothing to do")
+		return nil
 	}
 	if p.Comment != nil && !p.Comment.Internal && isAgent(p.Comment.AuthorID, issue, h.cfg.BotAccountID) {
 		// an agent's answer seen only now (intake could not tell the
@@ -232,8 +260,31 @@ func (h *TriageHandler) newRun(ctx context.Context, key, event, delivery string)
 	retried, _ := asynq.GetRetryCount(ctx)
 	return &run{
 		key: key, taskID: taskID, retried: retried, event: event, delivery: delivery,
-		log: h.d.Logger.With().Str("issue_key", key).Str("task_id", taskID).Str("event", event).Int("retried", retried).Logger(),
+		log: h.d.Logger.With().Str(issueField(key), key).Str("task_id", taskID).Str("event", event).Int("retried", retried).Logger(),
 	}
+}
+
+// issueField is the log field that names an issue: issue_key for a key
+// (PRJ-14, as the audit names it), issue_id for the numeric id a Server/DC
+// comment event carries until the key is read.
+func issueField(key string) string {
+	if isNumeric(key) {
+		return "issue_id"
+	}
+	return "issue_key"
+}
+
+// botReplied reports whether the bot has answered the reporter on the
+// ticket: steps, an escalation notice or an acknowledgement.
+func botReplied(s triage.State) bool {
+	return len(s.Replied) > 0 || s.Escalated != "" || s.Resolved
+}
+
+// fresh reports whether an issue read at readAt, before the ticket's lock
+// was taken, still shows the ticket: no task saved the ticket's state since
+// (its UpdatedAt) and none is in the middle of a write.
+func fresh(r *run, readAt time.Time) bool {
+	return !r.found || !r.state.Writing && r.state.UpdatedAt.Before(readAt)
 }
 
 // acquire takes the ticket's lock, with its state and agent mark, and
@@ -315,12 +366,17 @@ func (h *TriageHandler) read(ctx context.Context, r *run) (triage.Issue, error) 
 	if err != nil {
 		return triage.Issue{}, h.jiraErr(r, "read", err)
 	}
+	h.adopt(r, is)
+	return is, nil
+}
+
+// adopt takes the state of an issue read from Jira when it is newer.
+func (h *TriageHandler) adopt(r *run, is triage.Issue) {
 	if is.State != nil && (!r.found || is.State.Version > r.state.Version) {
 		r.log.Info().Int("version", is.State.Version).Msg("state taken from Jira")
 		r.state, r.found = *is.State, true
 	}
 	r.state.Writing = false // Jira's copy is now known
-	return is, nil
 }
 
 // ticket turns an issue into what the classifier reads.
@@ -432,7 +488,10 @@ func (h *TriageHandler) reply(ctx context.Context, r *run, is triage.Issue, v cl
 	if err := h.write(ctx, r, triage.Write{Comment: rendered.Wiki, Internal: internal, AddLabels: labels, State: &next}); err != nil {
 		return err
 	}
-	r.writes = append(r.writes, visibility(internal)+" reply "+strings.Join(cats, ","), "labels "+strings.Join(labels, ","), fmt.Sprintf("follow-up in %s", h.cfg.FollowupWindow))
+	if !r.skipped {
+		r.writes = append(r.writes, visibility(internal)+" reply "+strings.Join(cats, ","))
+	}
+	r.writes = append(r.writes, "labels "+strings.Join(labels, ","), fmt.Sprintf("follow-up in %s", h.cfg.FollowupWindow))
 	return nil
 }
 
@@ -527,7 +586,9 @@ func (h *TriageHandler) noteAndRecord(ctx context.Context, r *run, is triage.Iss
 		if err := h.write(ctx, r, triage.Write{Comment: note.Wiki + "\n\n{anchor:" + marker + "}", Internal: true}); err != nil {
 			return err
 		}
-		r.writes = append(r.writes, "internal evidence note")
+		if !r.skipped {
+			r.writes = append(r.writes, "internal evidence note")
+		}
 	}
 	r.state, r.found = next, true
 	return nil
@@ -590,6 +651,7 @@ func (h *TriageHandler) write(ctx context.Context, r *run, w triage.Write) error
 	if w.State != nil {
 		w.State.UpdatedAt = h.d.Now().UTC()
 	}
+	r.skipped = false
 	if h.cfg.Mode == ModeLive {
 		// Redis learns that a write is under way before Jira gets it: a
 		// crash between the Jira write and the state's save below then
@@ -600,10 +662,19 @@ func (h *TriageHandler) write(ctx context.Context, r *run, w triage.Write) error
 		if err := h.d.States.Save(ctx, r.key, mark); err != nil {
 			return fmt.Errorf("save state of %s: %w", r.key, err)
 		}
-		if err := h.d.Jira.Write(ctx, r.key, w); err != nil {
+		var skipped *triage.InternalNoteSkipped
+		switch err := h.d.Jira.Write(ctx, r.key, w); {
+		case errors.As(err, &skipped):
+			// nothing could keep the note from the reporter: none was
+			// posted, the rest of the write was made
+			r.log.Warn().Str("reason", skipped.Reason).Msg("internal note skipped")
+			r.writes = append(r.writes, skipped.Error())
+			r.skipped = true
+		case err != nil:
 			return h.jiraErr(r, "write", err)
+		default:
+			r.commented = r.commented || w.Comment != ""
 		}
-		r.commented = r.commented || w.Comment != ""
 	}
 	r.acted = true
 	if w.State != nil {
@@ -638,10 +709,43 @@ func (h *TriageHandler) jiraErr(r *run, op string, err error) error {
 	wrapped := fmt.Errorf("%s %s: %w", op, r.key, err)
 	if isPermanent(err) {
 		r.log.Error().Err(err).Str("op", op).Msg("Jira refused; not retrying")
+		if isNotFound(err) && op != "assign" && op != "transition" {
+			// a read or write of the issue itself: it is gone (a 404 of
+			// an assignment can mean the assignee is unknown)
+			h.gone(r, op)
+		}
 		return fmt.Errorf("%w: %w", wrapped, asynq.SkipRetry)
 	}
 	r.log.Warn().Err(err).Str("op", op).Msg("Jira call failed; will retry")
 	return wrapped
+}
+
+// gone ends a task whose issue Jira no longer has (404: deleted, or moved
+// out of the bot's sight), on a fresh context since the task's may be done:
+// it cancels the follow-ups the ticket may have waiting, and saves the
+// state without its "writing" mark together with an audit entry that says
+// what happened, as it lets the lock go.
+func (h *TriageHandler) gone(r *run, op string) {
+	if r.releaseFn == nil {
+		return // the lock was not taken (the key may not even be known)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// a follow-up waits on the state's version, or on the next one when
+	// the reply that scheduled it was not written
+	for _, v := range []int{r.state.Version, r.state.Version + 1} {
+		if err := h.d.Followups.Cancel(ctx, r.key, v); err != nil {
+			r.log.Warn().Err(err).Msg("cancel follow-up")
+		}
+	}
+	r.state.Writing = false
+	r.state.UpdatedAt = h.d.Now().UTC()
+	r.writes = append(r.writes, "nothing more: Jira answered 404 to the "+op+" (the issue was deleted, or the bot can no longer see it); follow-ups cancelled")
+	entry := triage.AuditEntry{Key: r.key, TaskID: r.taskID, Event: r.event, DeliveryID: r.delivery, Mode: h.cfg.Mode,
+		Verdict: classifier.Verdict{Mode: classifier.ModeNone, Reason: "the issue is gone from Jira"}, Writes: r.writes, At: h.d.Now().UTC()}
+	if err := r.releaseFn(ctx, &r.state, &entry); err != nil {
+		r.log.Warn().Err(err).Msg("save the state and audit entry of an issue gone from Jira")
+	}
 }
 
 // reporterData is what a text for the reporter needs: in their language

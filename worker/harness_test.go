@@ -72,9 +72,13 @@ type harness struct {
 	wrapJira  func(triage.Jira) triage.Jira
 	clf       *classifier.Classifier
 	decisions *fakeDecisions
-	handler   *worker.TriageHandler
-	done      chan string // task ids, as each task finishes for good
-	logs      *logtest.Buffer
+	// jiraOpts and jiraCfg add to the fake Jira's options and the
+	// adapter's configuration (withSite).
+	jiraOpts []jiratest.Option
+	jiraCfg  func(*jira.Config)
+	handler  *worker.TriageHandler
+	done     chan string // task ids, as each task finishes for good
+	logs     *logtest.Buffer
 }
 
 type harnessOption func(*harness)
@@ -138,13 +142,18 @@ func (f *fakeDecisions) counts() (modes, outcomes map[string]int) {
 	return maps.Clone(f.modes), maps.Clone(f.outcomes)
 }
 
+// withSite adds options to the fake Jira (projects, flavor) and changes the
+// adapter's configuration.
+func withSite(cfg func(*jira.Config), opts ...jiratest.Option) harnessOption {
+	return func(h *harness) { h.jiraOpts, h.jiraCfg = opts, cfg }
+}
+
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
 	opt := redistest.Options(t)
 	id := redistest.ID(t)
 	h := &harness{
 		t:         t,
-		jira:      jiratest.New(jiratest.WithBasicAuth("bot@example.com", "token", botUser), jiratest.WithUsers(alice, agentUser)),
 		rdb:       redis.NewClient(opt),
 		redisOpt:  redistest.AsynqOpt(opt),
 		queue:     "test-" + id,
@@ -153,7 +162,6 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		logs:      &logtest.Buffer{},
 		decisions: &fakeDecisions{modes: map[string]int{}, outcomes: map[string]int{}},
 	}
-	t.Cleanup(h.jira.Close)
 	t.Cleanup(func() { h.rdb.Close() })
 	h.store = redisstore.New(h.rdb, redisstore.Config{Prefix: h.prefix})
 	h.esc = escalation.New(h.rdb, h.prefix)
@@ -168,16 +176,25 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 			h.rdb.Del(context.Background(), keys...)
 		}
 	})
-	h.cfg = worker.Config{BotAccountID: botUser.AccountID, FollowupWindow: time.Hour, JiraBaseURL: h.jira.URL()}
+	h.cfg = worker.Config{BotAccountID: botUser.AccountID, FollowupWindow: time.Hour}
 	h.states = h.store
 	for _, o := range opts {
 		o(h)
+	}
+	h.jira = jiratest.New(append([]jiratest.Option{jiratest.WithBasicAuth("bot@example.com", "token", botUser), jiratest.WithUsers(alice, agentUser)}, h.jiraOpts...)...)
+	t.Cleanup(h.jira.Close)
+	if h.cfg.JiraBaseURL == "" {
+		h.cfg.JiraBaseURL = h.jira.URL()
 	}
 	clf, tmpl := shared(t)
 	if h.clf != nil {
 		clf = h.clf
 	}
-	jc, err := jira.New(jira.Config{BaseURL: h.jira.URL(), Email: "bot@example.com", APIToken: "token", BotAccountID: botUser.AccountID, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+	jcfg := jira.Config{BaseURL: h.jira.URL(), Email: "bot@example.com", APIToken: "token", BotAccountID: botUser.AccountID, BaseBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}
+	if h.jiraCfg != nil {
+		h.jiraCfg(&jcfg)
+	}
+	jc, err := jira.New(jcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,11 +62,11 @@ func (p TriagePayload) Validate() error {
 		errs = append(errs, errors.New("the delivery id is missing"))
 	}
 	switch p.Event {
-	case triage.EventIssueCreated, triage.EventIssueUpdated, triage.EventCommentCreated, triage.EventPoll, triage.EventReconcile, triage.EventBackfill:
+	case triage.EventIssueCreated, triage.EventIssueUpdated, triage.EventCommentCreated, triage.EventCommentUpdated, triage.EventPoll, triage.EventReconcile, triage.EventBackfill:
 	default:
 		errs = append(errs, fmt.Errorf("unknown event %q", p.Event))
 	}
-	if p.Event == triage.EventCommentCreated && p.Comment == nil {
+	if (p.Event == triage.EventCommentCreated || p.Event == triage.EventCommentUpdated) && p.Comment == nil {
 		errs = append(errs, errors.New("a comment event without its comment"))
 	}
 	return errors.Join(errs...)

@@ -18,6 +18,14 @@ type (
 	}
 )
 
+// notFoundError is an error of Jira's 404: the issue is gone.
+type notFoundError interface{ NotFound() bool }
+
+func isNotFound(err error) bool {
+	var n notFoundError
+	return errors.As(err, &n) && n.NotFound()
+}
+
 func isPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p) && p.Permanent()

@@ -86,8 +86,8 @@ func appFrom(cfg config, logw io.Writer, needJira, needWorker bool) (*app, error
 	}
 	a.client = asynq.NewClient(a.redisConn)
 	a.inspector = asynq.NewInspector(a.redisConn)
-	a.store = redisstore.New(a.rdb, redisstore.Config{Feedback: redisstore.FeedbackConfig{TTL: cfg.FeedbackTTL}})
-	a.esc = escalation.New(a.rdb, "")
+	a.store = redisstore.New(a.rdb, redisstore.Config{Prefix: cfg.RedisPrefix, Feedback: redisstore.FeedbackConfig{TTL: cfg.FeedbackTTL}})
+	a.esc = escalation.New(a.rdb, cfg.RedisPrefix)
 	a.metrics.RegisterEscalations(a.esc.OpenStats)
 	a.metrics.RegisterQueues(a.inspector, cfg.Queue)
 	if needJira {

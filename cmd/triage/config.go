@@ -13,6 +13,7 @@ import (
 	"github.com/mfatriage/triage/internal/graph"
 	"github.com/mfatriage/triage/internal/graph/graphtest"
 	"github.com/mfatriage/triage/internal/jira"
+	"github.com/mfatriage/triage/internal/redisstore"
 	"github.com/mfatriage/triage/worker"
 )
 
@@ -40,6 +41,7 @@ type config struct {
 	MetricsListen   string        `yaml:"metrics_listen"`
 	MetricsToken    string        `yaml:"metrics_token"`
 	Queue           string        `yaml:"queue"`
+	RedisPrefix     string        `yaml:"redis_prefix"`
 	Concurrency     int           `yaml:"concurrency"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// TaskCheckInterval is how often an idle worker looks for new tasks.
@@ -47,6 +49,7 @@ type config struct {
 
 	FollowupWindow     time.Duration `yaml:"followup_window"`
 	InternalCategories []string      `yaml:"internal_categories"`
+	InternalVisibility string        `yaml:"internal_visibility"`
 	EscalationAssignee string        `yaml:"escalation_assignee"`
 	SecurityPriority   string        `yaml:"security_priority"`
 	SecurityAssignee   string        `yaml:"security_assignee"`
@@ -207,8 +210,15 @@ func (c *config) defaults() {
 	if c.Listen == "" {
 		c.Listen = ":8080"
 	}
+	// the site's keys and queue: two sites can share one Redis
 	if c.Queue == "" {
 		c.Queue = worker.DefaultQueue
+		if site := redisstore.SiteID(c.JiraBaseURL); site != "" {
+			c.Queue += ":" + site
+		}
+	}
+	if c.RedisPrefix == "" {
+		c.RedisPrefix = redisstore.SitePrefix(c.JiraBaseURL)
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 10
@@ -237,7 +247,7 @@ func (c *config) defaults() {
 }
 
 func (c config) jira() jira.Config {
-	return jira.Config{BaseURL: c.JiraBaseURL, Email: c.JiraEmail, APIToken: c.JiraAPIToken, PAT: c.JiraPAT, BotAccountID: c.BotAccountID, Flavor: c.JiraFlavor}
+	return jira.Config{BaseURL: c.JiraBaseURL, Email: c.JiraEmail, APIToken: c.JiraAPIToken, PAT: c.JiraPAT, BotAccountID: c.BotAccountID, Flavor: c.JiraFlavor, InternalVisibility: c.InternalVisibility}
 }
 
 func (c config) worker() worker.Config {
@@ -261,6 +271,12 @@ func (c config) validate(needJira, needWorker bool) error {
 		if err := checkRedisURL(c.RedisURL); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if strings.ContainsAny(c.RedisPrefix, "{} \t\r\n") {
+		errs = append(errs, fmt.Errorf("TRIAGE_REDIS_PREFIX %q contains white space or a brace ({ or }), which would break the keys' hash tags", c.RedisPrefix))
+	}
+	if strings.ContainsAny(c.Queue, "{} \t\r\n") {
+		errs = append(errs, fmt.Errorf("TRIAGE_QUEUE %q contains white space or a brace ({ or }), which asynq's keys cannot hold", c.Queue))
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("TRIAGE_CONCURRENCY must be at least 1, got %d", c.Concurrency))

@@ -104,7 +104,7 @@ func TestConfigCheckOutputReadsBack(t *testing.T) {
 	t.Parallel()
 	th := 0.9
 	c := config{RedisURL: "redis://r:6379/1", RedisSentinelAddrs: []string{"s1:26379", "s2:26379"}, JiraBaseURL: "https://x.example", JiraEmail: "bot@example.com",
-		BotAccountID: "bot", Mode: "shadow", Listen: ":9", MetricsListen: "127.0.0.1:9100", Queue: "q", Concurrency: 4, ShutdownTimeout: time.Second,
+		BotAccountID: "bot", Mode: "shadow", Listen: ":9", MetricsListen: "127.0.0.1:9100", Queue: "q", RedisPrefix: "t:", Concurrency: 4, ShutdownTimeout: time.Second,
 		TaskCheckInterval: time.Millisecond, FollowupWindow: time.Hour, InternalCategories: []string{"passkey-setup"}, SecurityAck: true, AllowUnsigned: true,
 		WebhookMaxAge: 2 * time.Hour, JQL: "project = HD", JiraTimeZone: "Europe/Berlin", PollInterval: time.Minute, ReconcileWindow: time.Hour, FeedbackTTL: 48 * time.Hour,
 		AdminSecure: true, AutoThreshold: &th, LogLevel: "debug", LogFormat: "json"}

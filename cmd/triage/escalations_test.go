@@ -13,6 +13,7 @@ import (
 
 	"github.com/mfatriage/triage/internal/escalation"
 	"github.com/mfatriage/triage/internal/jira/jiratest"
+	"github.com/mfatriage/triage/internal/redisstore"
 	"github.com/mfatriage/triage/internal/redistest"
 )
 
@@ -22,6 +23,7 @@ func TestEscalationsCLI(t *testing.T) {
 	ctx := context.Background()
 	fake, key, cfgPath := cliEscalation(t, "CLI", "")
 	id := key + ":mfa-reset"
+	prefix := redisstore.SitePrefix(fake.URL()) // the commands read the escalations of their site
 	cli := func(args ...string) string {
 		t.Helper()
 		out, err := run(t, "", append(args, "--config", cfgPath)...)
@@ -53,16 +55,16 @@ func TestEscalationsCLI(t *testing.T) {
 		{Key: key, ReporterName: "Alice Reporter", Reason: triage.ReasonPasswordReset, CreatedAt: time.Now().Add(-2 * time.Hour)},
 		{Key: key, ReporterName: "Alice Reporter", Reason: triage.ReasonSecurity, CreatedAt: time.Now()},
 	} {
-		if _, err := escalation.New(rdb, "").Create(ctx, e); err != nil {
+		if _, err := escalation.New(rdb, prefix).Create(ctx, e); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() {
 		for _, id := range []string{sec, pw} {
 			for _, st := range escalation.Statuses() {
-				rdb.ZRem(ctx, "triage:esc:status:"+st, id)
+				rdb.ZRem(ctx, prefix+"esc:status:"+st, id)
 			}
-			if keys, _ := rdb.Keys(ctx, "triage:esc:*"+id).Result(); len(keys) > 0 {
+			if keys, _ := rdb.Keys(ctx, prefix+"esc:*"+id).Result(); len(keys) > 0 {
 				rdb.Del(ctx, keys...)
 			}
 		}
@@ -90,7 +92,7 @@ func TestEscalationsCLI(t *testing.T) {
 }
 
 // cliEscalation files a ticket of alice's in a new fake Jira and an
-// MFA-reset escalation of it in the test Redis under the default prefix
+// MFA-reset escalation of it in the test Redis under its site's prefix
 // (removed after the test), and writes the CLI's configuration file for
 // them, with extra YAML lines; it returns the fake, the ticket's key (made
 // of prefix and a number) and the file's path.
@@ -103,14 +105,16 @@ func cliEscalation(t *testing.T, prefix, extra string) (*jiratest.Server, string
 	key := fmt.Sprintf("%s%d-1", prefix, time.Now().UnixNano()%100000)
 	fake.AddIssue(jiratest.Issue{Key: key, Summary: "passkey", Reporter: e2eAlice})
 	id := key + ":mfa-reset"
-	if _, err := escalation.New(rdb, "").Create(ctx, triage.Escalation{Key: key, ReporterName: "Alice Reporter", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
+	// the commands read the escalations of their site
+	site := redisstore.SitePrefix(fake.URL())
+	if _, err := escalation.New(rdb, site).Create(ctx, triage.Escalation{Key: key, ReporterName: "Alice Reporter", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		for _, st := range escalation.Statuses() {
-			rdb.ZRem(ctx, "triage:esc:status:"+st, id)
+			rdb.ZRem(ctx, site+"esc:status:"+st, id)
 		}
-		if keys, _ := rdb.Keys(ctx, "triage:esc:*"+id).Result(); len(keys) > 0 {
+		if keys, _ := rdb.Keys(ctx, site+"esc:*"+id).Result(); len(keys) > 0 {
 			rdb.Del(ctx, keys...)
 		}
 	})

@@ -102,12 +102,16 @@ func TestSandboxWithServe(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// proj is a Service Management project, soft a software one
+			soft := "W" + proj[1:]
 			jiraURL, jiraOut := startSandbox(t, "--flavor", flavor, "--webhook-url", "http://"+ln.Addr().String()+intake.WebhookPath,
-				"--webhook-secret", secret, "--bot-account-id", "sandbox-bot", "--token", "sandbox-token", "--project", proj+"=service_desk")
+				"--webhook-secret", secret, "--bot-account-id", "sandbox-bot", "--token", "sandbox-token", "--project", proj+"=service_desk",
+				"--project", soft+"=software")
 
 			cfg := config{
 				RedisURL: redistest.URL(), JiraBaseURL: jiraURL, BotAccountID: "sandbox-bot", WebhookSecret: secret,
 				Queue: "sandbox-" + strings.ToLower(proj), Concurrency: 2, ShutdownTimeout: 5 * time.Second, FollowupWindow: time.Hour,
+				InternalVisibility: "role:Administrators",
 			}
 			if flavor == "datacenter" {
 				cfg.JiraPAT = "sandbox-token"
@@ -121,73 +125,90 @@ func TestSandboxWithServe(t *testing.T) {
 				t.Fatalf(format+"\nserve's logs:\n%s\nsandbox:\n%s", append(args, logs.String(), jiraOut.String())...)
 			}
 
-			code, body := sandboxCall(t, "POST", jiraURL+"/rest/api/2/issue", "alice",
-				fmt.Sprintf(`{"fields":{"project":{"key":%q},"summary":"Passkey not accepted","description":"Defender says my passkey can no longer be used"}}`, proj))
-			var created struct{ ID, Key string }
-			if json.Unmarshal(body, &created); code != http.StatusCreated || created.Key != proj+"-1" || created.ID == "" {
-				fail("POST /rest/api/2/issue = %d %s", code, body)
-			}
-			type comment struct {
-				Author     struct{ AccountID, Name string }
-				Body       string
-				JSDPublic  *bool
-				Properties []struct {
-					Key   string
-					Value struct{ Internal bool }
+			for _, project := range []string{proj, soft} {
+				code, body := sandboxCall(t, "POST", jiraURL+"/rest/api/2/issue", "alice",
+					fmt.Sprintf(`{"fields":{"project":{"key":%q},"summary":"Passkey not accepted","description":"Defender says my passkey can no longer be used"}}`, project))
+				var created struct{ ID, Key string }
+				if json.Unmarshal(body, &created); code != http.StatusCreated || created.Key != project+"-1" || created.ID == "" {
+					fail("POST /rest/api/2/issue = %d %s", code, body)
 				}
-			}
-			botComments := func() []comment {
-				code, body := sandboxCall(t, "GET", jiraURL+"/rest/api/2/issue/"+created.Key+"/comment?expand=properties", "", "")
-				var page struct{ Comments []comment }
-				if err := json.Unmarshal(body, &page); err != nil || code != http.StatusOK {
-					fail("GET …/comment = %d %s", code, body)
-				}
-				var out []comment
-				for _, c := range page.Comments {
-					if c.Author.AccountID == "sandbox-bot" || c.Author.Name == "sandbox-bot" {
-						out = append(out, c)
+				type comment struct {
+					Author     struct{ AccountID, Name string }
+					Body       string
+					JSDPublic  *bool
+					Visibility *struct{ Type, Value string }
+					Properties []struct {
+						Key   string
+						Value struct{ Internal bool }
 					}
 				}
-				return out
-			}
-			until := func(what string, cond func() bool) {
-				t.Helper()
-				for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-					if time.Now().After(deadline) {
-						fail("timed out waiting for %s", what)
+				botComments := func() []comment {
+					code, body := sandboxCall(t, "GET", jiraURL+"/rest/api/2/issue/"+created.Key+"/comment?expand=properties", "", "")
+					var page struct{ Comments []comment }
+					if err := json.Unmarshal(body, &page); err != nil || code != http.StatusOK {
+						fail("GET …/comment = %d %s", code, body)
+					}
+					var out []comment
+					for _, c := range page.Comments {
+						if c.Author.AccountID == "sandbox-bot" || c.Author.Name == "sandbox-bot" {
+							out = append(out, c)
+						}
+					}
+					return out
+				}
+				until := func(what string, cond func() bool) {
+					t.Helper()
+					for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+						if time.Now().After(deadline) {
+							fail("timed out waiting for %s", what)
+						}
 					}
 				}
-			}
-			start := time.Now()
-			until("the bot's reply", func() bool { return len(botComments()) == 1 })
-			if reply := botComments()[0]; !strings.Contains(reply.Body, "passkey") {
-				t.Errorf("the bot's reply: %q", reply.Body)
-			}
-			t.Logf("%s: the bot replied %v after the issue was filed", flavor, time.Since(start).Round(time.Millisecond))
+				start := time.Now()
+				until("the bot's reply", func() bool { return len(botComments()) == 1 })
+				if reply := botComments()[0]; !strings.Contains(reply.Body, "passkey") {
+					t.Errorf("the bot's reply: %q", reply.Body)
+				}
+				t.Logf("%s: the bot replied %v after the issue was filed", flavor, time.Since(start).Round(time.Millisecond))
 
-			if code, body := sandboxCall(t, "POST", jiraURL+"/rest/api/2/issue/"+created.Key+"/comment", "alice", `{"body":"I did all of that and it still fails"}`); code != http.StatusCreated {
-				fail("the reporter's comment = %d %s", code, body)
-			}
-			cfgPath := filepath.Join(t.TempDir(), "triage.yaml")
-			cfgText := fmt.Sprintf("redis_url: %s\njira_base_url: %s\njira_email: bot@example.com\njira_api_token: sandbox-token\nbot_account_id: sandbox-bot\n", cfg.RedisURL, jiraURL)
-			if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			until("the escalation", func() bool {
-				out, err := run(t, "", "escalations", "list", "--json", "--config", cfgPath)
-				return err == nil && strings.Contains(out, `"`+created.Key+`:mfa-reset"`)
-			})
-			// the escalation's evidence note, internal in a Service Management project
-			var internal int
-			for _, c := range botComments() {
-				for _, p := range c.Properties {
-					if p.Key == "sd.public.comment" && p.Value.Internal && (c.JSDPublic == nil || !*c.JSDPublic) {
-						internal++
-					}
+				if code, body := sandboxCall(t, "POST", jiraURL+"/rest/api/2/issue/"+created.Key+"/comment", "alice", `{"body":"I did all of that and it still fails"}`); code != http.StatusCreated {
+					fail("the reporter's comment = %d %s", code, body)
 				}
-			}
-			if internal == 0 {
-				t.Errorf("no internal evidence note among the bot's comments %+v", botComments())
+				cfgPath := filepath.Join(t.TempDir(), "triage.yaml")
+				cfgText := fmt.Sprintf("redis_url: %s\njira_base_url: %s\njira_email: bot@example.com\njira_api_token: sandbox-token\nbot_account_id: sandbox-bot\n", cfg.RedisURL, jiraURL)
+				if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				until("the escalation", func() bool {
+					out, err := run(t, "", "escalations", "list", "--json", "--config", cfgPath)
+					return err == nil && strings.Contains(out, `"`+created.Key+`:mfa-reset"`)
+				})
+				// the escalation's evidence note: internal in a Service
+				// Management project, restricted to the role in a software one
+				// (where the sandbox, as Jira, ignores sd.public.comment)
+				var internal, restricted int
+				// the note follows the escalation's record: steps, notice, note
+				until("the evidence note", func() bool {
+					internal, restricted = 0, 0
+					cs := botComments()
+					for _, c := range cs {
+						for _, p := range c.Properties {
+							if p.Key == "sd.public.comment" && p.Value.Internal && (c.JSDPublic == nil || !*c.JSDPublic) {
+								internal++
+							}
+						}
+						if v := c.Visibility; v != nil && v.Type == "role" && v.Value == "Administrators" {
+							restricted++
+						}
+					}
+					return len(cs) == 3
+				})
+				if project == proj && (internal != 1 || restricted != 0) {
+					t.Errorf("%s: %d internal and %d restricted notes among the bot's comments, want 1 and 0: %+v", project, internal, restricted, botComments())
+				}
+				if project == soft && (restricted != 1 || internal != 0) {
+					t.Errorf("%s: %d restricted and %d internal notes among the bot's comments, want 1 and 0: %+v", project, restricted, internal, botComments())
+				}
 			}
 		})
 	}

@@ -24,6 +24,11 @@ func (a *app) intakeHandler() (*intake.Handler, error) {
 }
 
 // pollers builds the poller and the reconciler when TRIAGE_JQL is set.
+// cursor is the poller's cursor, one per Jira site (under its prefix).
+func (a *app) cursor() *intake.RedisCursor {
+	return intake.NewRedisCursor(a.rdb, a.cfg.RedisPrefix+"poll:cursor")
+}
+
 func (a *app) pollers() (*intake.Poller, *intake.Reconciler, error) {
 	if a.cfg.JQL == "" {
 		return nil, nil, nil
@@ -36,7 +41,7 @@ func (a *app) pollers() (*intake.Poller, *intake.Reconciler, error) {
 		}
 		pc.Location = loc
 	}
-	p, err := intake.NewPoller(pc, a.jira, intake.NewRedisCursor(a.rdb, ""), a.client)
+	p, err := intake.NewPoller(pc, a.jira, a.cursor(), a.client)
 	if err != nil {
 		return nil, nil, err
 	}

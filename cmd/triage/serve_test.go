@@ -101,16 +101,16 @@ func runServe(t *testing.T, cfg config, ln net.Listener, proj string) (*logtest.
 			_ = insp.DeleteQueue(cfg.Queue, true)
 			insp.Close()
 			bg := context.Background()
-			for _, pattern := range []string{"triage:*{" + proj + "-*", "triage:esc:*:" + proj + "-*"} {
+			for _, pattern := range []string{cfg.RedisPrefix + "*{" + proj + "-*", cfg.RedisPrefix + "esc:*:" + proj + "-*"} {
 				if keys, err := a.rdb.Keys(bg, pattern).Result(); err == nil && len(keys) > 0 {
 					a.rdb.Del(bg, keys...)
 				}
 			}
 			for _, st := range []string{"open", "acknowledged", "done", "returned"} {
-				if ids, err := a.rdb.ZRange(bg, "triage:esc:status:"+st, 0, -1).Result(); err == nil {
+				if ids, err := a.rdb.ZRange(bg, cfg.RedisPrefix+"esc:status:"+st, 0, -1).Result(); err == nil {
 					for _, id := range ids {
 						if strings.HasPrefix(id, proj+"-") {
-							a.rdb.ZRem(bg, "triage:esc:status:"+st, id)
+							a.rdb.ZRem(bg, cfg.RedisPrefix+"esc:status:"+st, id)
 						}
 					}
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mfatriage/triage/internal/redisstore"
 	"io"
 	"net"
 	"net/http"
@@ -162,6 +163,7 @@ func Run(ctx context.Context, out io.Writer, o Options) (Result, error) {
 		return res, err
 	}
 	defer r.close()
+	r.prefix = redisstore.SitePrefix(f.fake.URL())
 	defer r.cleanup(f.proj, r.auditEnd(ctx), f.queue, f.rawQ)
 
 	printHeader(out, o, f.queue)

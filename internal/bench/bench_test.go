@@ -69,7 +69,7 @@ func leftovers(t *testing.T, project string, queues ...string) int {
 	rdb := redistest.Client(t)
 	ctx := context.Background()
 	n := 0
-	patterns := []string{"triage:*{" + project + "-*", "triage:esc:*:" + project + "-*"}
+	patterns := []string{"triage:*{" + project + "-*", "triage:*esc:*:" + project + "-*"}
 	for _, q := range queues {
 		patterns = append(patterns, "asynq:{"+q+"}*")
 		if ok, _ := rdb.SIsMember(ctx, "asynq:queues", q).Result(); ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mfatriage/triage/internal/redisstore"
 	"io"
 	"os"
 	"os/exec"
@@ -59,6 +60,7 @@ func RunQueued(ctx context.Context, out io.Writer, o Options) (QueuedResult, err
 		return res, err
 	}
 	defer r.close()
+	r.prefix = redisstore.SitePrefix(f.fake.URL())
 	defer r.cleanup(f.proj, r.auditEnd(ctx), f.queue)
 
 	fmt.Fprintf(out, "triage bench --queued: %d triage tasks enqueued with no worker, then drained by a separate worker process (%s, concurrency %d), Redis %s\n",

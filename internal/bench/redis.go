@@ -10,11 +10,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// auditStream is the worker's stream of all decisions.
-const auditStream = "triage:audit"
-
 // redisConns are a run's connections to its Redis.
 type redisConns struct {
+	// prefix starts the keys of the run's Jira site (redisstore.SitePrefix).
+	prefix string
 	rdb    *redis.Client
 	conn   asynq.RedisClientOpt
 	client *asynq.Client
@@ -49,7 +48,7 @@ func (r *redisConns) close() {
 // auditEnd is the id of the audit stream's last entry ("0" when empty):
 // the run's entries come after it.
 func (r *redisConns) auditEnd(ctx context.Context) string {
-	msgs, err := r.rdb.XRevRangeN(ctx, auditStream, "+", "-", 1).Result()
+	msgs, err := r.rdb.XRevRangeN(ctx, r.prefix+"audit", "+", "-", 1).Result()
 	if err != nil || len(msgs) == 0 {
 		return "0"
 	}
@@ -71,10 +70,10 @@ func (r *redisConns) cleanup(proj, auditFrom string, queues ...string) {
 	if proj == "" {
 		return
 	}
-	scanDelete(ctx, rdb, "triage:*{"+proj+"-*")
-	scanDelete(ctx, rdb, "triage:esc:*:"+proj+"-*")
+	scanDelete(ctx, rdb, r.prefix+"*{"+proj+"-*")
+	scanDelete(ctx, rdb, r.prefix+"esc:*:"+proj+"-*")
 	for _, st := range []string{"open", "acknowledged", "done", "returned"} {
-		key := "triage:esc:status:" + st
+		key := r.prefix + "esc:status:" + st
 		ids, err := rdb.ZRange(ctx, key, 0, -1).Result()
 		if err != nil {
 			continue
@@ -92,7 +91,7 @@ func (r *redisConns) cleanup(proj, auditFrom string, queues ...string) {
 	// the stream of all decisions: our entries, added after auditFrom
 	start := auditFrom
 	for {
-		msgs, err := rdb.XRangeN(ctx, auditStream, "("+start, "+", 1000).Result()
+		msgs, err := rdb.XRangeN(ctx, r.prefix+"audit", "("+start, "+", 1000).Result()
 		if err != nil || len(msgs) == 0 {
 			return
 		}
@@ -103,7 +102,7 @@ func (r *redisConns) cleanup(proj, auditFrom string, queues ...string) {
 			}
 		}
 		if len(ids) > 0 {
-			rdb.XDel(ctx, auditStream, ids...)
+			rdb.XDel(ctx, r.prefix+"audit", ids...)
 		}
 		start = msgs[len(msgs)-1].ID
 	}

@@ -10,7 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// DefaultCursorKey is the Redis key of the poller's cursor.
+// DefaultCursorKey is the Redis key of the poller's cursor when none is
+// given; a deployment gives one under its site's prefix, so that two Jira
+// sites sharing one Redis keep a cursor each.
 const DefaultCursorKey = "triage:poll:cursor"
 
 // RedisCursor keeps the poller's cursor in one Redis key, as milliseconds

@@ -7,7 +7,8 @@
 // # Webhook
 //
 // Handler serves POST /webhooks/jira for jira:issue_created,
-// jira:issue_updated and comment_created, plus GET /healthz and GET /readyz.
+// jira:issue_updated, comment_created and comment_updated, plus GET /healthz
+// and GET /readyz.
 // In order, a delivery is
 //
 //   - refused with 413 when its body is over Config.MaxBodyBytes (1 MiB):
@@ -24,13 +25,16 @@
 //     body, secret)), compared in constant time); nothing else is read;
 //   - refused with 400 and a one-line reason when the body is not a JSON
 //     object, names no event, or names no issue;
-//   - ignored (200) when its event type is not one of the three, when the
+//   - ignored (200) when its event type is not one of the four, when the
 //     bot caused it (loop guard: the comment author or the delivering user
 //     is Config.BotAccountID, matched on accountId, or on name/key for Data
 //     Center), or when it is an issue update that touched neither summary
 //     nor description or only mirrors a comment (issue_event_type_name
 //     issue_commented / issue_comment_edited: the comment_created event
 //     carries the comment);
+//   - ignored (200) when it is an edit (comment_updated) of a comment that
+//     is not the reporter's; a reporter's edit is enqueued, and the worker
+//     triages it only while the bot has not answered yet;
 //   - ignored (200) when it is a comment of the reporter's whose first
 //     line is a /triage command (triage.ParseCommand): only agents' commands
 //     count;
@@ -62,7 +66,9 @@
 // "> "; at most wire.MaxADFDepth levels and MaxTextBytes bytes). A Server
 // comment_created without an issue object takes its issue from
 // comment.self (…/rest/api/2/issue/10001/comment/…): the payload's
-// Issue.Key is then that id-or-key segment, usually the numeric id.
+// Issue.Key is then that id-or-key segment, usually the numeric id, which
+// the log line then names as issue_id, never issue_key (the worker's read
+// learns the key, the one the audit uses).
 //
 // # Poller, reconciliation and backfill
 //

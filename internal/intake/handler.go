@@ -312,6 +312,7 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 	e.Str("event", seen.event).
 		Str("delivery_id", seen.deliveryID).
 		Str("issue_key", seen.issueKey).
+		Str("issue_id", seen.issueID).
 		Str("status", out.status).
 		Int("http_status", out.code).
 		Str("reason", out.reason).
@@ -323,8 +324,11 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 
 // seenDelivery is what the log line tells of a delivery, as far as known.
 type seenDelivery struct {
-	event, deliveryID, issueKey string
+	event, deliveryID, issueKey, issueID string
 }
+
+// isIssueID reports whether s is a numeric issue id rather than a key.
+func isIssueID(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
 
 // deliver does the work of one delivery, filling seen as it learns.
 func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDelivery) outcome {
@@ -349,7 +353,7 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 	}
 
 	switch event {
-	case triage.EventIssueCreated, triage.EventIssueUpdated, triage.EventCommentCreated:
+	case triage.EventIssueCreated, triage.EventIssueUpdated, triage.EventCommentCreated, triage.EventCommentUpdated:
 	case "":
 		return outcome{code: http.StatusBadRequest, status: StatusRejected, reason: "malformed: webhookEvent is missing"}
 	default:
@@ -360,12 +364,17 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 	if err != nil {
 		return outcome{code: http.StatusBadRequest, status: StatusRejected, reason: "malformed: " + err.Error()}
 	}
-	seen.issueKey = p.Issue.Key
+	seen.issueKey, seen.issueID = p.Issue.Key, p.Issue.ID
+	if isIssueID(p.Issue.Key) {
+		// a Server/DC comment event names no key: log the id as an id,
+		// never where the audit has keys (the worker reads the key)
+		seen.issueKey = ""
+	}
 	if n, err := strconv.Atoi(strings.TrimSpace(r.Header.Get(HeaderRetry))); err == nil && n > 0 {
 		p.Redelivered = true
 	}
-	if event == triage.EventCommentCreated && p.Comment == nil {
-		return outcome{code: http.StatusBadRequest, status: StatusRejected, reason: "malformed: comment_created without a comment"}
+	if (event == triage.EventCommentCreated || event == triage.EventCommentUpdated) && p.Comment == nil {
+		return outcome{code: http.StatusBadRequest, status: StatusRejected, reason: "malformed: " + event + " without a comment"}
 	}
 
 	if ev.fromBot(h.cfg.BotAccountID) {
@@ -383,6 +392,13 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.EnqueueTimeout)
 	defer cancel()
 
+	if event == triage.EventCommentUpdated {
+		// A reporter's edit is triaged until the bot has answered (the
+		// worker knows); an agent's edit changes nothing its comment did not.
+		if isReporter, ok := same(userOf(ev.Comment.Author), ev.reporter()); ok && !isReporter {
+			return outcome{code: http.StatusOK, status: StatusIgnored, reason: "an edit of a comment not the reporter's"}
+		}
+	}
 	recorded := false
 	if event == triage.EventCommentCreated {
 		// An agent's comment: the author is known not to be the reporter
@@ -417,7 +433,7 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, seen *seenDeli
 		}
 	}
 
-	h.log.Debug().Str("issue_key", p.Issue.Key).Str("delivery_id", p.DeliveryID).
+	h.log.Debug().Str("issue_key", seen.issueKey).Str("issue_id", seen.issueID).Str("delivery_id", p.DeliveryID).
 		Str("summary", p.Issue.Summary).Msg("webhook payload")
 
 	task, err := worker.NewTriageTask(p, asynq.Queue(h.cfg.Queue))

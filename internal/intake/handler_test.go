@@ -122,6 +122,20 @@ const (
 func TestWebhookEnqueues(t *testing.T) {
 	t.Parallel()
 	updated := func(s string) time.Time { return wire.ParseTime(s) }
+	byReporter := worker.TriagePayload{
+		Event: triage.EventCommentCreated, ActorID: "557058:alice",
+		Issue: triage.Issue{
+			Key: "HD-1", ID: "10001", Summary: "Authenticator lost after new phone",
+			ReporterID: "557058:alice", ReporterName: "Alice Reporter", Status: "Waiting for support",
+		},
+		Comment: &triage.Comment{
+			ID: "10100", AuthorID: "557058:alice", AuthorName: "Alice Reporter",
+			Body:    "Thanks @Triage Bot\nit still fails 😢\n- iPhone 15\n- iOS 18",
+			Created: updated("2025-03-10T09:20:00.000+0000"),
+		},
+	}
+	editedByReporter := byReporter
+	editedByReporter.Event = triage.EventCommentUpdated
 	tests := []struct {
 		name string
 		body string
@@ -145,18 +159,7 @@ func TestWebhookEnqueues(t *testing.T) {
 				Status: "Open", Updated: updated("2025-03-10T09:05:00.000+0000"),
 			},
 		}},
-		{"cloud comment by the reporter, ADF body", cloudCommentByReporterADF, worker.TriagePayload{
-			Event: triage.EventCommentCreated, ActorID: "557058:alice",
-			Issue: triage.Issue{
-				Key: "HD-1", ID: "10001", Summary: "Authenticator lost after new phone",
-				ReporterID: "557058:alice", ReporterName: "Alice Reporter", Status: "Waiting for support",
-			},
-			Comment: &triage.Comment{
-				ID: "10100", AuthorID: "557058:alice", AuthorName: "Alice Reporter",
-				Body:    "Thanks @Triage Bot\nit still fails 😢\n- iPhone 15\n- iOS 18",
-				Created: updated("2025-03-10T09:20:00.000+0000"),
-			},
-		}},
+		{"cloud comment by the reporter, ADF body", cloudCommentByReporterADF, byReporter},
 		{"cloud comment, reporter unknown: enqueued for the worker to decide", cloudCommentNoReporter, worker.TriagePayload{
 			Event: triage.EventCommentCreated, ActorID: "557058:agent",
 			Issue: triage.Issue{Key: "HD-1", ID: "10001", Summary: "Authenticator lost after new phone"},
@@ -174,6 +177,7 @@ func TestWebhookEnqueues(t *testing.T) {
 				Created: updated("2025-03-10T09:20:00.000+0000"),
 			},
 		}},
+		{"reporter's comment edited: the worker decides whether the bot answered yet", strings.Replace(cloudCommentByReporterADF, `"comment_created"`, `"comment_updated"`, 1), editedByReporter},
 		{"issue updated: summary changed", issueUpdatedSummary, worker.TriagePayload{
 			Event: triage.EventIssueUpdated, ActorID: "557058:alice",
 			Issue: triage.Issue{
@@ -318,7 +322,8 @@ func TestWebhookRefused(t *testing.T) {
 		{name: "wrong method", d: delivery{body: cloudIssueCreated, method: http.MethodGet}, code: 405, status: StatusRejected},
 		{name: "PUT", d: delivery{body: cloudIssueCreated, method: http.MethodPut}, code: 405, status: StatusRejected},
 		{name: "unknown event", d: delivery{body: `{"webhookEvent": "jira:issue_deleted", "issue": {"key": "HD-1"}}`}, code: 200, status: StatusIgnored, reason: `"jira:issue_deleted" is not triaged`},
-		{name: "comment_updated", d: delivery{body: strings.Replace(cloudCommentByReporterADF, `"comment_created"`, `"comment_updated"`, 1)}, code: 200, status: StatusIgnored, reason: "not triaged"},
+		{name: "comment_updated by an agent", d: delivery{body: strings.Replace(strings.Replace(cloudCommentByReporterADF, `"comment_created"`, `"comment_updated"`, 1), `"author": {"accountId": "557058:alice"`, `"author": {"accountId": "557058:agent"`, 1)}, code: 200, status: StatusIgnored, reason: "not the reporter's"},
+		{name: "comment_updated without comment", d: delivery{body: `{"webhookEvent": "comment_updated", "issue": {"key": "HD-1"}}`}, code: 400, status: StatusRejected, reason: "comment_updated without a comment"},
 		{name: "bot's own comment", d: delivery{body: botComment}, code: 200, status: StatusIgnored, reason: "bot's own event"},
 		{name: "bot's own issue update (its labels)", d: delivery{body: `{"webhookEvent": "jira:issue_updated", "user": {"accountId": "` + botID + `"}, "issue": {"key": "HD-1"}, "changelog": {"items": [{"field": "description"}]}}`}, code: 200, status: StatusIgnored, reason: "bot's own event"},
 		{name: "bot's own comment, data center name", cfg: func(c *Config) { c.BotAccountID = "triagebot" }, d: delivery{body: `{"webhookEvent": "comment_created", "comment": {"self": "https://jira.example.com/rest/api/2/issue/10001/comment/1", "author": {"name": "TriageBot", "key": "JIRAUSER1"}, "body": "Hello"}}`}, code: 200, status: StatusIgnored, reason: "bot's own event"},
@@ -539,7 +544,13 @@ func TestWebhookLogs(t *testing.T) {
 	e.send(t, delivery{body: cloudIssueCreated, id: "log-1"})
 	e.send(t, delivery{body: cloudIssueCreated, id: "log-1"})
 	e.send(t, delivery{body: cloudIssueCreated, sig: "sha256=00"})
+	e.send(t, delivery{body: serverComment, id: "log-2"})
 	out := buf.String()
+	// a Server/DC comment names the issue by id: logged as issue_id, never
+	// as a key the audit does not know
+	if strings.Contains(out, `"issue_key":"10001"`) || !strings.Contains(out, `"issue_id":"10001"`) {
+		t.Errorf("the server comment's id is not logged as issue_id:\n%s", out)
+	}
 	for _, want := range []string{`"issue_key":"HD-1"`, `"delivery_id":"log-1"`, `"event":"jira:issue_created"`, `"status":"enqueued"`, `"status":"duplicate"`, `"status":"rejected"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)

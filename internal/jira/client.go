@@ -30,6 +30,11 @@ type Client struct {
 	// search is the search API in use (searchJQL or searchStartAt), or
 	// searchUnknown until the first search of FlavorAuto learns it.
 	search atomic.Int32
+
+	// visibility restricts internal comments outside Service Management
+	// (Config.InternalVisibility); projects caches the project types.
+	visibility *Visibility
+	projects   projectTypes
 }
 
 // Option adjusts New.
@@ -104,6 +109,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("jira client for %s: %w", cfg.BaseURL, err)
 	}
 	c := &Client{cfg: cfg, jc: jc, rt: rt, now: now, log: o.logger}
+	c.visibility, _ = ParseVisibility(cfg.InternalVisibility) // checked by Validate
 	switch cfg.Flavor {
 	case FlavorCloud:
 		c.search.Store(searchJQL)

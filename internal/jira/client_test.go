@@ -160,7 +160,7 @@ func TestGetIssueReadsRichText(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"id":10001,"key":"HD-1","fields":{"summary":"Lost phone","description":`+adf("New phone")+
-			`,"comment":{"total":1,"comments":[{"id":"10100","body":`+adf("Please help")+`,"created":"2025-03-10T09:00:00.000+0000"}]}}}`)
+			`,"comment":{"total":1,"comments":[{"id":"10100","jsdPublic":true,"body":`+adf("Please help")+`,"created":"2025-03-10T09:00:00.000+0000"}]}}}`)
 	}))
 	t.Cleanup(srv.Close)
 	c, err := New(Config{BaseURL: srv.URL, Email: testEmail, APIToken: testToken})
@@ -235,6 +235,9 @@ func TestAddComment(t *testing.T) {
 				t.Errorf("comment = %+v", cm)
 			}
 			calls := e.srv.Calls()
+			if tt.internal && len(calls) > 0 && calls[0].Path == "/rest/api/2/project/HD" {
+				calls = calls[1:] // the project's type, read once
+			}
 			if len(calls) != 1 || calls[0].Method != "POST" || calls[0].Path != "/rest/api/2/issue/HD-2/comment" {
 				t.Fatalf("calls = %v, want one POST", e.calls())
 			}
@@ -344,14 +347,15 @@ func TestEdit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff([]string{"POST /rest/api/2/issue/HD-2/comment", "PUT /rest/api/2/issue/HD-2"}, e.calls()); diff != "" {
+		// the project's type is read once, then cached
+		if diff := cmp.Diff([]string{"GET /rest/api/2/project/HD", "POST /rest/api/2/issue/HD-2/comment", "PUT /rest/api/2/issue/HD-2"}, e.calls()); diff != "" {
 			t.Fatalf("calls (-want +got):\n%s", diff)
 		}
 		if cs := e.srv.Comments("HD-2"); len(cs) != 1 || !cs[0].Internal || cs[0].ViaEdit {
 			t.Errorf("comments = %+v, want one internal comment from POST /comment", cs)
 		}
-		if strings.Contains(string(e.srv.Calls()[1].Body), "comment") {
-			t.Errorf("PUT carries the comment again: %s", e.srv.Calls()[1].Body)
+		if strings.Contains(string(e.srv.Calls()[2].Body), "comment") {
+			t.Errorf("PUT carries the comment again: %s", e.srv.Calls()[2].Body)
 		}
 		if _, ok := e.srv.Property("HD-2", "triage"); !ok {
 			t.Errorf("state not written")
@@ -361,10 +365,14 @@ func TestEdit(t *testing.T) {
 	t.Run("internal comment alone is one call", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, nil)
-		if err := e.c.Edit(context.Background(), "HD-2", Edit{Comment: "note", Internal: true}); err != nil {
-			t.Fatal(err)
+		for range 2 {
+			if err := e.c.Edit(context.Background(), "HD-2", Edit{Comment: "note", Internal: true}); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if diff := cmp.Diff([]string{"POST /rest/api/2/issue/HD-2/comment"}, e.calls()); diff != "" {
+		// the project's type is read the first time only
+		want := []string{"GET /rest/api/2/project/HD", "POST /rest/api/2/issue/HD-2/comment", "POST /rest/api/2/issue/HD-2/comment"}
+		if diff := cmp.Diff(want, e.calls()); diff != "" {
 			t.Errorf("calls (-want +got):\n%s", diff)
 		}
 	})

@@ -77,6 +77,14 @@ type Config struct {
 	// no /search/jql). FlavorAuto, or empty, the default, tries /search/jql
 	// and, when Jira answers it 404, uses /search from then on.
 	Flavor string
+
+	// InternalVisibility keeps internal comments from the reporter outside
+	// Jira Service Management, whose projects alone honour the
+	// sd.public.comment property: "role:<project role>", "group:<group
+	// name>" or "group-id:<group id>" (see ParseVisibility), e.g.
+	// "role:Administrators". Empty, the default: outside Service
+	// Management an internal comment is not posted (NoteSkippedError).
+	InternalVisibility string
 }
 
 // The flavors of Config.Flavor.
@@ -154,6 +162,9 @@ func (c Config) Validate() error {
 	default:
 		add("jira flavor %q is not %s, %s or %s", c.Flavor, FlavorCloud, FlavorDataCenter, FlavorAuto)
 	}
+	if _, err := ParseVisibility(c.InternalVisibility); err != nil {
+		add("jira %v", err)
+	}
 	if c.SearchPageSize < 0 || c.SearchPageSize > 5000 {
 		add("jira search page size is %d; use 1 to 5000, or 0 for the default %d", c.SearchPageSize, DefaultSearchPageSize)
 	}
@@ -220,6 +231,7 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Dur("request_timeout", d.RequestTimeout).
 		Int("max_attempts", d.MaxAttempts).
 		Str("flavor", d.Flavor).
+		Str("internal_visibility", d.InternalVisibility).
 		Dur("max_retry_after", d.MaxRetryAfter)
 }
 

@@ -23,6 +23,18 @@
 // ones intake reads webhooks with: leniently, and a description or comment
 // body that is an ADF document reads as its text.
 //
+// Internal comments: only Jira Service Management projects honour the
+// sd.public.comment property; in a software or business project a comment
+// carrying it is public. So the adapter learns each project's type once
+// (GET /project/{key}, projectTypeKey, cached) and outside Service
+// Management restricts the comment's visibility to the role or group of
+// Config.InternalVisibility instead; with none configured it posts no
+// internal comment and says so (NoteSkippedError). Reading back, a comment
+// is internal when jsdPublic is false (Cloud), when its sd.public.comment
+// property says so (Data Center, which sends no jsdPublic: GetIssue reads
+// such comments from the comment resource with expand=properties), or when
+// its visibility is restricted.
+//
 // Comments are posted with the adapter's own payload through go-jira's
 // NewRequestWithContext and Do, never go-jira's Comment struct: that struct
 // sends empty author and visibility objects, which Jira Cloud rejects
@@ -36,9 +48,12 @@
 //
 //	Myself                              1  GET  /myself
 //	GetIssue                            1  GET  /issue/{key}?fields=…&properties=<state>
-//	                                       (+1 GET /issue/{key}/comment per 100 comments
-//	                                       Jira did not embed)
-//	AddComment (public or internal)     1  POST /issue/{key}/comment
+//	                                       (+1 GET /issue/{key}/comment?expand=properties per
+//	                                       100 comments when Jira did not embed them all, or
+//	                                       when they do not say whether they are internal:
+//	                                       Data Center sends no jsdPublic)
+//	AddComment (public or internal)     1  POST /issue/{key}/comment (internal: +1 GET
+//	                                       /project/{key} the first time per project)
 //	Edit, public comment or none        1  PUT  /issue/{key}: update.comment,
 //	  + labels + properties                 update.labels and properties together
 //	Edit, internal comment              2  POST /issue/{key}/comment, then the PUT

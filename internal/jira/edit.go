@@ -22,7 +22,11 @@ const (
 type Edit struct {
 	// Comment is a comment to add (wiki markup); empty adds none.
 	Comment string
-	// Internal makes Comment a Jira Service Management internal note.
+	// Internal keeps Comment from the reporter: a Jira Service Management
+	// internal note, or outside Service Management a comment restricted to
+	// Config.InternalVisibility (see AddComment). When neither is possible
+	// the comment is left out, the rest is written, and Edit returns a
+	// *NoteSkippedError.
 	Internal bool
 	// AddLabels and RemoveLabels change labels; adding a label the issue
 	// already has is a no-op in Jira.
@@ -73,12 +77,22 @@ func (c *Client) Edit(ctx context.Context, key string, e Edit) error {
 		return nil
 	}
 	if e.Comment != "" && e.Internal {
+		rest := e
+		rest.Comment, rest.Internal = "", false
 		cm, err := c.AddComment(ctx, key, e.Comment, true)
+		var skipped *NoteSkippedError
+		if errors.As(err, &skipped) {
+			// no note, but the labels and the state still go
+			if !rest.empty() {
+				if err := c.update(ctx, key, rest); err != nil {
+					return fmt.Errorf("edit %s: %w", key, err)
+				}
+			}
+			return fmt.Errorf("edit %s: %w", key, skipped)
+		}
 		if err != nil {
 			return fmt.Errorf("edit %s: %w", key, err)
 		}
-		rest := e
-		rest.Comment = ""
 		if rest.empty() {
 			return nil
 		}

@@ -24,7 +24,9 @@ const commentPageSize = 100
 // one call: GET /issue/{key}?fields=...&properties=<StateProperty>. When Jira
 // embeds fewer comments than the issue has, all comments are read again from
 // /issue/{key}/comment, oldest first (one more call per 100 comments), rather
-// than guessing which ones Jira left out.
+// than guessing which ones Jira left out. So are comments that do not say
+// whether they are internal (Data Center sends no jsdPublic: an internal
+// note would read as public), with expand=properties.
 func (c *Client) GetIssue(ctx context.Context, key string) (*Issue, error) {
 	p, err := issuePath(key)
 	if err != nil {
@@ -36,7 +38,7 @@ func (c *Client) GetIssue(ctx context.Context, key string) (*Issue, error) {
 		return nil, fmt.Errorf("get issue %s: %w", key, err)
 	}
 	is := issueFrom(&w, c.cfg.StateProperty)
-	if cm := w.Fields.Comment; cm != nil && cm.Total > len(cm.Comments) {
+	if cm := w.Fields.Comment; cm != nil && (cm.Total > len(cm.Comments) || !allMarked(cm.Comments)) {
 		all, err := c.comments(ctx, key, cm.Total)
 		if err != nil {
 			return nil, fmt.Errorf("get issue %s: %w", key, err)
@@ -46,7 +48,20 @@ func (c *Client) GetIssue(ctx context.Context, key string) (*Issue, error) {
 	return is, nil
 }
 
-// comments pages GET /issue/{key}/comment, oldest first, until total.
+// allMarked reports whether every comment says whether it is internal. Data
+// Center's do not (no jsdPublic): their sd.public.comment property tells,
+// and only the comment resource sends it (expand=properties).
+func allMarked(cs []wire.Comment) bool {
+	for i := range cs {
+		if !cs[i].Marked() {
+			return false
+		}
+	}
+	return true
+}
+
+// comments pages GET /issue/{key}/comment?expand=properties, oldest first,
+// until total.
 func (c *Client) comments(ctx context.Context, key string, total int) ([]Comment, error) {
 	p, err := issuePath(key, "comment")
 	if err != nil {
@@ -59,6 +74,7 @@ func (c *Client) comments(ctx context.Context, key string, total int) ([]Comment
 			"startAt":    {strconv.Itoa(startAt)},
 			"maxResults": {strconv.Itoa(commentPageSize)},
 			"orderBy":    {"created"},
+			"expand":     {"properties"},
 		}
 		var page wire.Comments
 		if err := c.call(ctx, http.MethodGet, p+"?"+q.Encode(), nil, &page, true); err != nil {

@@ -3,7 +3,9 @@ package jira
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/mfatriage/triage"
@@ -88,6 +90,10 @@ func (t *Triage) Write(ctx context.Context, key string, w triage.Write) error {
 		e.Properties = map[string]any{t.c.cfg.StateProperty: w.State}
 	}
 	if err := t.c.Edit(t.ctx(ctx), key, e); err != nil {
+		var skipped *NoteSkippedError
+		if errors.As(err, &skipped) {
+			return &triage.InternalNoteSkipped{Reason: skipped.Reason}
+		}
 		return retryInfo{err}
 	}
 	return nil
@@ -113,8 +119,12 @@ func (t *Triage) Transition(ctx context.Context, key, name string) error {
 // it looks for.
 type retryInfo struct{ err error }
 
-func (r retryInfo) Error() string                  { return r.err.Error() }
-func (r retryInfo) Unwrap() error                  { return r.err }
-func (r retryInfo) Permanent() bool                { return IsPermanent(r.err) }
+func (r retryInfo) Error() string   { return r.err.Error() }
+func (r retryInfo) Unwrap() error   { return r.err }
+func (r retryInfo) Permanent() bool { return IsPermanent(r.err) }
+func (r retryInfo) NotFound() bool {
+	var e *Error
+	return errors.As(r.err, &e) && e.Status == http.StatusNotFound
+}
 func (r retryInfo) RateLimited() bool              { return IsRateLimited(r.err) }
 func (r retryInfo) RetryAfterDelay() time.Duration { return RetryAfter(r.err) }

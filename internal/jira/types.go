@@ -30,9 +30,10 @@ type Comment struct {
 	Body    string // wiki markup (REST v2)
 	Created time.Time
 	Updated time.Time
-	// Internal is true for a Jira Service Management internal (agent-only)
-	// comment. Jira Cloud reports it as jsdPublic=false; where Jira does not
-	// report it every comment reads as public.
+	// Internal is true for a comment the reporter cannot see: a Jira
+	// Service Management internal note (jsdPublic=false on Cloud, the
+	// sd.public.comment property on Data Center, read with
+	// expand=properties) or a comment restricted to a role or group.
 	Internal bool
 }
 

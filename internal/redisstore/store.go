@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,9 +17,42 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// DefaultPrefix starts every key of a store whose Config.Prefix is empty.
+// A deployment's keys also carry its Jira site: see SitePrefix.
+const DefaultPrefix = "triage:"
+
+// SiteID is the short name of a Jira site in Redis keys and queue names:
+// the base URL's host (and port), lower-case, and its path when it has one
+// ("example.atlassian.net", "jira.example.com/jira"), so that two sites can
+// share one Redis. An empty or unreadable URL gives "".
+func SiteID(jiraBaseURL string) string {
+	u, err := url.Parse(strings.TrimSpace(jiraBaseURL))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	id := strings.ToLower(u.Host) + strings.TrimRight(u.EscapedPath(), "/")
+	// keep the key's hash tag ({ticket}) the only one, and the id one word
+	return strings.Map(func(r rune) rune {
+		if r <= ' ' || r == '{' || r == '}' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, id)
+}
+
+// SitePrefix is the key prefix of a site's keys: "triage:<site>:", or
+// DefaultPrefix when the site is unknown.
+func SitePrefix(jiraBaseURL string) string {
+	if id := SiteID(jiraBaseURL); id != "" {
+		return DefaultPrefix + id + ":"
+	}
+	return DefaultPrefix
+}
+
 // Config configures the store. Zero values are defaults.
 type Config struct {
-	// Prefix starts every key. Default "triage:".
+	// Prefix starts every key. Default DefaultPrefix; a deployment gives
+	// SitePrefix of its Jira site.
 	Prefix string
 	// StateTTL is how long a ticket's state copy is kept after its last
 	// change. Default 90 days.
@@ -39,7 +74,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.Prefix == "" {
-		c.Prefix = "triage:"
+		c.Prefix = DefaultPrefix
 	}
 	if c.StateTTL == 0 {
 		c.StateTTL = 90 * 24 * time.Hour

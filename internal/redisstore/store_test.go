@@ -300,3 +300,23 @@ func TestRenewalErrorIsNotALoss(t *testing.T) {
 	default:
 	}
 }
+
+func TestSiteID(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ url, id, prefix string }{
+		{"https://Example.atlassian.net", "example.atlassian.net", "triage:example.atlassian.net:"},
+		{"https://example.atlassian.net/", "example.atlassian.net", "triage:example.atlassian.net:"},
+		{"https://jira.example.com/jira/", "jira.example.com/jira", "triage:jira.example.com/jira:"},
+		{"http://127.0.0.1:8081", "127.0.0.1:8081", "triage:127.0.0.1:8081:"},
+		{"https://jira.example.com/a%7Bb%7D", "jira.example.com/a%7Bb%7D", "triage:jira.example.com/a%7Bb%7D:"},
+		{"", "", "triage:"},
+		{"not a url", "", "triage:"},
+	} {
+		if got := redisstore.SiteID(tc.url); got != tc.id {
+			t.Errorf("SiteID(%q) = %q, want %q", tc.url, got, tc.id)
+		}
+		if got := redisstore.SitePrefix(tc.url); got != tc.prefix {
+			t.Errorf("SitePrefix(%q) = %q, want %q", tc.url, got, tc.prefix)
+		}
+	}
+}

@@ -26,8 +26,10 @@ func FuzzADF(f *testing.F) {
 		}
 		v := string(data)
 		var c Comment
-		if decode(t, `{"id":`+v+`,"self":`+v+`,"author":{"accountId":`+v+`,"name":`+v+`},"body":`+v+`,"created":`+v+`,"jsdPublic":true}`, &c) {
+		if decode(t, `{"id":`+v+`,"self":`+v+`,"author":{"accountId":`+v+`,"name":`+v+`},"body":`+v+`,"created":`+v+`,"jsdPublic":true,`+
+			`"visibility":{"type":`+v+`,"value":`+v+`,"identifier":`+v+`},"properties":[{"key":`+v+`,"value":`+v+`},{"key":"sd.public.comment","value":`+v+`}]}`, &c) {
 			checkText(t, Text(c.Body, limit), limit)
+			_ = c.Internal() // whatever the visibility and properties say, no panic
 		}
 		var is Issue
 		if decode(t, `{"key":`+v+`,"fields":{"summary":`+v+`,"description":`+v+`,"labels":[`+v+`],"status":{"name":`+v+`},"updated":`+v+`}}`, &is) {

@@ -55,13 +55,59 @@ type Comment struct {
 	Created Time            `json:"created"`
 	Updated Time            `json:"updated"`
 	// JSDPublic is false for a Jira Service Management internal comment;
-	// Jira Cloud sends it, other editions may not.
+	// Jira Cloud sends it, Data Center does not.
 	JSDPublic *bool `json:"jsdPublic"`
+	// Visibility, when set, restricts the comment to a role or group.
+	Visibility *struct {
+		Type       String `json:"type"`
+		Value      String `json:"value"`
+		Identifier String `json:"identifier"`
+	} `json:"visibility"`
+	// Properties are the comment's entity properties, sent only when asked
+	// for with expand=properties: on Data Center the sd.public.comment
+	// property is the one mark of a Service Management internal comment.
+	Properties []struct {
+		Key   String          `json:"key"`
+		Value json.RawMessage `json:"value"`
+	} `json:"properties"`
 }
 
-// Internal reports whether Jira marked the comment internal (agent-only):
-// jsdPublic is present and false.
-func (c *Comment) Internal() bool { return c.JSDPublic != nil && !*c.JSDPublic }
+// InternalProperty is the comment property that makes a Jira Service
+// Management comment internal (agent-only) when its value is
+// {"internal": true}.
+const InternalProperty = "sd.public.comment"
+
+// Internal reports whether the reporter cannot see the comment: Jira marked
+// it internal (jsdPublic false, or the sd.public.comment property says
+// internal), or its visibility is restricted to a role or group.
+func (c *Comment) Internal() bool {
+	if c.JSDPublic != nil && !*c.JSDPublic {
+		return true
+	}
+	if v := c.Visibility; v != nil && v.Type.String() != "" && (v.Value.String() != "" || v.Identifier.String() != "") {
+		return true
+	}
+	for _, p := range c.Properties {
+		if p.Key.String() != InternalProperty {
+			continue
+		}
+		var v struct {
+			Internal *bool `json:"internal"`
+		}
+		if json.Unmarshal(p.Value, &v) == nil && v.Internal != nil && *v.Internal {
+			return true
+		}
+	}
+	return false
+}
+
+// Marked reports whether the comment says on its own whether it is
+// internal: jsdPublic (Jira Cloud) or a visibility restriction. A comment of
+// Data Center without them needs its properties (expand=properties) to
+// tell.
+func (c *Comment) Marked() bool {
+	return c.JSDPublic != nil || c.Visibility != nil || c.Properties != nil
+}
 
 // Comments is a page of comments: the comment field of an issue, or the
 // answer of GET /issue/{key}/comment.

@@ -79,24 +79,37 @@ func TestTime(t *testing.T) {
 	}
 }
 
+// TestCommentInternal reads a comment's marks as both editions send them:
+// the reporter cannot see a comment Jira Cloud marks jsdPublic=false, one
+// whose sd.public.comment property says internal (Data Center, with
+// expand=properties), or one restricted to a role or group.
 func TestCommentInternal(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		raw  string
-		want bool
+	for _, tc := range []struct {
+		json           string
+		internal, mark bool
 	}{
-		{`{"jsdPublic":false}`, true},
-		{`{"jsdPublic":true}`, false},
-		{`{}`, false},
-		{`{"jsdPublic":null}`, false},
-	}
-	for _, tt := range tests {
+		{`{"jsdPublic":true}`, false, true},
+		{`{"jsdPublic":false}`, true, true},
+		{`{}`, false, false}, // Data Center without expand=properties: cannot tell
+		{`{"jsdPublic":null}`, false, false},
+		{`{"properties":[]}`, false, true},
+		{`{"properties":[{"key":"sd.public.comment","value":{"internal":true}}]}`, true, true},
+		{`{"properties":[{"key":"sd.public.comment","value":{"internal":false}}]}`, false, true},
+		{`{"properties":[{"key":"other","value":{"internal":true}}]}`, false, true},
+		{`{"jsdPublic":true,"visibility":{"type":"role","value":"Administrators"}}`, true, true},
+		{`{"visibility":{"type":"group","identifier":"276f955c"}}`, true, true},
+		{`{"visibility":{"type":"group"}}`, false, true},
+	} {
 		var c Comment
-		if err := json.Unmarshal([]byte(tt.raw), &c); err != nil {
-			t.Fatalf("Unmarshal(%s): %v", tt.raw, err)
+		if err := json.Unmarshal([]byte(tc.json), &c); err != nil {
+			t.Fatal(err)
 		}
-		if got := c.Internal(); got != tt.want {
-			t.Errorf("Internal() of %s = %v, want %v", tt.raw, got, tt.want)
+		if got := c.Internal(); got != tc.internal {
+			t.Errorf("%s: Internal() = %v, want %v", tc.json, got, tc.internal)
+		}
+		if got := c.Marked(); got != tc.mark {
+			t.Errorf("%s: Marked() = %v, want %v", tc.json, got, tc.mark)
 		}
 	}
 }
