@@ -258,7 +258,14 @@ func (s *Service) Return(ctx context.Context, id, actor, note string) (Record, b
 	act := r.History[n-1]
 	body := fmt.Sprintf("Returned to the agents by %s (escalation %s):\n\n%s", escapeWiki(act.Actor), escapeWiki(r.Reason), escapeWiki(act.Note))
 	wrote, err := s.deliver(ctx, r.Key, "triage-returned-"+slug(id)+"-"+strconv.Itoa(n), !moved, triage.Write{Comment: body, Internal: true, AddLabels: []string{s.cfg.ReturnedLabel}})
-	if err != nil {
+	var skipped *triage.InternalNoteSkipped
+	switch {
+	case errors.As(err, &skipped):
+		// no private note is possible on this project (the label went
+		// through): the note stays in the escalation's history, and a
+		// retry would only fail the same way
+		wrote = true
+	case err != nil:
 		return r, moved, err
 	}
 	if err := s.store.rdb.Del(ctx, pending).Err(); err != nil {

@@ -399,3 +399,37 @@ func TestReturnIsAnOutcome(t *testing.T) {
 		t.Errorf("audit %+v", o.audit)
 	}
 }
+
+// TestReturnOutsideServiceManagement: on a software project without a
+// visibility for private notes, the return goes through (the label, the
+// status) with its note kept in the escalation's history, and nothing is
+// left pending: nothing public is posted, and a retry does not fail again.
+func TestReturnOutsideServiceManagement(t *testing.T) {
+	t.Parallel()
+	store := newStore(t)
+	fake := jiratest.New(jiratest.WithBasicAuth("bot@example.com", "tok", bot), jiratest.WithUsers(alice), jiratest.WithProject("SW", jiratest.ProjectSoftware))
+	t.Cleanup(fake.Close)
+	jc, err := jira.New(jira.Config{BaseURL: fake.URL(), Email: "bot@example.com", APIToken: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := escalation.NewService(store, jira.NewTriage(jc), mustTemplates(t), escalation.ServiceConfig{BotAccountID: bot.AccountID})
+	ctx := context.Background()
+	fake.AddIssue(jiratest.Issue{Key: "SW-1", Summary: "passkey", Reporter: alice})
+	if _, err := store.Create(ctx, triage.Escalation{Key: "SW-1", Reason: "mfa-reset", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, changed, err := svc.Return(ctx, "SW-1:mfa-reset", "admin", "Not an MFA issue"); err != nil || !changed {
+		t.Fatalf("return: changed=%v err=%v, want it done", changed, err)
+	}
+	if _, changed, err := svc.Return(ctx, "SW-1:mfa-reset", "admin", "again"); err != nil || changed {
+		t.Errorf("a retry: changed=%v err=%v, want a no-op", changed, err)
+	}
+	if c := fake.Comments("SW-1"); len(c) != 0 {
+		t.Errorf("comments %+v on a software project without a private visibility, want none", c)
+	}
+	r, _ := svc.Get(ctx, "SW-1:mfa-reset")
+	if r.Status != escalation.StatusReturned || !strings.Contains(r.History[len(r.History)-1].Note, "Not an MFA issue") {
+		t.Errorf("status %s, history %+v: want returned, the note kept", r.Status, r.History)
+	}
+}
