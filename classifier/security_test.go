@@ -1,6 +1,7 @@
 package classifier_test
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/mfatriage/triage/classifier"
@@ -70,5 +71,46 @@ func TestSecuritySignal(t *testing.T) {
 		}})
 	if !v.Security || v.Action != classifier.ActionHuman {
 		t.Errorf("a report after the bot's steps: security %v action %s", v.Security, v.Action)
+	}
+}
+
+// TestSecurityRulesByThemselves checks the rules' own signal, without the
+// learned model, on the ways reporters describe an attack without the
+// stock words, and on the ordinary tickets that share their words.
+func TestSecurityRulesByThemselves(t *testing.T) {
+	t.Parallel()
+	rs, err := classifier.ParseRules(bytes.NewReader(classifier.DefaultRules()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := classifier.New(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		lang, summary, text string
+		security            bool
+	}{
+		{"en", "is this normal?", "Is it normal to get approve sign in notifications when I am not doing anything? Had three today.", true},
+		{"es", "¿es normal?", "¿Es normal recibir solicitudes de aprobación sin estar haciendo nada? Hoy me llegaron tres.", true},
+		{"en", "my son pressed something", "My son was playing on my phone and pressed the blue button to approve a Microsoft message.", true},
+		{"de", "Tochter hat gedrückt", "Meine Tochter hat auf dem Diensthandy gespielt und auf den blauen Knopf gedrückt, damit die Meldung weggeht.", true},
+		{"fr", "mot de passe modifié", "J'ai reçu un mail disant que mon mot de passe a été modifié. Je n'ai rien changé !", true},
+		{"nl", "onbekend account", "In mijn Authenticator staat een tweede account dat ik zelf nooit toegevoegd heb.", true},
+		{"it", "regola strana", "Dopo il furto del telefono vedo una regola che inoltra la posta a un indirizzo gmail esterno.", true},
+		{"pt", "Teams externo", "Recebi uma mensagem no Teams de um utilizador IT Support (Externo) a pedir para aprovar a notificação.", true},
+		{"en", "phone stolen", "My phone was stolen last night and the Authenticator app was only on that phone. How do I get back in?", false},
+		{"en", "new phone", "I never added my work account in Authenticator on my new phone. How do I set it up?", false},
+		{"de", "Passwort vergessen", "Ich habe mein Passwort vergessen und mein Konto ist gesperrt.", false},
+		{"it", "notifica", "Ho fatto anche \"Altri modi per accedere\", ma la notifica non arriva.", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.lang+"/"+tc.summary, func(t *testing.T) {
+			t.Parallel()
+			v := c.Decide(classifier.Ticket{Summary: tc.summary, Description: tc.text})
+			if v.Security != tc.security {
+				t.Errorf("the rules' security %v, want %v (action %s, reason %q)", v.Security, tc.security, v.Action, v.Reason)
+			}
+		})
 	}
 }
