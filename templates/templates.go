@@ -33,6 +33,7 @@ const (
 	SecurityNote       = "security-note"       // internal note for agents: a possible attack, why, and the runbook's first steps
 	SecurityAck        = "security-ack"        // optional reporter notice: we are on it; approve nothing you did not start
 	SuggestionNote     = "suggestion-note"     // internal note for agents: the suggested action, the text that would go out, how to act
+	CommandUnreadable  = "command-unreadable"  // internal note for an agent whose /triage command could not be read: the commands
 )
 
 // Platforms accepted in [Data.Platform]. Anything else counts as unknown.
@@ -62,7 +63,7 @@ func categoryIDs() []string {
 
 // documentNames returns the documents that are not categories.
 func documentNames() []string {
-	return []string{EscalationMFA, EscalationPassword, EvidenceNote, Resolved, MFAResetDone, PasswordResetDone, SecurityNote, SecurityAck, SuggestionNote}
+	return []string{EscalationMFA, EscalationPassword, EvidenceNote, Resolved, MFAResetDone, PasswordResetDone, SecurityNote, SecurityAck, SuggestionNote, CommandUnreadable}
 }
 
 // partialNames returns the partials.
@@ -122,6 +123,10 @@ type Data struct {
 	// verdict's confidence in [0, 1].
 	Action     string
 	Confidence float64
+
+	// Command is an agent's /triage command line as written, for the
+	// note that says it could not be read.
+	Command string
 }
 
 // Outgoing is the text for the reporter that a suggestion note shows: the
@@ -340,6 +345,7 @@ type view struct {
 	ReporterLanguageName string // its name in Language ("" when unknown or unsupported)
 	MentionsDefender     bool   // the reporter named Defender
 	Action               string // the suggested action of a suggestion note
+	Command              string // an agent's command line that could not be read
 	Confidence           string // its confidence, "0.84"
 	// Suggested is the text for the reporter a suggestion note shows,
 	// already in the intermediate markup ("" when none).
@@ -382,6 +388,7 @@ func newView(d Data) view {
 		ReporterLanguage: strings.ToLower(clean(d.ReporterLanguage)),
 		MentionsDefender: d.MentionsDefender,
 		Action:           clean(d.Action),
+		Command:          excerpt(d.Command),
 		Confidence:       strconv.FormatFloat(min(max(d.Confidence, 0), 1), 'f', 2, 64),
 	}
 	v.ReporterLanguageName = languageName(v.Language, v.ReporterLanguage)

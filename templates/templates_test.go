@@ -121,6 +121,9 @@ func goldenCases(lang string) []goldenCase {
 	esc := reporter
 	esc.Reason, esc.Categories = triage.ReasonMFAReset, nil
 	suggest(SuggestionNote+"-escalate-mfa", "escalate-mfa", Outgoing{Doc: EscalationMFA, Data: esc})
+	// an agent's command that could not be read, shown as written (inert)
+	unreadable := Data{TicketKey: "HD-1042", Language: lang, Command: "/triage wrong pasky-setup *now* [x|http://evil]"}
+	add(CommandUnreadable, CommandUnreadable, unreadable)
 
 	if lang != English {
 		return cases

@@ -388,8 +388,9 @@ func (h *TriageHandler) ticket(is triage.Issue, s triage.State) classifier.Ticke
 
 // TicketOf turns an issue into what the classifier reads: comments by the
 // bot's account are the bot's, by the reporter the reporter's, by anyone
-// else an agent's. The bot's suggestion notes (the reporter never saw
-// them) and /triage commands (no part of the conversation) are left out.
+// else an agent's. The bot's notes for agents only (suggestions, an
+// unreadable command: the reporter never saw them) and /triage commands
+// (no part of the conversation) are left out.
 func TicketOf(is triage.Issue, botAccountID string) classifier.Ticket {
 	t := classifier.Ticket{ID: is.Key, Summary: is.Summary, Description: is.Description}
 	for _, c := range is.Comments {
@@ -397,8 +398,8 @@ func TicketOf(is triage.Issue, botAccountID string) classifier.Ticket {
 		switch {
 		case triage.SameAccount(c.AuthorID, botAccountID):
 			a = classifier.AuthorBot
-			if strings.Contains(c.Body, suggestionMarkerPrefix) {
-				continue // a suggestion for agents: the reporter never saw it
+			if strings.Contains(c.Body, suggestionMarkerPrefix) || strings.Contains(c.Body, unreadableMarkerPrefix) {
+				continue // a note for agents only: the reporter never saw it
 			}
 		case triage.SameAccount(c.AuthorID, is.ReporterID):
 			a = classifier.AuthorReporter

@@ -75,6 +75,7 @@ type harness struct {
 	// jiraOpts and jiraCfg add to the fake Jira's options and the
 	// adapter's configuration (withSite).
 	jiraOpts []jiratest.Option
+	adapter  triage.Jira // the worker's Jira, for reading an issue as the worker does
 	jiraCfg  func(*jira.Config)
 	handler  *worker.TriageHandler
 	done     chan string // task ids, as each task finishes for good
@@ -142,6 +143,9 @@ func (f *fakeDecisions) counts() (modes, outcomes map[string]int) {
 	return maps.Clone(f.modes), maps.Clone(f.outcomes)
 }
 
+// jiraClient is the Jira adapter the worker uses.
+func (h *harness) jiraClient() triage.Jira { return h.adapter }
+
 // withSite adds options to the fake Jira (projects, flavor) and changes the
 // adapter's configuration.
 func withSite(cfg func(*jira.Config), opts ...jiratest.Option) harnessOption {
@@ -202,6 +206,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if h.wrapJira != nil {
 		jt = h.wrapJira(jt)
 	}
+	h.adapter = jt
 	h.handler, err = worker.NewTriageHandler(h.cfg, worker.Deps{
 		Classifier: clf, Templates: tmpl, Jira: jt, States: h.states,
 		Escalations: h.esc,

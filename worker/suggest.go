@@ -162,6 +162,9 @@ func (h *TriageHandler) command(ctx context.Context, r *run, p TriagePayload, cm
 		v.Reason = "an agent's /triage command that could not be read"
 		r.writes = append(r.writes, "nothing: "+parseErr.Error())
 		r.log.Warn().Err(parseErr).Str("agent", author).Msg("unreadable /triage command")
+		if err := h.unreadable(ctx, r, is, p); err != nil {
+			return err
+		}
 	case cmd.Verb == triage.CommandSend:
 		if v, err = h.send(ctx, r, is, author); err != nil {
 			return err
@@ -174,6 +177,49 @@ func (h *TriageHandler) command(ctx context.Context, r *run, p TriagePayload, cm
 	r.log.Info().Str("command", cmd.String()).Str("agent", author).Strs("writes", r.writes).Msg("agent command")
 	r.state.Remember(p.DeliveryID)
 	return h.finish(ctx, r, v)
+}
+
+// unreadableMarkerPrefix starts the anchor of the note on an unreadable
+// command: it finds the note after a crash, and keeps it out of what the
+// classifier reads (the reporter never saw it).
+const unreadableMarkerPrefix = "triage-unreadable-"
+
+// unreadable tells the agent, in an internal note in the agents'
+// language, that their command could not be read and what the commands
+// are: once per command comment (its anchor tells a retry it was posted).
+func (h *TriageHandler) unreadable(ctx context.Context, r *run, is triage.Issue, p TriagePayload) error {
+	id := p.Comment.ID
+	if id == "" {
+		id = p.DeliveryID
+	}
+	marker := unreadableMarkerPrefix + strings.ToLower(r.key) + "-" + anchorSafe(id)
+	if postedByBot(is, h.cfg.BotAccountID, marker) {
+		r.writes = append(r.writes, "the note on the unreadable command was already posted")
+		return nil
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(p.Comment.Body), "\n")
+	note, err := h.d.Templates.Render(templates.CommandUnreadable, templates.Data{TicketKey: is.Key, Language: h.cfg.AgentLanguage, Command: line})
+	if err != nil {
+		return fmt.Errorf("render the note on an unreadable command for %s: %v: %w", r.key, err, asynq.SkipRetry)
+	}
+	if err := h.write(ctx, r, triage.Write{Comment: note.Wiki + "\n\n{anchor:" + marker + "}", Internal: true}); err != nil {
+		return err
+	}
+	if !r.skipped {
+		r.writes = append(r.writes, "internal note: the command could not be read")
+	}
+	return nil
+}
+
+// anchorSafe keeps the letters, digits and dashes of s (a comment or
+// delivery id) for an anchor's name.
+func anchorSafe(s string) string {
+	return strings.Map(func(c rune) rune {
+		if c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			return c
+		}
+		return -1
+	}, s)
 }
 
 // isAgent reports whether an account is an agent on the issue: neither its

@@ -281,3 +281,45 @@ func (h *harness) escalations(key string) int {
 	}
 	return n
 }
+
+// TestUnreadableCommand: an agent's command that cannot be read changes
+// nothing but gets one internal note in the agents' language that says so
+// and lists the commands, once, even when the webhook comes twice (under
+// two delivery ids); the reporter sees nothing.
+func TestUnreadableCommand(t *testing.T) {
+	t.Parallel()
+	h := suggested(t, passkeyTicket("SG-9"))
+	const body = "/triage wrong pasky-setup"
+	is, _ := h.jira.Issue("SG-9")
+	is.Comments = append(is.Comments, jiratest.Comment{Author: agentUser, Body: body, Internal: true})
+	h.jira.AddIssue(is)
+	for _, delivery := range []string{"cmd-1", "cmd-1-again"} {
+		p := commented("SG-9", agentUser, body, delivery)
+		p.Comment.ID, p.Comment.Internal, p.Agent = "10077", true, true
+		h.wait(h.enqueue(p))
+	}
+	public, internal := h.public("SG-9")
+	var notes []string
+	for _, c := range internal {
+		if strings.Contains(c.Body, "Command not understood") {
+			notes = append(notes, c.Body)
+		}
+	}
+	if len(public) != 0 || len(notes) != 1 || !strings.Contains(notes[0], "pasky-setup") {
+		t.Errorf("%d public comments and %d notes on the unreadable command (%q); want none and one that quotes it", len(public), len(notes), notes)
+	}
+	if s := h.state("SG-9").Suggestion; s == nil || s.Outcome != "" {
+		t.Errorf("the suggestion %+v changed; an unreadable command must change nothing", s)
+	}
+	// the note is for the agents: the classifier does not read it as the
+	// bot's answer to the reporter
+	read, err := h.jiraClient().GetIssue(context.Background(), "SG-9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range worker.TicketOf(read, botUser.AccountID).Comments {
+		if strings.Contains(c.Body, "Command not understood") {
+			t.Errorf("the classifier reads the note on the unreadable command: %q", c.Body)
+		}
+	}
+}
