@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -161,7 +160,7 @@ func (c *Client) do(ctx context.Context, k call) ([]byte, error) {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%s: %w", k.op, ctx.Err())
 			}
-			if (!replaySafe && !neverSent(err)) || attempt >= c.cfg.MaxAttempts {
+			if (!replaySafe && !httpretry.NeverSent(err)) || attempt >= c.cfg.MaxAttempts {
 				return nil, fmt.Errorf("%s: Microsoft Graph could not be reached: %s", k.op, scrub(err.Error(), token))
 			}
 			if err := c.sleep(ctx, httpretry.Backoff(attempt, c.cfg.BaseBackoff, c.cfg.MaxBackoff, nil)); err != nil {
@@ -223,16 +222,6 @@ func scrub(s, token string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, token, "[token]")
-}
-
-// neverSent reports errors that happen before a request reaches Graph.
-func neverSent(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	var dns *net.DNSError
-	return errors.As(err, &dns)
 }
 
 // newRequestID is a random UUID (version 4) for client-request-id.

@@ -6,7 +6,9 @@ package httpretry
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -72,4 +74,16 @@ func FitsDeadline(ctx context.Context, d time.Duration) bool {
 	}
 	dl, ok := ctx.Deadline()
 	return !ok || d < time.Until(dl)
+}
+
+// NeverSent reports errors that happen before a request reaches the
+// server (a refused dial, a name that does not resolve): such a request may
+// be repeated even when it is not idempotent.
+func NeverSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
 }

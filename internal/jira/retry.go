@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"sync"
@@ -159,7 +158,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if timedOut {
 				err = fmt.Errorf("attempt timed out after %v: %w", pick(t.AttemptTimeout, DefaultRequestTimeout), err)
 			}
-			if !replaySafe && !neverSent(err) {
+			if !replaySafe && !httpretry.NeverSent(err) {
 				return nil, fmt.Errorf("%s: %w; not retried: %w", op, err, ErrUncertain)
 			}
 			if attempt >= maxAttempts {
@@ -387,16 +386,6 @@ func issueOf(req *http.Request) string {
 		return m[1]
 	}
 	return ""
-}
-
-// neverSent reports errors that happen before a request reaches Jira.
-func neverSent(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	var dns *net.DNSError
-	return errors.As(err, &dns)
 }
 
 // captureAnswer keeps the final error answer for the adapter and gives go-jira
