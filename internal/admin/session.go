@@ -96,7 +96,9 @@ var (
 // in it, then its expiry: it must lie after now and no further than ttl
 // (plus a minute of clock skew between replicas) ahead.
 func (k keys) decodeSession(v string, now time.Time, ttl time.Duration) (session, error) {
-	if len(v) > maxCookieLen {
+	if len(v) > maxCookieLen || strings.ContainsAny(v, "\r\n") {
+		// base64's decoders skip CR and LF even when strict: a value with
+		// them would pass as another one
 		return session{}, errBadCookie
 	}
 	parts := strings.Split(v, ".")
