@@ -33,6 +33,12 @@ a line with --json).`,
   triage classify --corpus ../shared/corpus/dev.jsonl --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if corpus == "" && len(args) == 0 && isTerminal(cmd.InOrStdin()) {
+				// nothing piped in: say how to use it at once, before
+				// loading the rules and the model
+				fmt.Fprint(cmd.ErrOrStderr(), cmd.UsageString())
+				return errors.New("no ticket: name a FILE, pipe the ticket in, or give - to type it (end with Ctrl-D)")
+			}
 			c, err := loadClassifier(cmd)
 			if err != nil {
 				return err
@@ -63,11 +69,6 @@ a line with --json).`,
 			if len(args) == 0 || args[0] == "-" {
 				in := cmd.InOrStdin()
 				if isTerminal(in) {
-					if len(args) == 0 {
-						// nothing piped in: say how to use it rather than wait
-						fmt.Fprint(cmd.ErrOrStderr(), cmd.UsageString())
-						return errors.New("no ticket: name a FILE, pipe the ticket in, or give - to type it (end with Ctrl-D)")
-					}
 					fmt.Fprintln(cmd.ErrOrStderr(), "reading the ticket from the terminal: the first line is the summary; end with Ctrl-D")
 				}
 				data, err = readAll(cmd.Context(), in, 8<<20)
