@@ -175,9 +175,12 @@ func ReadModel(r io.Reader) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: meta line: %w", err)
 	}
-	dense := make([]float32, modelBuckets*nOut)
-	var meta Meta
-	if err := json.Unmarshal(line, &meta); err != nil {
+	m := &Model{row: make([]int32, modelBuckets)}
+	for b := range m.row {
+		m.row[b] = -1
+	}
+	meta := &m.meta
+	if err := json.Unmarshal(line, meta); err != nil {
 		return nil, fmt.Errorf("model: meta: %w", err)
 	}
 	if t := meta.AutoThreshold; !(t >= 0 && t <= 1.01) {
@@ -198,15 +201,22 @@ func ReadModel(r io.Reader) (*Model, error) {
 		if b >= modelBuckets {
 			return nil, fmt.Errorf("model: bucket %d out of range", b)
 		}
+		if m.row[b] < 0 {
+			// rows go straight into the compact form: no dense copy
+			m.row[b] = int32(len(m.w) / nOut)
+			m.w = append(m.w, make([]float32, nOut)...)
+		}
+		ws := m.weights(b)
 		for k := range nOut {
 			x := math.Float32frombits(binary.LittleEndian.Uint32(row[4+4*k:]))
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 				return nil, fmt.Errorf("model: weight of bucket %d is not finite", b)
 			}
-			dense[int(b)*nOut+k] = x
+			ws[k] = x
 		}
 	}
-	return newModel(dense, meta), nil
+	m.w = slices.Clip(m.w)
+	return m, nil
 }
 
 // scores are the text model's raw outputs for one ticket.

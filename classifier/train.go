@@ -72,9 +72,8 @@ type example struct {
 	// sec is whether the ticket reports a possible attack: 1 or 0, or -1
 	// when its set does not say (a set labels security when any of its
 	// tickets is one; a ticket that acts is never one)
-	sec       int8
-	rulesSec  bool // today's rules flag it
-	wantHuman bool
+	sec      int8
+	rulesSec bool // today's rules flag it
 }
 
 // Train fits a model. c supplies the cleaning and today's rules; sets are
@@ -101,11 +100,11 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 			var fs featureSet
 			v := c.decideTicket(l.Ticket, false, &fs, nil)
 			e := example{fs: fs, fold: si % opt.Folds, act: actionIndex(l.Expect.Action), rules: viewOf(v.Categories, v.Action), meta: len(replays) == 0,
-				sec: -1, rulesSec: v.Security, wantHuman: l.Expect.Action == ActionHuman}
+				sec: -1, rulesSec: v.Security}
 			switch {
 			case l.Expect.Security:
 				e.sec = 1
-			case labelsSecurity || !e.wantHuman:
+			case labelsSecurity || e.act != humanIdx:
 				e.sec = 0
 			}
 			for k, id := range Categories() {
@@ -147,7 +146,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	var secs []secRow
 	for i, e := range ex {
 		if e.sec >= 0 {
-			secs = append(secs, secRow{p: secScore(oof[i]), sec: e.sec == 1, rules: e.rulesSec, inScope: !e.wantHuman})
+			secs = append(secs, secRow{p: secScore(oof[i]), sec: e.sec == 1, rules: e.rulesSec, inScope: e.act != humanIdx})
 		}
 	}
 	secThreshold := chooseSecThreshold(secs, opt.SecFalseFlags)
