@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mfatriage/triage/internal/redisstore"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mfatriage/triage/internal/intake"
+	"github.com/mfatriage/triage/internal/redisstore"
 )
 
 // Options are the knobs of a run. Zero values take the defaults noted.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mfatriage/triage/internal/redisstore"
 	"io"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/mfatriage/triage"
+	"github.com/mfatriage/triage/internal/redisstore"
 	"github.com/mfatriage/triage/worker"
 )
 
