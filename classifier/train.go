@@ -41,8 +41,13 @@ type TrainOptions struct {
 	TargetPrecision float64
 	// SecFalseFlags is the most the learned security flag may add, in
 	// cross-validation, to the share of tickets that are not attacks but
-	// are flagged as one. Default 0.005.
+	// are flagged as one (most are left to a person anyway: a false flag
+	// costs an agent a look). Default 0.01.
 	SecFalseFlags float64
+	// SecFalseFlagsInScope is the most it may add to the share of
+	// in-scope tickets (whose action is not human) flagged: such a ticket
+	// loses its answer. Default 0.005.
+	SecFalseFlagsInScope float64
 }
 
 func (o TrainOptions) withDefaults() TrainOptions {
@@ -56,7 +61,10 @@ func (o TrainOptions) withDefaults() TrainOptions {
 		o.TargetPrecision = 0.98
 	}
 	if o.SecFalseFlags == 0 {
-		o.SecFalseFlags = 0.005
+		o.SecFalseFlags = 0.01
+	}
+	if o.SecFalseFlagsInScope == 0 {
+		o.SecFalseFlagsInScope = 0.005
 	}
 	return o
 }
@@ -149,7 +157,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 			secs = append(secs, secRow{p: secScore(oof[i]), sec: e.sec == 1, rules: e.rulesSec, inScope: e.act != humanIdx})
 		}
 	}
-	secThreshold := chooseSecThreshold(secs, opt.SecFalseFlags)
+	secThreshold := chooseSecThreshold(secs, opt.SecFalseFlags, opt.SecFalseFlagsInScope)
 	var rows, flagged []metaRow
 	for i, e := range ex {
 		if !e.meta {
@@ -505,15 +513,16 @@ type secRow struct {
 }
 
 // chooseSecThreshold is the lowest probability at which the learned flag,
-// added to the rules', flags at most budget of the tickets that are not
-// attacks and that the rules leave alone, and at most budget of the
-// in-scope ones. Above 1 when none is that careful.
-func chooseSecThreshold(rows []secRow, budget float64) float64 {
-	var neg, inScope int
+// added to the rules', flags at most all of the tickets that are not
+// attacks and at most inScope of the in-scope ones (whose action is not
+// human), counting only those the rules leave alone. Above 1 when none is
+// that careful.
+func chooseSecThreshold(rows []secRow, all, inScope float64) float64 {
+	var neg, nIn int
 	for _, r := range rows {
 		if !r.sec {
 			neg++
-			inScope += int(b2f(r.inScope))
+			nIn += int(b2f(r.inScope))
 		}
 	}
 	sorted := slices.Clone(rows)
@@ -528,7 +537,7 @@ func chooseSecThreshold(rows []secRow, budget float64) float64 {
 		if i+1 < len(sorted) && sorted[i+1].p == r.p {
 			continue
 		}
-		if ratio(falseAll, neg) > budget || ratio(falseIn, inScope) > budget {
+		if ratio(falseAll, neg) > all || ratio(falseIn, nIn) > inScope {
 			break
 		}
 		best = r.p
