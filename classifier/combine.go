@@ -17,8 +17,16 @@ const (
 	calTextAct   // log-odds of the text model's own action
 	calMargin    // the least sure category decision's distance from 0.5
 	calNoCats    // the verdict has no category
-	calAction    // one-hot of the verdict's action: 5 features from here
-	nCalib       = calAction + nActs
+	calRulesCats // the verdict's categories are the rules' categories
+	calNCats     // how many categories the verdict has
+	calAction    // one-hot of the verdict's action: nActs features from here
+)
+
+const (
+	// calCat is where the one-hot of the verdict's categories starts:
+	// nCats features (two categories are wrong more often than one).
+	calCat = calAction + nActs
+	nCalib = calCat + nCats
 )
 
 // judgement is the combined decision of the two judges.
@@ -70,12 +78,12 @@ func viewOf(cats []string, a Action) rulesView {
 func (mt *Meta) judge(r rulesView, p textProbs) judgement {
 	var j judgement
 	for c := range nCats {
-		rc := 0.0
-		if r.cats[c] {
-			rc = 1
+		ci := catInputs(r, p, c)
+		z := 0.0
+		for k, x := range ci {
+			z += mt.Cat[c][k] * x
 		}
-		w := mt.Cat[c]
-		j.catP[c] = sigmoid(w[0]*rc + w[1]*logit(p.cat[c]) + w[2])
+		j.catP[c] = sigmoid(z)
 		j.cats[c] = j.catP[c] >= 0.5
 	}
 	in := actInputs(r, p)
@@ -96,6 +104,26 @@ func (mt *Meta) judge(r rulesView, p textProbs) judgement {
 	}
 	j.conf = sigmoid(z0)
 	return j
+}
+
+// catDim is the size of the combiner's category inputs: whether the rules
+// found each category, the text model's probability of each, its log-odds
+// of the category decided, its action probabilities, and a bias. Each
+// category reads them all: a new phone in the rules' eyes says something of
+// a passkey's set-up. The other categories enter as probabilities, bounded:
+// their log-odds would let a sure "no" elsewhere push this one up.
+const catDim = nCats + nCats + 1 + nActs + 1
+
+func catInputs(r rulesView, p textProbs, c int) [catDim]float64 {
+	var in [catDim]float64
+	for k := range nCats {
+		in[k] = b2f(r.cats[k])
+		in[nCats+k] = p.cat[k]
+	}
+	in[2*nCats] = logit(p.cat[c])
+	copy(in[2*nCats+1:], p.act[:])
+	in[catDim-1] = 1
+	return in
 }
 
 // actDim is the size of the combiner's action inputs: the rules' action
@@ -140,6 +168,15 @@ func calibFeatures(r rulesView, p textProbs, j judgement) [nCalib]float64 {
 	f[calMargin] = margin
 	f[calNoCats] = b2f(none)
 	f[calAction+j.act] = 1
+	n := 0
+	for c := range nCats {
+		if j.cats[c] {
+			f[calCat+c] = 1
+			n++
+		}
+	}
+	f[calNCats] = float64(n)
+	f[calRulesCats] = b2f(j.cats == r.cats)
 	return f
 }
 

@@ -67,9 +67,10 @@ func (m *Model) weights(b uint32) []float32 {
 // Meta is the combiner of the two judges and the calibration, fitted on
 // tickets no model that scored them had trained on.
 type Meta struct {
-	// Cat[c] weighs, for category c: the rules found it (0/1), the text
-	// model's log-odds, and a bias.
-	Cat [nCats][3]float64 `json:"cat"`
+	// Cat[c] weighs, for category c, the inputs of catInputs: what the
+	// rules found and the text model's log-odds for every category, the
+	// text model's action probabilities, and a bias.
+	Cat [nCats][catDim]float64 `json:"cat"`
 	// Act[a] weighs, for action a, the inputs of actInputs.
 	Act [nActs][actDim]float64 `json:"act"`
 	// Calib maps the calibration features (see calibFeatures) to the
@@ -98,9 +99,13 @@ type ModelInfo struct {
 }
 
 const (
-	modelMagic = "triage-model-v2\n"
+	modelMagic = "triage-model-v3\n"
 	// modelMagicV1 is the format before the security output.
 	modelMagicV1 = "triage-model-v1\n"
+	// modelMagicV2 is the format before the combiner's categories read
+	// every category's inputs and the calibration the verdict's
+	// categories: its meta would be misread, not refused, as v3.
+	modelMagicV2 = "triage-model-v2\n"
 )
 
 //go:embed model.bin.gz
@@ -165,8 +170,11 @@ func ReadModel(r io.Reader) (*Model, error) {
 	}
 	br := bufio.NewReader(io.LimitReader(zr, maxModelBytes))
 	magic, err := br.ReadString('\n')
-	if magic == modelMagicV1 {
+	switch magic {
+	case modelMagicV1:
 		return nil, errors.New("model: an older format (v1, before the security output); rebuild it with triage train")
+	case modelMagicV2:
+		return nil, errors.New("model: an older format (v2, before the combiner read every category); rebuild it with triage train")
 	}
 	if err != nil || magic != modelMagic {
 		return nil, errors.New("model: not a triage model (bad header)")

@@ -84,6 +84,7 @@ func TestReadModelRejects(t *testing.T) {
 		"threshold":         gz(modelMagic + `{"auto_threshold": 7}` + "\n"),
 		"sec threshold":     gz(modelMagic + `{"sec_threshold": -1}` + "\n"),
 		"older format":      gz(modelMagicV1 + "{}\n"),
+		"v2 format":         gz(modelMagicV2 + "{}\n"),
 		"truncated weights": gz(modelMagic + "{}\n" + "\x01\x00\x00\x00\x00"),
 		"bucket range":      gz(modelMagic + "{}\n" + "\xff\xff\xff\xff" + strings.Repeat("\x00", 4*nOut)),
 		"NaN weight":        gz(modelMagic + "{}\n" + "\x01\x00\x00\x00" + "\x00\x00\xc0\x7f" + strings.Repeat("\x00", 4*(nOut-1))),

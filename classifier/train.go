@@ -187,11 +187,16 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 				continue
 			}
 			j := mt.judge(r.r, r.p)
-			cal = append(cal, calRow{f: calibFeatures(r.r, r.p, j), right: j.act == r.act && j.cats == r.cats, act: j.act, wantHuman: r.act == humanIdx})
+			cal = append(cal, calRow{fold: k, f: calibFeatures(r.r, r.p, j), right: j.act == r.act && j.cats == r.cats, act: j.act, wantHuman: r.act == humanIdx})
 		}
 	}
 	meta := fitMeta(rows)
 	meta.Calib = fitCalib(cal)
+	// a check on the threshold: the same verdicts' confidences from
+	// calibrations fitted on the other folds only, at the threshold
+	// chosen below (the calibration in use learned from every fold)
+	crossFit := slices.Clone(cal)
+	crossFitConf(crossFit, opt.Folds)
 	for i := range cal {
 		z := 0.0
 		for k, x := range cal[i].f {
@@ -203,11 +208,17 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	// the figures count the flagged tickets as they are decided: human,
 	// confidence 1, no category
 	for _, r := range flagged {
-		cal = append(cal, calRow{right: r.act == humanIdx && r.cats == [nCats]bool{}, act: humanIdx, wantHuman: r.act == humanIdx, conf: 1})
+		row := calRow{right: r.act == humanIdx && r.cats == [nCats]bool{}, act: humanIdx, wantHuman: r.act == humanIdx, conf: 1}
+		cal = append(cal, row)
+		crossFit = append(crossFit, row)
 	}
+	crossFitCV := cvFigures(crossFit, meta.AutoThreshold)
 	meta.Info = ModelInfo{Tickets: len(ex), MetaTickets: len(rows) + len(flagged), Folds: opt.Folds, Epochs: opt.Epochs, CV: cvFigures(cal, meta.AutoThreshold)}
 	meta.SecThreshold = secThreshold
 	maps.Copy(meta.Info.CV, secFigures(secs, meta.SecThreshold))
+	meta.Info.CV["crossfit_autonomous_precision"] = crossFitCV["autonomous_precision"]
+	meta.Info.CV["crossfit_coverage"] = crossFitCV["coverage"]
+	meta.Info.CV["crossfit_ece"] = crossFitCV["ece"]
 
 	m := newModel(trainText(ex, opt.Epochs), meta)
 	m.meta.Info.TextFeatures = len(m.w) / nOut
@@ -302,7 +313,8 @@ func fitMeta(rows []metaRow) Meta {
 		xs := make([][]float64, len(rows))
 		ys := make([]float64, len(rows))
 		for i, r := range rows {
-			xs[i] = []float64{b2f(r.r.cats[c]), logit(r.p.cat[c]), 1}
+			in := catInputs(r.r, r.p, c)
+			xs[i] = in[:]
 			ys[i] = b2f(r.cats[c])
 		}
 		w := fitLogistic(xs, ys, steps, rate, l2)
@@ -364,8 +376,28 @@ func fitLogistic(xs [][]float64, ys []float64, steps int, rate, l2 float64) []fl
 	return w
 }
 
+// crossFitConf sets each row's confidence with a calibration fitted on the
+// rows of the other folds: no verdict's confidence learned from the
+// verdict itself.
+func crossFitConf(cal []calRow, folds int) {
+	for k := range folds {
+		calib := fitCalib(outOfFold(cal, k, func(r calRow) int { return r.fold }))
+		for i := range cal {
+			if cal[i].fold != k {
+				continue
+			}
+			z := 0.0
+			for n, x := range cal[i].f {
+				z += calib[n] * x
+			}
+			cal[i].conf = round3(sigmoid(z))
+		}
+	}
+}
+
 // calRow is one cross-validated verdict for the calibration.
 type calRow struct {
+	fold      int
 	f         [nCalib]float64
 	right     bool
 	act       int

@@ -1,10 +1,51 @@
 package classifier
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
+
+// TestCrossFitConfNeverSeesItself checks the cross-fitted check on the
+// threshold: a verdict's confidence there comes from a calibration fitted
+// without its fold. Turning every verdict of one fold from right to wrong
+// leaves that fold's confidences alone, and moves the other folds'.
+func TestCrossFitConfNeverSeesItself(t *testing.T) {
+	t.Parallel()
+	const folds = 4
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := make([]calRow, 200)
+	for i := range rows {
+		rows[i].fold = i % folds
+		rows[i].f[calBias] = 1
+		rows[i].f[calActLogit] = rng.NormFloat64()
+		rows[i].right = rows[i].f[calActLogit]+rng.NormFloat64() > 0
+	}
+	before := make([]calRow, len(rows))
+	copy(before, rows)
+	crossFitConf(before, folds)
+	after := make([]calRow, len(rows))
+	copy(after, rows)
+	for i := range after {
+		if after[i].fold == 0 {
+			after[i].right = false
+		}
+	}
+	crossFitConf(after, folds)
+	moved := 0
+	for i := range rows {
+		if rows[i].fold == 0 && after[i].conf != before[i].conf {
+			t.Fatalf("row %d (fold 0): confidence %v became %v when its fold's labels changed: it learned from itself", i, before[i].conf, after[i].conf)
+		}
+		if rows[i].fold != 0 && after[i].conf != before[i].conf {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatal("no other fold's confidence moved: the labels of fold 0 reach no calibration")
+	}
+}
 
 // TestChooseSecThreshold checks the learned security flag's threshold:
 // the lowest probability at which the false flags it adds stay within
