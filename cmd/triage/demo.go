@@ -133,10 +133,11 @@ func runDemo(ctx context.Context, out, logw io.Writer, o demoOptions) error {
 		fmt.Fprintln(out, note)
 	}
 	for _, step := range []func() error{
-		d.sendTickets,   // the sample tickets, filed: the sandbox sends their webhooks
-		d.showDecisions, // the bot's decision on each
-		d.answerReplies, // the reporters and an agent answer
-		d.showAnswers,   // the bot's decision on each answer
+		d.sendTickets,     // the sample tickets, filed: the sandbox sends their webhooks
+		d.showDecisions,   // the bot's decision on each
+		d.sendSuggestions, // an agent sends what the reporters will answer
+		d.answerReplies,   // the reporters and an agent answer
+		d.showAnswers,     // the bot's decision on each answer
 		func() error { return d.showFollowups(a) }, // the replies left unanswered
 	} {
 		if err := step(); err != nil {

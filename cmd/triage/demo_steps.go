@@ -81,6 +81,39 @@ func (d *demo) showDecisions() error {
 	}
 }
 
+// sendSuggestions has an agent send the bot's suggestion ("/triage send")
+// on each ticket the bot left to the agents whose reporter the sample data
+// has answering the bot's steps: the reporter answers the steps once the
+// agent has sent them, as on a real helpdesk.
+func (d *demo) sendSuggestions() error {
+	var sent []demoTicket
+	for _, t := range d.tickets {
+		if t.Then == nil || t.Then.Author != "reporter" {
+			continue
+		}
+		if ls := d.labels(t.Key); !hasLabel(ls, triage.LabelSuggested) || hasLabel(ls, triage.LabelReplied) || hasLabel(ls, triage.LabelEscalated) {
+			continue
+		}
+		if len(sent) == 0 {
+			fmt.Fprintln(d.out, "an agent sends the suggestions the bot was not sure enough to send alone…")
+		}
+		if _, err := d.fake.AddComment(t.Key, jiratest.Comment{Author: d.agent, Body: "/triage send", Internal: true}); err != nil {
+			return fmt.Errorf("send the suggestion on %s: %w", t.Key, err)
+		}
+		sent = append(sent, t)
+	}
+	for _, t := range sent {
+		if err := d.wait("the sent suggestion on "+t.Key, func() bool {
+			ls := d.labels(t.Key)
+			return hasLabel(ls, triage.LabelReplied) || hasLabel(ls, triage.LabelEscalated)
+		}); err != nil {
+			return err
+		}
+		fmt.Fprintf(d.out, "  %-8s agent sent the suggestion       → %s\n", t.Key, strings.Join(d.labels(t.Key), " "))
+	}
+	return nil
+}
+
 // answerReplies has the reporters (and an agent) answer the bot's replies
 // as the sample data says: the comment in the sandbox Jira, which sends its
 // webhook.
