@@ -33,7 +33,9 @@ type Replay struct {
 type TrainOptions struct {
 	// Folds of the cross-validation. Default 5.
 	Folds int
-	// Epochs over the tickets for the text model. Default 15.
+	// Epochs over the tickets for the text model. Default 30 (chosen by
+	// cross-validation: 15, 20, 25, 30 and 40 gave coverage 0.610, 0.647,
+	// 0.662, 0.665 and 0.659 at the same target precision).
 	Epochs int
 	// TargetPrecision is the share of autonomous verdicts that must be
 	// right, in cross-validation, at the chosen auto threshold. Default
@@ -55,7 +57,7 @@ func (o TrainOptions) withDefaults() TrainOptions {
 		o.Folds = 5
 	}
 	if o.Epochs == 0 {
-		o.Epochs = 15
+		o.Epochs = 30
 	}
 	if o.TargetPrecision == 0 {
 		o.TargetPrecision = 0.98

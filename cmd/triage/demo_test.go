@@ -47,7 +47,7 @@ func TestDemoExitAfterSummary(t *testing.T) {
 	for _, want := range []string{
 		"summary of 20 tickets",
 		"replied with the steps:            13",
-		"suggested to the agents:           2",
+		"suggested to the agents:           1",
 		"escalated for an MFA reset:        6 (2 by the follow-up)",
 		"escalated for a password reset:    1",
 		"resolved:                          9",

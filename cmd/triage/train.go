@@ -80,7 +80,7 @@ It prints what cross-validation measured and the auto threshold it chose.
 	cmd.Flags().StringVar(&replays, "replays", "", "JSONL of earlier rules' verdicts on sets they never saw")
 	cmd.Flags().StringVar(&out, "out", "", "model file to write (gzip)")
 	cmd.Flags().IntVar(&opt.Folds, "folds", 0, "cross-validation folds (default 5)")
-	cmd.Flags().IntVar(&opt.Epochs, "epochs", 0, "passes over the tickets (default 15)")
+	cmd.Flags().IntVar(&opt.Epochs, "epochs", 0, "passes over the tickets (default 30)")
 	return cmd
 }
 
