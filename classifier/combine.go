@@ -97,13 +97,18 @@ func (mt *Meta) judge(r rulesView, p textProbs) judgement {
 	j.act = argmax(j.actP[:])
 	j.textAct = argmax(p.act[:])
 	j.textActP = p.act[j.textAct]
-	f := calibFeatures(r, p, j)
-	z0 := 0.0
-	for k, x := range f {
-		z0 += mt.Calib[k] * x
-	}
-	j.conf = sigmoid(z0)
+	j.conf = confidence(&mt.Calib, calibFeatures(r, p, j))
 	return j
+}
+
+// confidence is what calibration w makes of the calibration features f:
+// the probability that the verdict's action and category set are right.
+func confidence(w *[nCalib]float64, f [nCalib]float64) float64 {
+	z := 0.0
+	for k, x := range f {
+		z += w[k] * x
+	}
+	return sigmoid(z)
 }
 
 // catDim is the size of the combiner's category inputs: whether the rules

@@ -200,11 +200,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	crossFit := slices.Clone(cal)
 	crossFitConf(crossFit, opt.Folds)
 	for i := range cal {
-		z := 0.0
-		for k, x := range cal[i].f {
-			z += meta.Calib[k] * x
-		}
-		cal[i].conf = round3(sigmoid(z))
+		cal[i].conf = round3(confidence(&meta.Calib, cal[i].f))
 	}
 	meta.AutoThreshold = chooseThreshold(cal, opt.TargetPrecision)
 	// the figures count the flagged tickets as they are decided: human,
@@ -385,14 +381,9 @@ func crossFitConf(cal []calRow, folds int) {
 	for k := range folds {
 		calib := fitCalib(outOfFold(cal, k, func(r calRow) int { return r.fold }))
 		for i := range cal {
-			if cal[i].fold != k {
-				continue
+			if cal[i].fold == k {
+				cal[i].conf = round3(confidence(&calib, cal[i].f))
 			}
-			z := 0.0
-			for n, x := range cal[i].f {
-				z += calib[n] * x
-			}
-			cal[i].conf = round3(sigmoid(z))
 		}
 	}
 }
