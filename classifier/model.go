@@ -68,8 +68,8 @@ func (m *Model) weights(b uint32) []float32 {
 // tickets no model that scored them had trained on.
 type Meta struct {
 	// Cat[c] weighs, for category c, the inputs of catInputs: what the
-	// rules found and the text model's log-odds for every category, the
-	// text model's action probabilities, and a bias.
+	// rules found and the text model's probability for every category,
+	// its log-odds for c, its action probabilities, and a bias.
 	Cat [nCats][catDim]float64 `json:"cat"`
 	// Act[a] weighs, for action a, the inputs of actInputs.
 	Act [nActs][actDim]float64 `json:"act"`
