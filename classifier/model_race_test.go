@@ -69,3 +69,31 @@ func readReplays(t *testing.T, path string) []Replay {
 	}
 	return out
 }
+
+// TestUnscoredSetsLeaveTheFigures: an unscored set is learned from but
+// counted nowhere in the cross-validated figures.
+func TestUnscoredSetsLeaveTheFigures(t *testing.T) {
+	c, err := New(mustDefaultRules(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := trainingSets(t)[:4]
+	scored := 0
+	for _, s := range sets[:3] {
+		scored += len(s.Tickets)
+	}
+	for _, unscored := range []bool{false, true} {
+		sets[3].Unscored = unscored
+		m, err := Train(c, sets, nil, TrainOptions{Epochs: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := scored
+		if !unscored {
+			want += len(sets[3].Tickets)
+		}
+		if got := int(m.Meta().Info.CV["tickets"]); got != want {
+			t.Errorf("unscored=%v: the figures count %d tickets, want %d", unscored, got, want)
+		}
+	}
+}

@@ -14,6 +14,11 @@ import (
 type TrainSet struct {
 	Name    string
 	Tickets []Labeled
+	// Unscored sets are learned from like the others (cross-validation
+	// folds and the final model) but left out of the figures and of the
+	// choice of the thresholds: the figures then measure what the extra
+	// tickets do for the same scored tickets (`triage train --extra`).
+	Unscored bool
 }
 
 // Replay is what an earlier version of the rules decided for a ticket of a
@@ -84,6 +89,7 @@ type example struct {
 	// tickets is one; a ticket that acts is never one)
 	sec      int8
 	rulesSec bool // today's rules flag it
+	scored   bool // its set counts in the figures and thresholds
 }
 
 // Train fits a model. c supplies the cleaning and today's rules; sets are
@@ -110,7 +116,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 			var fs featureSet
 			v := c.decideTicket(l.Ticket, false, &fs, nil)
 			e := example{fs: fs, fold: si % opt.Folds, act: actionIndex(l.Expect.Action), rules: viewOf(v.Categories, v.Action), meta: len(replays) == 0,
-				sec: -1, rulesSec: v.Security}
+				sec: -1, rulesSec: v.Security, scored: !s.Unscored}
 			switch {
 			case l.Expect.Security:
 				e.sec = 1
@@ -156,16 +162,17 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	var secs []secRow
 	for i, e := range ex {
 		if e.sec >= 0 {
-			secs = append(secs, secRow{p: secScore(oof[i]), sec: e.sec == 1, rules: e.rulesSec, inScope: e.act != humanIdx})
+			secs = append(secs, secRow{p: secScore(oof[i]), sec: e.sec == 1, rules: e.rulesSec, inScope: e.act != humanIdx, scored: e.scored})
 		}
 	}
+	secs = scoredOnly(secs, func(r secRow) bool { return r.scored })
 	secThreshold := chooseSecThreshold(secs, opt.SecFalseFlags, opt.SecFalseFlagsInScope)
 	var rows, flagged []metaRow
 	for i, e := range ex {
 		if !e.meta {
 			continue
 		}
-		r := metaRow{r: e.rules, p: oof[i], cats: e.cats, act: e.act, fold: e.fold}
+		r := metaRow{r: e.rules, p: oof[i], cats: e.cats, act: e.act, fold: e.fold, scored: e.scored}
 		if e.rulesSec || secThreshold > 0 && secThreshold <= 1 && secScore(oof[i]) >= secThreshold {
 			flagged = append(flagged, r)
 			continue
@@ -189,7 +196,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 				continue
 			}
 			j := mt.judge(r.r, r.p)
-			cal = append(cal, calRow{fold: k, f: calibFeatures(r.r, r.p, j), right: j.act == r.act && j.cats == r.cats, act: j.act, wantHuman: r.act == humanIdx})
+			cal = append(cal, calRow{fold: k, f: calibFeatures(r.r, r.p, j), right: j.act == r.act && j.cats == r.cats, act: j.act, wantHuman: r.act == humanIdx, scored: r.scored})
 		}
 	}
 	meta := fitMeta(rows)
@@ -202,10 +209,17 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	for i := range cal {
 		cal[i].conf = round3(confidence(&meta.Calib, cal[i].f))
 	}
+	// the calibration learned from every row; the threshold and the
+	// figures come from the scored ones
+	cal = scoredOnly(cal, func(r calRow) bool { return r.scored })
+	crossFit = scoredOnly(crossFit, func(r calRow) bool { return r.scored })
 	meta.AutoThreshold = chooseThreshold(cal, opt.TargetPrecision)
 	// the figures count the flagged tickets as they are decided: human,
 	// confidence 1, no category
 	for _, r := range flagged {
+		if !r.scored {
+			continue
+		}
 		row := calRow{right: r.act == humanIdx && r.cats == [nCats]bool{}, act: humanIdx, wantHuman: r.act == humanIdx, conf: 1}
 		cal = append(cal, row)
 		crossFit = append(crossFit, row)
@@ -291,11 +305,12 @@ func (fs featureSet) value(i int) float64 {
 
 // metaRow is a ticket as the combiner learns from it.
 type metaRow struct {
-	fold int
-	r    rulesView
-	p    textProbs
-	cats [nCats]bool
-	act  int
+	fold   int
+	r      rulesView
+	p      textProbs
+	cats   [nCats]bool
+	act    int
+	scored bool
 }
 
 // fitMeta fits the combiner by gradient descent (full batch, fixed steps).
@@ -396,6 +411,7 @@ type calRow struct {
 	act       int
 	wantHuman bool
 	conf      float64
+	scored    bool
 }
 
 func fitCalib(rows []calRow) [nCalib]float64 {
@@ -471,6 +487,17 @@ func cvFigures(rows []calRow, threshold float64) map[string]float64 {
 	return out
 }
 
+// scoredOnly keeps the rows that keep(r) says count.
+func scoredOnly[T any](rows []T, keep func(T) bool) []T {
+	out := rows[:0:0]
+	for _, r := range rows {
+		if keep(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func ratio(a, b int) float64 {
 	if b == 0 {
 		return 0
@@ -535,6 +562,7 @@ type secRow struct {
 	sec     bool    // it reports a possible attack
 	rules   bool    // today's rules flag it
 	inScope bool    // its expected action is not human
+	scored  bool    // its set counts in the figures and thresholds
 }
 
 // chooseSecThreshold is the lowest probability at which the learned flag,

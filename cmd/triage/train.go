@@ -17,6 +17,7 @@ import (
 func newTrainCmd() *cobra.Command {
 	var (
 		corpora []string
+		extra   []string
 		replays string
 		out     string
 		opt     classifier.TrainOptions
@@ -53,6 +54,14 @@ It prints what cross-validation measured and the auto threshold it chose.
 			if err != nil {
 				return err
 			}
+			more, err := readTrainSets(extra)
+			if err != nil {
+				return err
+			}
+			for _, s := range more {
+				s.Unscored = true
+				sets = append(sets, s)
+			}
 			var rs []classifier.Replay
 			if replays != "" {
 				if rs, err = readReplays(replays); err != nil {
@@ -77,6 +86,7 @@ It prints what cross-validation measured and the auto threshold it chose.
 		},
 	}
 	cmd.Flags().StringArrayVar(&corpora, "corpus", nil, "labeled JSONL corpus (repeat for more)")
+	cmd.Flags().StringArrayVar(&extra, "extra", nil, "labeled JSONL corpus learned from but left out of the figures and thresholds (to measure what it adds; repeat for more)")
 	cmd.Flags().StringVar(&replays, "replays", "", "JSONL of earlier rules' verdicts on sets they never saw")
 	cmd.Flags().StringVar(&out, "out", "", "model file to write (gzip)")
 	cmd.Flags().IntVar(&opt.Folds, "folds", 0, "cross-validation folds (default 5)")
