@@ -49,11 +49,15 @@ type TrainOptions struct {
 	// SecFalseFlags is the most the learned security flag may add, in
 	// cross-validation, to the share of tickets that are not attacks but
 	// are flagged as one (most are left to a person anyway: a false flag
-	// costs an agent a look). Default 0.01.
+	// costs an agent a look). Default 0.015.
 	SecFalseFlags float64
 	// SecFalseFlagsInScope is the most it may add to the share of
 	// in-scope tickets (whose action is not human) flagged: such a ticket
-	// loses its answer. Default 0.005.
+	// loses its answer. Default 0.0075 (the security issue allows 2 % on
+	// held-out tickets; on the 4,290 cross-validated tickets of the
+	// writers6 round, budgets of 0.01/0.005, 0.015/0.0075 and 0.02/0.01
+	// gave recall 0.960, 0.970 and 0.974 with 0.8 %, 1.0 % and 1.3 % of
+	// the in-scope tickets flagged, the rules' false flags included).
 	SecFalseFlagsInScope float64
 }
 
@@ -68,10 +72,10 @@ func (o TrainOptions) withDefaults() TrainOptions {
 		o.TargetPrecision = 0.98
 	}
 	if o.SecFalseFlags == 0 {
-		o.SecFalseFlags = 0.01
+		o.SecFalseFlags = 0.015
 	}
 	if o.SecFalseFlagsInScope == 0 {
-		o.SecFalseFlagsInScope = 0.005
+		o.SecFalseFlagsInScope = 0.0075
 	}
 	return o
 }
@@ -545,14 +549,12 @@ func outOfFold[T any](items []T, k int, fold func(T) int) []T {
 }
 
 // secScore is what the learned security flag is judged on: the text
-// model's probability of a possible attack, when the same model would
-// also leave the ticket to a person (its most likely action is human);
-// else 0. A question about approving sign-ins shares an attack report's
-// words, but not its shape.
+// model's probability of a possible attack, whatever action the model
+// would take otherwise. (Until the writers6 round it counted only when the
+// model's most likely action was human: in cross-validation that gate
+// kept 25 of the 36 reports both judges missed from the flag, 14 of them
+// above its threshold, for one in-scope false flag in a thousand.)
 func secScore(p textProbs) float64 {
-	if argmax(p.act[:]) != humanIdx {
-		return 0
-	}
 	return p.sec
 }
 
