@@ -1,6 +1,7 @@
 package classifier_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,11 +186,29 @@ func TestThreadRules(t *testing.T) {
 			bot(botIncompleteSteps), reporter("perfect, that fixed it\n\nOn Tue, 14 May 2024 at 09:31, IT Helpdesk <helpdesk@example.com> wrote:\n> Open Microsoft Authenticator, Company Portal or the main Microsoft app on your device.\n> If your passkey can no longer be used, remove it.")),
 			want{cats, "unknown", classifier.ActionResolve, nil}},
 	}
+	rs, err := classifier.ParseRules(bytes.NewReader(classifier.DefaultRules()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := classifier.New(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if diff := cmp.Diff(tt.want, got(c.Decide(tt.ticket))); diff != "" {
-				t.Errorf("Decide (-want +got):\n%s", diff)
+			// the thread rules are the rules' own: exact
+			if diff := cmp.Diff(tt.want, got(rules.Decide(tt.ticket))); diff != "" {
+				t.Errorf("the rules alone (-want +got):\n%s", diff)
+			}
+			// the combined decision takes the same action, and acts alone
+			// only on the categories the thread rules give
+			v := c.Decide(tt.ticket)
+			if v.Action != tt.want.Action {
+				t.Errorf("the combined decision: action %s, want %s", v.Action, tt.want.Action)
+			}
+			if diff := cmp.Diff(tt.want, got(v)); diff != "" && v.Mode == classifier.ModeAuto {
+				t.Errorf("the combined decision acts alone (confidence %.3f) on another verdict (-want +got):\n%s", v.Confidence, diff)
 			}
 		})
 	}

@@ -9,8 +9,9 @@ import (
 
 // TestLearnedSecurityFlag checks when the text model's security output
 // flags a ticket the rules leave alone: from the model's threshold up,
-// whatever action the model would take otherwise; structure features
-// other than the bias never feed it; a threshold of 0 is off.
+// and from secActingPenalty above it when the same model would act on the
+// ticket; structure features other than the bias never feed it; a
+// threshold of 0 is off.
 func TestLearnedSecurityFlag(t *testing.T) {
 	t.Parallel()
 	rs, err := ParseRules(bytes.NewReader(defaultRules))
@@ -45,7 +46,8 @@ func TestLearnedSecurityFlag(t *testing.T) {
 		{"flagged", model(0.5, 5, 5, 0), first, got{true, true}},
 		{"below the threshold", model(0.999, 5, 5, 0), first, got{false, false}},
 		{"off", model(0, 5, 5, 0), first, got{false, false}},
-		{"even when the model would reply", model(0.5, 5, -5, 0), first, got{true, true}},
+		{"the model would reply: not sure enough", model(0.8, 2, -5, 0), first, got{false, false}},
+		{"the model would reply, but it is sure", model(0.5, 5, -5, 0), first, got{true, true}},
 		{"structure does not feed it", model(0.5, -5, 5, 50), afterBot, got{false, false}},
 	}
 	for _, tt := range tests {

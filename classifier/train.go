@@ -549,14 +549,25 @@ func outOfFold[T any](items []T, k int, fold func(T) int) []T {
 }
 
 // secScore is what the learned security flag is judged on: the text
-// model's probability of a possible attack, whatever action the model
-// would take otherwise. (Until the writers6 round it counted only when the
-// model's most likely action was human: in cross-validation that gate
-// kept 25 of the 36 reports both judges missed from the flag, 14 of them
-// above its threshold, for one in-scope false flag in a thousand.)
+// model's probability of a possible attack, less secActingPenalty when
+// the same model would rather act on the ticket (its most likely action
+// is not human). A question about approving sign-ins shares an attack
+// report's words, but not its shape: the model must be surer there.
 func secScore(p textProbs) float64 {
+	if argmax(p.act[:]) != humanIdx {
+		return p.sec - secActingPenalty
+	}
 	return p.sec
 }
+
+// secActingPenalty is how much surer of an attack the learned flag must be
+// on a ticket its model would act on. Until the writers6 round such a
+// ticket was never flagged; in cross-validation on the 4,290 tickets of
+// that round, that gate kept 25 of the 36 reports both judges missed from
+// the flag (14 above its threshold). A penalty of 0, 0.2 and 0.4 (and the
+// gate) gave recall 0.970, 0.964, 0.962 (0.957) at the same budgets; 0
+// flagged "How do I approve a sign-in request?" in Spanish.
+const secActingPenalty = 0.2
 
 // secRow is one ticket's cross-validated security probability.
 type secRow struct {
