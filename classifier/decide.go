@@ -673,6 +673,14 @@ func (c *Classifier) decideAfterBot(v *Verdict, before, after tally, replied []s
 	case c.holds(after, SigWorksNow):
 		use.add(SigWorksNow)
 		v.Action, v.Confidence, v.Reason = ActionResolve, c.strength(after, SigWorksNow), "works now after the bot's steps"
+	case c.holds(after, SigWillTry):
+		// "thanks, I'll try it tomorrow": the steps are not tried yet;
+		// a reply with nothing new to post, and the follow-up window
+		// keeps running (a resolve would close the ticket untried)
+		use.add(SigWillTry)
+		v.Action, v.Confidence, v.Reason = ActionReply, c.strength(after, SigWillTry), "the reporter will try the steps later: nothing new to post"
+		v.Reply = nil
+		return
 	case c.holds(after, SigResetMFA):
 		// after "works now": a reporter whose sign-in works needs no reset
 		use.add(SigResetMFA)

@@ -39,6 +39,7 @@ const (
 	SigStepsDone     = "steps_done"      // the reporter did the steps (removed the passkey, followed the guide…)
 	SigStillFails    = "still_fails"     // it still fails, same error, did not help
 	SigWorksNow      = "works_now"       // it works now, fixed, all set
+	SigWillTry       = "will_try"        // the reporter will try the steps later
 	SigResetMFA      = "reset_mfa"       // please reset my MFA / methods
 	SigLostDevice    = "lost_device"     // lost, stolen, wiped, broken, handed in the phone
 	SigNoOtherMethod = "no_other_method" // no other way to sign in
@@ -49,7 +50,7 @@ const (
 )
 
 func signalIDs() []string {
-	return []string{SigStepsDone, SigStillFails, SigWorksNow, SigResetMFA, SigLostDevice, SigNoOtherMethod, SigOffTopic, SigInScope, SigAsksSetup, SigSecurity}
+	return []string{SigStepsDone, SigStillFails, SigWorksNow, SigWillTry, SigResetMFA, SigLostDevice, SigNoOtherMethod, SigOffTopic, SigInScope, SigAsksSetup, SigSecurity}
 }
 
 // The platform ids.
