@@ -97,3 +97,17 @@ func TestUnscoredSetsLeaveTheFigures(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbeddedModelMeetsItsTarget: at the embedded model's auto threshold,
+// the verdicts of cross-validation, with confidences no calibration
+// fitted on them gave, are right at least 0.98 of the time.
+func TestEmbeddedModelMeetsItsTarget(t *testing.T) {
+	m, err := LoadDefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv := m.Meta().Info.CV
+	if got := cv["crossfit_autonomous_precision"]; got < 0.98 {
+		t.Errorf("cross-fitted autonomous precision %.3f at the auto threshold %.3f, want at least 0.98", got, m.Meta().AutoThreshold)
+	}
+}
