@@ -33,6 +33,9 @@ that no ticket is scored by a model that trained on it. --replays names the
 verdicts earlier rules gave to sets they had never seen (the combiner learns
 from those how far the rules can be trusted on new tickets).
 
+--extra names a corpus to learn from but to leave out of the figures and the
+thresholds: the figures then say what it adds for the same tickets.
+
 It prints what cross-validation measured and the auto threshold it chose.
 ` + "`make model`" + ` rebuilds the embedded model (classifier/model.bin.gz).`,
 		Example: `  triage train --corpus testdata/corpus/handwritten.jsonl --corpus ../shared/corpus/dev.jsonl \
