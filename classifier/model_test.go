@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,4 +153,36 @@ func readLabeled(t *testing.T, path string) []Labeled {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return l
+}
+
+// TestAnswerWordsAlsoCountAsFirstMessage: the words of an answer after the
+// bot's steps are features in the answers' namespace and in the first
+// message's; the first message's words only in their own.
+func TestAnswerWordsAlsoCountAsFirstMessage(t *testing.T) {
+	c, err := New(mustDefaultRules(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := Ticket{Summary: "passkey", Description: "How do I set up a passkey?", Comments: []Comment{
+		{Author: AuthorBot, Body: "Open Authenticator and add a passkey."},
+		{Author: AuthorReporter, Body: "thanks. weirdly I got three requests overnight"},
+	}}
+	var fs featureSet
+	c.decideTicket(tk, false, &fs, nil)
+	has := func(b uint32) bool { return slices.Contains(fs.idx[:fs.text], b) }
+	for _, tt := range []struct {
+		name string
+		b    uint32
+		want bool
+	}{
+		{"an answer's word, answers' namespace", wordFeature(1, []byte("overnight")), true},
+		{"an answer's word, first message's namespace", wordFeature(0, []byte("overnight")), true},
+		{"an answer's pair, first message's namespace", pairFeature(0, []byte("requests"), []byte("overnight")), true},
+		{"a first message's word, answers' namespace", wordFeature(1, []byte("passkey")), false},
+		{"a first message's word, its own namespace", wordFeature(0, []byte("passkey")), true},
+	} {
+		if got := has(tt.b); got != tt.want {
+			t.Errorf("%s: present %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }
