@@ -21,6 +21,20 @@ func newClassifier(t testing.TB) *classifier.Classifier {
 	return c
 }
 
+// rulesOnly is the embedded rules without the learned model.
+func rulesOnly(t testing.TB) *classifier.Classifier {
+	t.Helper()
+	rs, err := classifier.ParseRules(bytes.NewReader(classifier.DefaultRules()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := classifier.New(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func readCorpus(t testing.TB, path string) []classifier.Labeled {
 	t.Helper()
 	f, err := os.Open(path)
@@ -190,14 +204,7 @@ func TestThreadRules(t *testing.T) {
 			bot(botIncompleteSteps), reporter("perfect, that fixed it\n\nOn Tue, 14 May 2024 at 09:31, IT Helpdesk <helpdesk@example.com> wrote:\n> Open Microsoft Authenticator, Company Portal or the main Microsoft app on your device.\n> If your passkey can no longer be used, remove it.")),
 			want{cats, "unknown", classifier.ActionResolve, nil}},
 	}
-	rs, err := classifier.ParseRules(bytes.NewReader(classifier.DefaultRules()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := classifier.New(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rules := rulesOnly(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

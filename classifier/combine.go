@@ -210,7 +210,7 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	r := viewOf(v.Categories, v.Action)
 	j := c.model.meta.judge(r, p)
 	v.Judges = Judges{RulesAction: v.Action, ModelAction: actionsByIndex[j.textAct], ModelProbability: round3(j.textActP), SecurityProbability: round3(p.sec)}
-	if t := c.model.meta.SecThreshold; !v.Security && t > 0 && secScore(p) >= t {
+	if !v.Security && secFlags(c.model.meta.SecThreshold, secScore(p)) {
 		// the learned judge reads a possible attack the rules' phrases
 		// missed: a person looks, as when the rules flag it
 		v.Security = true

@@ -1,7 +1,6 @@
 package classifier_test
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/mfatriage/triage/classifier"
@@ -79,14 +78,7 @@ func TestSecuritySignal(t *testing.T) {
 // stock words, and on the ordinary tickets that share their words.
 func TestSecurityRulesByThemselves(t *testing.T) {
 	t.Parallel()
-	rs, err := classifier.ParseRules(bytes.NewReader(classifier.DefaultRules()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := classifier.New(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := rulesOnly(t)
 	tests := []struct {
 		lang, summary, text string
 		security            bool

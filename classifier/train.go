@@ -169,7 +169,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 			secs = append(secs, secRow{p: secScore(oof[i]), sec: e.sec == 1, rules: e.rulesSec, inScope: e.act != humanIdx, scored: e.scored})
 		}
 	}
-	secs = scoredOnly(secs, func(r secRow) bool { return r.scored })
+	secs = slices.DeleteFunc(secs, func(r secRow) bool { return !r.scored })
 	secThreshold := chooseSecThreshold(secs, opt.SecFalseFlags, opt.SecFalseFlagsInScope)
 	var rows, flagged []metaRow
 	for i, e := range ex {
@@ -177,7 +177,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 			continue
 		}
 		r := metaRow{r: e.rules, p: oof[i], cats: e.cats, act: e.act, fold: e.fold, scored: e.scored}
-		if e.rulesSec || secThreshold > 0 && secThreshold <= 1 && secScore(oof[i]) >= secThreshold {
+		if e.rulesSec || secFlags(secThreshold, secScore(oof[i])) {
 			flagged = append(flagged, r)
 			continue
 		}
@@ -209,7 +209,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	// calibrations fitted on the other folds only: the calibration in use
 	// learned from every fold, so its own confidences there are a little
 	// too good (at the threshold they chose, the cross-fitted precision
-	// was 0.975-0.979 for a target of 0.98; chosen cross-fitted, coverage
+	// was 0.974-0.979 for a target of 0.98; chosen cross-fitted, coverage
 	// fell from 0.631 to 0.601 on the 7,547 tickets of the writers9 round)
 	crossFit := slices.Clone(cal)
 	crossFitConf(crossFit, opt.Folds)
@@ -218,8 +218,9 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	}
 	// the calibration learned from every row; the threshold and the
 	// figures come from the scored ones
-	cal = scoredOnly(cal, func(r calRow) bool { return r.scored })
-	crossFit = scoredOnly(crossFit, func(r calRow) bool { return r.scored })
+	unscored := func(r calRow) bool { return !r.scored }
+	cal = slices.DeleteFunc(cal, unscored)
+	crossFit = slices.DeleteFunc(crossFit, unscored)
 	meta.AutoThreshold = chooseThreshold(crossFit, opt.TargetPrecision)
 	// the figures count the flagged tickets as they are decided: human,
 	// confidence 1, no category
@@ -494,17 +495,6 @@ func cvFigures(rows []calRow, threshold float64) map[string]float64 {
 	return out
 }
 
-// scoredOnly keeps the rows that keep(r) says count.
-func scoredOnly[T any](rows []T, keep func(T) bool) []T {
-	out := rows[:0:0]
-	for _, r := range rows {
-		if keep(r) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 func ratio(a, b int) float64 {
 	if b == 0 {
 		return 0
@@ -572,6 +562,12 @@ func secScore(p textProbs) float64 {
 // flagged "How do I approve a sign-in request?" in Spanish.
 const secActingPenalty = 0.2
 
+// secFlags reports whether the learned flag fires on score (a secScore) at
+// threshold: 0 is off, and above 1 nothing reaches it.
+func secFlags(threshold, score float64) bool {
+	return threshold > 0 && score >= threshold
+}
+
 // secRow is one ticket's cross-validated security probability.
 type secRow struct {
 	p       float64 // the text model's, out of fold
@@ -620,7 +616,7 @@ func chooseSecThreshold(rows []secRow, all, inScope float64) float64 {
 func secFigures(rows []secRow, threshold float64) map[string]float64 {
 	var pos, byRules, byModel, byBoth, neg, falseBoth, inScope, falseIn int
 	for _, r := range rows {
-		model := threshold > 0 && r.p >= threshold
+		model := secFlags(threshold, r.p)
 		either := model || r.rules
 		if r.sec {
 			pos++
