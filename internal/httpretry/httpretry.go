@@ -24,16 +24,22 @@ func RetryAfter(h http.Header, now time.Time) (wait time.Duration, ok bool) {
 		return 0, false
 	}
 	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		if n <= 0 || n > 1e6 {
+		if !(n > 0 && n <= maxRetryAfter.Seconds()) { // NaN too
 			return 0, true
 		}
 		return time.Duration(n * float64(time.Second)), true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+		if d := t.Sub(now); d > 0 && d <= maxRetryAfter {
+			return d, true
+		}
+		return 0, true
 	}
 	return 0, false
 }
+
+// maxRetryAfter is the longest Retry-After taken at its word.
+const maxRetryAfter = 1e6 * time.Second
 
 // Backoff is full jitter: a random wait in [0, min(ceiling,
 // base·2^(attempt-1))]. jitter, when set, picks the wait in [0, n) instead
