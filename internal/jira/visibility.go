@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -96,26 +97,46 @@ const maxProjectTypes = 1024
 // projectKeyRE matches a project key.
 var projectKeyRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,254}$`)
 
-// projectTypes caches each project's type.
+// projectTypeTTL is how long a project's type is trusted: a project an
+// admin moves to Service Management (or off it) is read again within it.
+const projectTypeTTL = time.Hour
+
+// projectTypes caches each project's type for projectTypeTTL.
 type projectTypes struct {
-	mu sync.Mutex
-	m  map[string]string
+	mu  sync.Mutex
+	m   map[string]projectType
+	now func() time.Time // time.Now when nil (tests set it)
+}
+
+type projectType struct {
+	t    string
+	read time.Time
+}
+
+func (p *projectTypes) clock() time.Time {
+	if p.now != nil {
+		return p.now()
+	}
+	return time.Now()
 }
 
 func (p *projectTypes) get(key string) (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t, ok := p.m[key]
-	return t, ok
+	e, ok := p.m[key]
+	if !ok || p.clock().Sub(e.read) >= projectTypeTTL {
+		return "", false
+	}
+	return e.t, true
 }
 
 func (p *projectTypes) put(key, t string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.m == nil || len(p.m) >= maxProjectTypes {
-		p.m = map[string]string{}
+		p.m = map[string]projectType{}
 	}
-	p.m[key] = t
+	p.m[key] = projectType{t: t, read: p.clock()}
 }
 
 // ProjectType returns a project's type (projectTypeKey: service_desk,

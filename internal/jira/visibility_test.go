@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -179,5 +180,26 @@ func TestInternalCommentOutsideServiceManagement(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestProjectTypesExpire checks that a project's type is read again once
+// projectTypeTTL has passed: an admin may move a project to Service
+// Management, and the notes must then become internal comments.
+func TestProjectTypesExpire(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	p := projectTypes{now: func() time.Time { return at }}
+	if _, ok := p.get("SW"); ok {
+		t.Fatal("an empty cache knows SW")
+	}
+	p.put("SW", ProjectSoftware)
+	at = at.Add(projectTypeTTL - time.Second)
+	if got, ok := p.get("SW"); !ok || got != ProjectSoftware {
+		t.Errorf("within the TTL: get = %q, %v; want %q, true", got, ok, ProjectSoftware)
+	}
+	at = at.Add(time.Second)
+	if got, ok := p.get("SW"); ok {
+		t.Errorf("after the TTL: get = %q, true; want a miss", got)
 	}
 }
