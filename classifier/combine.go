@@ -229,6 +229,14 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	rulesAction := v.Action
 	rulesCats := v.Categories
 	act := actionsByIndex[j.act]
+	conf := j.conf
+	withheld := false
+	if t := c.model.meta.SecCaution; t > 0 && act != ActionHuman && p.sec >= t {
+		// too likely an attack to answer with steps or to suggest them,
+		// not likely enough to flag: a person reads it first
+		act, conf, withheld = ActionHuman, 1-j.conf, true
+		v.Evidence = append(v.Evidence, Evidence{Kind: "signal", Label: SigSecurity, Rule: "learned model (caution)", Text: fmt.Sprintf("the learned model's probability of a possible attack: %.2f, from %.2f the bot does not act on a ticket", p.sec, t), Where: "ticket", Weight: round3(p.sec)})
+	}
 	var buf [nCats]string
 	cats := buf[:0]
 	for i, id := range Categories() {
@@ -259,11 +267,14 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	} else {
 		v.Reply = nil
 	}
-	if act != rulesAction {
+	switch {
+	case withheld:
+		v.Reason = ReasonSecurityCaution
+	case act != rulesAction:
 		v.Reason = "the learned model and the rules weighed together: " + string(act) + " (the rules alone: " + string(rulesAction) + ")"
 	}
 	v.Action = act
-	v.Confidence = round3(j.conf)
+	v.Confidence = round3(conf)
 }
 
 // replyList is what to post for a combined reply: the rules' own list

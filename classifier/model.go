@@ -83,6 +83,12 @@ type Meta struct {
 	// from which it flags a ticket the rules did not, chosen by
 	// cross-validation (see chooseSecThreshold); 0 or above 1: never.
 	SecThreshold float64 `json:"sec_threshold"`
+	// SecCaution is the text model's probability of a possible attack
+	// from which a verdict that would act (alone or as a suggestion) is
+	// left to a person instead, unflagged: too likely an attack to answer
+	// with steps, not likely enough to flag (see chooseSecCaution); 0:
+	// never (models trained before it).
+	SecCaution float64 `json:"sec_caution,omitempty"`
 	// Info says how the model was trained and what cross-validation
 	// measured.
 	Info ModelInfo `json:"info"`
@@ -196,6 +202,9 @@ func ReadModel(r io.Reader) (*Model, error) {
 	}
 	if t := meta.SecThreshold; !(t >= 0 && t <= 1.01) {
 		return nil, fmt.Errorf("model: security threshold %v is outside [0, 1.01]", t)
+	}
+	if t := meta.SecCaution; !(t >= 0 && t <= 1.01) {
+		return nil, fmt.Errorf("model: security caution %v is outside [0, 1.01]", t)
 	}
 	var row [4 + 4*nOut]byte
 	for {

@@ -21,12 +21,15 @@ func TestLearnedSecurityFlag(t *testing.T) {
 	structBucket := func(f int) int { return int(bucket(fnvByte(fnvByte(fnvOffset, nsStruct), byte(f)))) }
 	bias, bot := structBucket(structBias), structBucket(structBot)
 	// every weight zero but a few of the bias's and the bot feature's
-	model := func(threshold, sec, human, botSec float64) *Model {
+	cautious := func(threshold, caution, sec, human, botSec float64) *Model {
 		w := make([]float32, modelBuckets*nOut)
 		w[bias*nOut+secOut] = float32(sec)
 		w[bias*nOut+nCats+humanIdx] = float32(human)
 		w[bot*nOut+secOut] = float32(botSec)
-		return newModel(w, Meta{SecThreshold: threshold})
+		return newModel(w, Meta{SecThreshold: threshold, SecCaution: caution})
+	}
+	model := func(threshold, sec, human, botSec float64) *Model {
+		return cautious(threshold, 0, sec, human, botSec)
 	}
 	first := Ticket{Summary: "Defender says Authenticator did not complete login", Description: "on my iPhone since this morning"}
 	afterBot := Ticket{Summary: first.Summary, Description: first.Description, Comments: []Comment{
@@ -36,6 +39,7 @@ func TestLearnedSecurityFlag(t *testing.T) {
 	type got struct {
 		Security bool
 		Learned  bool // the evidence names the learned model
+		Withheld bool // left to a person by the security caution
 	}
 	tests := []struct {
 		name   string
@@ -43,12 +47,17 @@ func TestLearnedSecurityFlag(t *testing.T) {
 		ticket Ticket
 		want   got
 	}{
-		{"flagged", model(0.5, 5, 5, 0), first, got{true, true}},
-		{"below the threshold", model(0.999, 5, 5, 0), first, got{false, false}},
-		{"off", model(0, 5, 5, 0), first, got{false, false}},
-		{"the model would reply: not sure enough", model(0.8, 2, -5, 0), first, got{false, false}},
-		{"the model would reply, but it is sure", model(0.5, 5, -5, 0), first, got{true, true}},
-		{"structure does not feed it", model(0.5, -5, 5, 50), afterBot, got{false, false}},
+		{"flagged", model(0.5, 5, 5, 0), first, got{true, true, false}},
+		{"below the threshold", model(0.999, 5, 5, 0), first, got{false, false, false}},
+		{"off", model(0, 5, 5, 0), first, got{false, false, false}},
+		{"the model would reply: not sure enough", model(0.8, 2, -5, 0), first, got{false, false, false}},
+		{"the model would reply, but it is sure", model(0.5, 5, -5, 0), first, got{true, true, false}},
+		{"structure does not feed it", model(0.5, -5, 5, 50), afterBot, got{false, false, false}},
+		// sigmoid(2) = 0.88: below the flag's 0.8 + 0.2 when the model
+		// would reply, above a caution of 0.5
+		{"the model would reply: not sure enough to flag, too sure to act", cautious(0.8, 0.5, 2, -5, 0), first, got{false, false, true}},
+		{"below the caution the bot acts", cautious(0.8, 0.9, 2, -5, 0), first, got{false, false, false}},
+		{"the caution does not take what the flag takes", cautious(0.5, 0.1, 5, -5, 0), first, got{true, true, false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,9 +67,12 @@ func TestLearnedSecurityFlag(t *testing.T) {
 				t.Fatal(err)
 			}
 			v := c.Decide(tt.ticket)
-			g := got{Security: v.Security}
+			g := got{Security: v.Security, Withheld: v.Reason == ReasonSecurityCaution}
 			for _, e := range v.Evidence {
 				g.Learned = g.Learned || (e.Label == SigSecurity && e.Rule == "learned model")
+			}
+			if g.Withheld && (v.Action != ActionHuman || len(v.Reply) > 0 || v.Mode != ModeNone) {
+				t.Errorf("withheld, but action %s, mode %s, reply %v: want human, nothing to send or suggest", v.Action, v.Mode, v.Reply)
 			}
 			if g.Security && (v.Action != ActionHuman || v.Reason != ReasonSecurity || len(v.Reply) > 0) {
 				t.Errorf("flagged, but action %s, reason %q, reply %v: want human for security, nothing to send", v.Action, v.Reason, v.Reply)

@@ -59,6 +59,15 @@ type TrainOptions struct {
 	// gave recall 0.960, 0.970 and 0.974 with 0.8 %, 1.0 % and 1.3 % of
 	// the in-scope tickets flagged, the rules' false flags included).
 	SecFalseFlagsInScope float64
+	// SecCautionInScope is the most of the in-scope tickets that the
+	// security caution may take from the bot: a verdict that would act
+	// (alone or as a suggestion) is left to a person, unflagged, when the
+	// text model's probability of a possible attack reaches the caution
+	// threshold, chosen as low as this budget allows. Default 0.004 (on
+	// the 16,182 cross-validated tickets of the writers17 round, 0.36 % of
+	// the in-scope tickets withheld 7 of the 17 reports the flag missed
+	// and the combiner would have acted on; 0.08 % of them were auto).
+	SecCautionInScope float64
 }
 
 func (o TrainOptions) withDefaults() TrainOptions {
@@ -76,6 +85,9 @@ func (o TrainOptions) withDefaults() TrainOptions {
 	}
 	if o.SecFalseFlagsInScope == 0 {
 		o.SecFalseFlagsInScope = 0.0075
+	}
+	if o.SecCautionInScope == 0 {
+		o.SecCautionInScope = 0.004
 	}
 	return o
 }
@@ -176,7 +188,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 		if !e.meta {
 			continue
 		}
-		r := metaRow{r: e.rules, p: oof[i], cats: e.cats, act: e.act, fold: e.fold, scored: e.scored}
+		r := metaRow{sec: e.sec, r: e.rules, p: oof[i], cats: e.cats, act: e.act, fold: e.fold, scored: e.scored}
 		if e.rulesSec || secFlags(secThreshold, secScore(oof[i])) {
 			flagged = append(flagged, r)
 			continue
@@ -200,7 +212,8 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 				continue
 			}
 			j := mt.judge(r.r, r.p)
-			cal = append(cal, calRow{fold: k, f: calibFeatures(r.r, r.p, j), right: j.act == r.act && j.cats == r.cats, act: j.act, wantHuman: r.act == humanIdx, scored: r.scored})
+			cal = append(cal, calRow{fold: k, f: calibFeatures(r.r, r.p, j), right: j.act == r.act && j.cats == r.cats, act: j.act, wantHuman: r.act == humanIdx, scored: r.scored,
+				catsRight: j.cats == r.cats, psec: r.p.sec, sec: r.sec})
 		}
 	}
 	meta := fitMeta(rows)
@@ -221,6 +234,11 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	unscored := func(r calRow) bool { return !r.scored }
 	cal = slices.DeleteFunc(cal, unscored)
 	crossFit = slices.DeleteFunc(crossFit, unscored)
+	// the security caution, before the auto threshold: what it withholds
+	// is left to a person, so it is not among the bot's verdicts
+	meta.SecCaution = chooseSecCaution(crossFit, secThreshold, opt.SecCautionInScope)
+	cautionFigures := withhold(crossFit, meta.SecCaution)
+	withhold(cal, meta.SecCaution)
 	meta.AutoThreshold = chooseThreshold(crossFit, opt.TargetPrecision)
 	// the figures count the flagged tickets as they are decided: human,
 	// confidence 1, no category
@@ -239,6 +257,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	meta.Info.CV["crossfit_autonomous_precision"] = crossFitCV["autonomous_precision"]
 	meta.Info.CV["crossfit_coverage"] = crossFitCV["coverage"]
 	meta.Info.CV["crossfit_ece"] = crossFitCV["ece"]
+	maps.Copy(meta.Info.CV, cautionFigures)
 
 	m := newModel(trainText(ex, opt.Epochs), meta)
 	m.meta.Info.TextFeatures = len(m.w) / nOut
@@ -314,6 +333,7 @@ func (fs featureSet) value(i int) float64 {
 // metaRow is a ticket as the combiner learns from it.
 type metaRow struct {
 	fold   int
+	sec    int8 // the ticket's label: a possible attack (1), not (0), unknown (-1)
 	r      rulesView
 	p      textProbs
 	cats   [nCats]bool
@@ -420,6 +440,82 @@ type calRow struct {
 	wantHuman bool
 	conf      float64
 	scored    bool
+	catsRight bool    // the verdict's categories are the label's
+	psec      float64 // the text model's probability of a possible attack
+	sec       int8    // the label: a possible attack (1), not (0), unknown (-1)
+}
+
+// chooseSecCaution is the lowest probability of a possible attack, at
+// least floor (the learned flag's own threshold), from which the verdicts
+// that would act on in-scope tickets (those whose expected action is not
+// human) are at most budget of all the in-scope tickets; 0 (off) when the
+// flag is off.
+func chooseSecCaution(rows []calRow, floor, budget float64) float64 {
+	if !(floor > 0 && floor <= 1) {
+		return 0
+	}
+	var inScope int
+	var ps []float64
+	for _, r := range rows {
+		if r.wantHuman {
+			continue
+		}
+		inScope++
+		if r.act != humanIdx && r.psec >= floor {
+			ps = append(ps, r.psec)
+		}
+	}
+	if inScope == 0 {
+		return 0
+	}
+	slices.Sort(ps)
+	slices.Reverse(ps)
+	allowed := -1.0 // the lowest probability within the budget so far
+	for i, p := range ps {
+		if i+1 < len(ps) && ps[i+1] == p {
+			continue
+		}
+		if float64(i+1)/float64(inScope) > budget {
+			if allowed < 0 {
+				return math.Nextafter(p, 2) // even the surest is too many
+			}
+			return allowed
+		}
+		allowed = p
+	}
+	return floor // every in-scope verdict from the floor up fits
+}
+
+// withhold applies the security caution to cross-validated verdicts: one
+// that would act with a probability of a possible attack from caution up
+// is left to a person (right when its label is human with the same
+// categories). It returns the caution's figures.
+func withhold(rows []calRow, caution float64) map[string]float64 {
+	var inScope, inScopeHeld, reports, reportsHeld int
+	for i := range rows {
+		r := &rows[i]
+		if !r.wantHuman {
+			inScope++
+		}
+		if r.sec == 1 {
+			reports++
+		}
+		if caution <= 0 || r.act == humanIdx || r.psec < caution {
+			continue
+		}
+		r.act, r.right, r.conf = humanIdx, r.wantHuman && r.catsRight, round3(1-r.conf)
+		if !r.wantHuman {
+			inScopeHeld++
+		}
+		if r.sec == 1 {
+			reportsHeld++
+		}
+	}
+	return map[string]float64{
+		"security_caution":          round3(caution),
+		"security_caution_in_scope": round3(ratio(inScopeHeld, inScope)),
+		"security_caution_reports":  float64(reportsHeld),
+	}
 }
 
 func fitCalib(rows []calRow) [nCalib]float64 {

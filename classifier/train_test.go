@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -79,5 +80,42 @@ func TestChooseSecThreshold(t *testing.T) {
 				t.Errorf("threshold (-want, +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestChooseSecCaution checks the security caution's threshold: as low as
+// the in-scope budget allows, never below the flag's own threshold, off
+// with the flag.
+func TestChooseSecCaution(t *testing.T) {
+	t.Parallel()
+	inScope := func(psec float64, acts bool) calRow {
+		r := calRow{psec: psec, act: humanIdx}
+		if acts {
+			r.act = 0
+		}
+		return r
+	}
+	// 10 in-scope tickets, 4 of them acting with a probability of an
+	// attack of 0.9, 0.5, 0.5 and 0.2; one human-labeled ticket at 0.95
+	rows := []calRow{inScope(0.9, true), inScope(0.5, true), inScope(0.5, true), inScope(0.2, true), inScope(0.99, false),
+		inScope(0, true), inScope(0, true), inScope(0, false), inScope(0, false), inScope(0, false), {psec: 0.95, wantHuman: true}}
+	tests := []struct {
+		name          string
+		floor, budget float64
+		want          float64
+	}{
+		{"one in ten", 0.1, 0.1, 0.9},
+		{"ties go together", 0.1, 0.2, 0.9},
+		{"three in ten", 0.1, 0.3, 0.5},
+		{"all from the floor", 0.1, 0.5, 0.1},
+		{"the floor holds", 0.6, 0.5, 0.6},
+		{"none allowed: above the surest", 0.1, 0.05, math.Nextafter(0.9, 2)},
+		{"the flag off", 0, 0.5, 0},
+		{"the flag never fires", 1.01, 0.5, 0},
+	}
+	for _, tt := range tests {
+		if got := chooseSecCaution(rows, tt.floor, tt.budget); got != tt.want {
+			t.Errorf("%s: chooseSecCaution(floor %v, budget %v) = %v, want %v", tt.name, tt.floor, tt.budget, got, tt.want)
+		}
 	}
 }
