@@ -64,9 +64,9 @@ type TrainOptions struct {
 	// (alone or as a suggestion) is left to a person, unflagged, when the
 	// text model's probability of a possible attack reaches the caution
 	// threshold, chosen as low as this budget allows. Default 0.004 (on
-	// the 16,182 cross-validated tickets of the writers17 round, 0.36 % of
-	// the in-scope tickets withheld 7 of the 17 reports the flag missed
-	// and the combiner would have acted on; 0.08 % of them were auto).
+	// the 16,182 cross-validated tickets of the writers17 round it chose
+	// 0.096, which left to a person 8 of the 17 reports the flag missed
+	// and the combiner would have acted on, for coverage 0.762 -> 0.760).
 	SecCautionInScope float64
 }
 
@@ -491,14 +491,11 @@ func chooseSecCaution(rows []calRow, floor, budget float64) float64 {
 // is left to a person (right when its label is human with the same
 // categories). It returns the caution's figures.
 func withhold(rows []calRow, caution float64) map[string]float64 {
-	var inScope, inScopeHeld, reports, reportsHeld int
+	var inScope, inScopeHeld, reportsHeld int
 	for i := range rows {
 		r := &rows[i]
 		if !r.wantHuman {
 			inScope++
-		}
-		if r.sec == 1 {
-			reports++
 		}
 		if caution <= 0 || r.act == humanIdx || r.psec < caution {
 			continue
