@@ -101,11 +101,11 @@ var projectKeyRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,254}$`)
 // admin moves to Service Management (or off it) is read again within it.
 const projectTypeTTL = time.Hour
 
-// projectTypes caches each project's type for projectTypeTTL.
+// projectTypes caches each project's type for projectTypeTTL, on the
+// client's clock.
 type projectTypes struct {
-	mu  sync.Mutex
-	m   map[string]projectType
-	now func() time.Time // time.Now when nil (tests set it)
+	mu sync.Mutex
+	m  map[string]projectType
 }
 
 type projectType struct {
@@ -113,30 +113,23 @@ type projectType struct {
 	read time.Time
 }
 
-func (p *projectTypes) clock() time.Time {
-	if p.now != nil {
-		return p.now()
-	}
-	return time.Now()
-}
-
-func (p *projectTypes) get(key string) (string, bool) {
+func (p *projectTypes) get(key string, now time.Time) (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e, ok := p.m[key]
-	if !ok || p.clock().Sub(e.read) >= projectTypeTTL {
+	if !ok || now.Sub(e.read) >= projectTypeTTL {
 		return "", false
 	}
 	return e.t, true
 }
 
-func (p *projectTypes) put(key, t string) {
+func (p *projectTypes) put(key, t string, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.m == nil || len(p.m) >= maxProjectTypes {
 		p.m = map[string]projectType{}
 	}
-	p.m[key] = projectType{t: t, read: p.clock()}
+	p.m[key] = projectType{t: t, read: now}
 }
 
 // ProjectType returns a project's type (projectTypeKey: service_desk,
@@ -147,7 +140,7 @@ func (c *Client) ProjectType(ctx context.Context, project string) (string, error
 	if !projectKeyRE.MatchString(project) {
 		return "", fmt.Errorf("project type: %w: %q is not a project key such as HD", ErrInvalidInput, project)
 	}
-	if t, ok := c.projects.get(project); ok {
+	if t, ok := c.projects.get(project, c.now()); ok {
 		return t, nil
 	}
 	var out struct {
@@ -157,7 +150,7 @@ func (c *Client) ProjectType(ctx context.Context, project string) (string, error
 		return "", fmt.Errorf("project type of %s: %w", project, err)
 	}
 	t := strings.ToLower(strings.TrimSpace(out.ProjectTypeKey))
-	c.projects.put(project, t)
+	c.projects.put(project, t, c.now())
 	return t, nil
 }
 

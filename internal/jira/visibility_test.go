@@ -189,17 +189,17 @@ func TestInternalCommentOutsideServiceManagement(t *testing.T) {
 func TestProjectTypesExpire(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
-	p := projectTypes{now: func() time.Time { return at }}
-	if _, ok := p.get("SW"); ok {
+	var p projectTypes
+	if _, ok := p.get("SW", at); ok {
 		t.Fatal("an empty cache knows SW")
 	}
-	p.put("SW", ProjectSoftware)
+	p.put("SW", ProjectSoftware, at)
 	at = at.Add(projectTypeTTL - time.Second)
-	if got, ok := p.get("SW"); !ok || got != ProjectSoftware {
+	if got, ok := p.get("SW", at); !ok || got != ProjectSoftware {
 		t.Errorf("within the TTL: get = %q, %v; want %q, true", got, ok, ProjectSoftware)
 	}
 	at = at.Add(time.Second)
-	if got, ok := p.get("SW"); ok {
+	if got, ok := p.get("SW", at); ok {
 		t.Errorf("after the TTL: get = %q, true; want a miss", got)
 	}
 }
