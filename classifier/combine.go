@@ -231,7 +231,7 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	act := actionsByIndex[j.act]
 	conf := j.conf
 	withheld := false
-	if t := c.model.meta.SecCaution; t > 0 && act != ActionHuman && p.sec >= t {
+	if t := c.model.meta.SecCaution; act != ActionHuman && cautionHolds(t, p.sec) {
 		// too likely an attack to answer with steps or to suggest them,
 		// not likely enough to flag: a person reads it first
 		act, conf, withheld = ActionHuman, 1-j.conf, true

@@ -486,6 +486,13 @@ func chooseSecCaution(rows []calRow, floor, budget float64) float64 {
 	return floor // every in-scope verdict from the floor up fits
 }
 
+// cautionHolds reports whether the security caution takes a verdict that
+// would act, at the model's probability psec of a possible attack: 0 is
+// off.
+func cautionHolds(caution, psec float64) bool {
+	return caution > 0 && psec >= caution
+}
+
 // withhold applies the security caution to cross-validated verdicts: one
 // that would act with a probability of a possible attack from caution up
 // is left to a person (right when its label is human with the same
@@ -497,7 +504,7 @@ func withhold(rows []calRow, caution float64) map[string]float64 {
 		if !r.wantHuman {
 			inScope++
 		}
-		if caution <= 0 || r.act == humanIdx || r.psec < caution {
+		if r.act == humanIdx || !cautionHolds(caution, r.psec) {
 			continue
 		}
 		r.act, r.right, r.conf = humanIdx, r.wantHuman && r.catsRight, round3(1-r.conf)
