@@ -210,17 +210,17 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	r := viewOf(v.Categories, v.Action)
 	j := c.model.meta.judge(r, p)
 	v.Judges = Judges{RulesAction: v.Action, ModelAction: actionsByIndex[j.textAct], ModelProbability: round3(j.textActP), SecurityProbability: round3(p.sec)}
-	if !v.Security && secFlags(c.model.meta.SecThreshold, secScore(p)) {
+	switch {
+	case v.Security:
+	case secFlags(c.model.meta.SecThreshold, secScore(p)):
 		// the learned judge reads a possible attack the rules' phrases
 		// missed: a person looks, as when the rules flag it
-		v.Security = true
-		v.Categories = v.Categories[:0]
-		v.Reply = nil
-		v.Action, v.Reason = ActionHuman, ReasonSecurity
-		if !slices.Contains(v.Signals, SigSecurity) {
-			v.Signals = append(v.Signals, SigSecurity)
-		}
-		v.Evidence = append(v.Evidence, Evidence{Kind: "signal", Label: SigSecurity, Rule: "learned model", Text: fmt.Sprintf("the learned model's probability of a possible attack: %.2f", p.sec), Where: "ticket", Weight: round3(p.sec)})
+		flagSecurity(v, Evidence{Kind: "signal", Label: SigSecurity, Rule: "learned model", Text: fmt.Sprintf("the learned model's probability of a possible attack: %.2f", p.sec), Where: "ticket", Weight: round3(p.sec)})
+	case !agent && !botLast && actionsByIndex[j.act] != ActionHuman && cautionHolds(c.model.meta.SecCaution, p.sec):
+		// the verdict would answer with steps (alone or as a suggestion)
+		// what the model reads, less surely, as a possible attack: too
+		// likely an attack to answer with steps, so it is flagged too
+		flagSecurity(v, Evidence{Kind: "signal", Label: SigSecurity, Rule: "learned model (caution)", Text: fmt.Sprintf("the learned model's probability of a possible attack: %.2f; from %.2f the bot does not answer a ticket with steps", p.sec, c.model.meta.SecCaution), Where: "ticket", Weight: round3(p.sec)})
 	}
 	if agent || botLast || v.Security {
 		v.Confidence = 1
@@ -230,13 +230,6 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	rulesCats := v.Categories
 	act := actionsByIndex[j.act]
 	conf := j.conf
-	withheld := false
-	if t := c.model.meta.SecCaution; act != ActionHuman && cautionHolds(t, p.sec) {
-		// too likely an attack to answer with steps or to suggest them,
-		// not likely enough to flag: a person reads it first
-		act, conf, withheld = ActionHuman, 1-j.conf, true
-		v.Evidence = append(v.Evidence, Evidence{Kind: "signal", Label: SigSecurity, Rule: "learned model (caution)", Text: fmt.Sprintf("the learned model's probability of a possible attack: %.2f, from %.2f the bot does not act on a ticket", p.sec, t), Where: "ticket", Weight: round3(p.sec)})
-	}
 	var buf [nCats]string
 	cats := buf[:0]
 	for i, id := range Categories() {
@@ -267,14 +260,24 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	} else {
 		v.Reply = nil
 	}
-	switch {
-	case withheld:
-		v.Reason = ReasonSecurityCaution
-	case act != rulesAction:
+	if act != rulesAction {
 		v.Reason = "the learned model and the rules weighed together: " + string(act) + " (the rules alone: " + string(rulesAction) + ")"
 	}
 	v.Action = act
 	v.Confidence = round3(conf)
+}
+
+// flagSecurity makes v the hard rule's verdict on a possible attack the
+// learned judge read (e): human, no category, nothing to send.
+func flagSecurity(v *Verdict, e Evidence) {
+	v.Security = true
+	v.Categories = v.Categories[:0]
+	v.Reply = nil
+	v.Action, v.Reason = ActionHuman, ReasonSecurity
+	if !slices.Contains(v.Signals, SigSecurity) {
+		v.Signals = append(v.Signals, SigSecurity)
+	}
+	v.Evidence = append(v.Evidence, e)
 }
 
 // replyList is what to post for a combined reply: the rules' own list

@@ -101,11 +101,6 @@ type Verdict struct {
 // ReasonSecurity is the reason of a verdict that flags a possible attack.
 const ReasonSecurity = "security: the reporter describes a possible attack (sign-in requests they did not start, an approval by mistake, phishing)"
 
-// ReasonSecurityCaution is the reason of a verdict left to a person,
-// unflagged, because the learned model reads a possible attack too likely
-// for the bot to act on it (see Meta.SecCaution).
-const ReasonSecurityCaution = "security caution: the learned model reads a possible attack, too likely to answer with steps; left to a person"
-
 // The modes of a verdict.
 const (
 	ModeAuto    = "auto"

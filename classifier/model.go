@@ -84,9 +84,9 @@ type Meta struct {
 	// cross-validation (see chooseSecThreshold); 0 or above 1: never.
 	SecThreshold float64 `json:"sec_threshold"`
 	// SecCaution is the text model's probability of a possible attack
-	// from which a verdict that would act (alone or as a suggestion) is
-	// left to a person instead, unflagged: too likely an attack to answer
-	// with steps, not likely enough to flag (see chooseSecCaution); 0:
+	// from which a verdict that would act (alone or as a suggestion) on a
+	// ticket SecThreshold leaves alone is flagged as one instead: too
+	// likely an attack to answer with steps (see chooseSecCaution); 0:
 	// never (models trained before it).
 	SecCaution float64 `json:"sec_caution,omitempty"`
 	// Info says how the model was trained and what cross-validation

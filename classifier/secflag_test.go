@@ -11,7 +11,8 @@ import (
 // flags a ticket the rules leave alone: from the model's threshold up,
 // and from secActingPenalty above it when the same model would act on the
 // ticket; structure features other than the bias never feed it; a
-// threshold of 0 is off.
+// threshold of 0 is off. The security caution flags, from its own
+// threshold, a verdict that would act on a ticket the flag leaves alone.
 func TestLearnedSecurityFlag(t *testing.T) {
 	t.Parallel()
 	rs, err := ParseRules(bytes.NewReader(defaultRules))
@@ -39,7 +40,7 @@ func TestLearnedSecurityFlag(t *testing.T) {
 	type got struct {
 		Security bool
 		Learned  bool // the evidence names the learned model
-		Withheld bool // left to a person by the security caution
+		Caution  bool // the evidence names the security caution
 	}
 	tests := []struct {
 		name   string
@@ -55,7 +56,7 @@ func TestLearnedSecurityFlag(t *testing.T) {
 		{"structure does not feed it", model(0.5, -5, 5, 50), afterBot, got{false, false, false}},
 		// sigmoid(2) = 0.88: below the flag's 0.8 + 0.2 when the model
 		// would reply, above a caution of 0.5
-		{"the model would reply: not sure enough to flag, too sure to act", cautious(0.8, 0.5, 2, -5, 0), first, got{false, false, true}},
+		{"the model would reply: below the flag, above the caution", cautious(0.8, 0.5, 2, -5, 0), first, got{true, false, true}},
 		{"below the caution the bot acts", cautious(0.8, 0.9, 2, -5, 0), first, got{false, false, false}},
 		{"the caution does not take what the flag takes", cautious(0.5, 0.1, 5, -5, 0), first, got{true, true, false}},
 	}
@@ -67,15 +68,14 @@ func TestLearnedSecurityFlag(t *testing.T) {
 				t.Fatal(err)
 			}
 			v := c.Decide(tt.ticket)
-			g := got{Security: v.Security, Withheld: v.Reason == ReasonSecurityCaution}
+			g := got{Security: v.Security}
 			for _, e := range v.Evidence {
 				g.Learned = g.Learned || (e.Label == SigSecurity && e.Rule == "learned model")
+				g.Caution = g.Caution || (e.Label == SigSecurity && e.Rule == "learned model (caution)")
 			}
-			if g.Withheld && (v.Action != ActionHuman || len(v.Reply) > 0 || v.Mode != ModeNone) {
-				t.Errorf("withheld, but action %s, mode %s, reply %v: want human, nothing to send or suggest", v.Action, v.Mode, v.Reply)
-			}
-			if g.Security && (v.Action != ActionHuman || v.Reason != ReasonSecurity || len(v.Reply) > 0) {
-				t.Errorf("flagged, but action %s, reason %q, reply %v: want human for security, nothing to send", v.Action, v.Reason, v.Reply)
+			if g.Security && (v.Action != ActionHuman || v.Reason != ReasonSecurity || len(v.Reply) > 0 || len(v.Categories) > 0 || v.Mode != ModeNone || v.Confidence != 1) {
+				t.Errorf("flagged, but action %s, reason %q, mode %s, confidence %v, categories %v, reply %v: want human for security, confidence 1, nothing to send or suggest",
+					v.Action, v.Reason, v.Mode, v.Confidence, v.Categories, v.Reply)
 			}
 			if diff := cmp.Diff(tt.want, g); diff != "" {
 				t.Errorf("verdict (-want, +got):\n%s", diff)

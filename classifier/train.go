@@ -61,11 +61,11 @@ type TrainOptions struct {
 	SecFalseFlagsInScope float64
 	// SecCautionInScope is the most of the in-scope tickets that the
 	// security caution may take from the bot: a verdict that would act
-	// (alone or as a suggestion) is left to a person, unflagged, when the
-	// text model's probability of a possible attack reaches the caution
+	// (alone or as a suggestion) is flagged as a possible attack instead
+	// when the text model's probability of one reaches the caution
 	// threshold, chosen as low as this budget allows. Default 0.004 (on
 	// the 16,182 cross-validated tickets of the writers17 round it chose
-	// 0.096, which left to a person 8 of the 17 reports the flag missed
+	// 0.096, which took from the bot 8 of the 17 reports the flag missed
 	// and the combiner would have acted on, for coverage 0.762 -> 0.760).
 	SecCautionInScope float64
 }
@@ -106,6 +106,7 @@ type example struct {
 	sec      int8
 	rulesSec bool // today's rules flag it
 	scored   bool // its set counts in the figures and thresholds
+	foreign  bool // its detected language is not English
 }
 
 // Train fits a model. c supplies the cleaning and today's rules; sets are
@@ -132,7 +133,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 			var fs featureSet
 			v := c.decideTicket(l.Ticket, false, &fs, nil)
 			e := example{fs: fs, fold: si % opt.Folds, act: actionIndex(l.Expect.Action), rules: viewOf(v.Categories, v.Action), meta: len(replays) == 0,
-				sec: -1, rulesSec: v.Security, scored: !s.Unscored}
+				sec: -1, rulesSec: v.Security, scored: !s.Unscored, foreign: isForeign(c.Language(l.Ticket))}
 			switch {
 			case l.Expect.Security:
 				e.sec = 1
@@ -188,7 +189,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 		if !e.meta {
 			continue
 		}
-		r := metaRow{sec: e.sec, r: e.rules, p: oof[i], cats: e.cats, act: e.act, fold: e.fold, scored: e.scored}
+		r := metaRow{sec: e.sec, r: e.rules, p: oof[i], cats: e.cats, act: e.act, fold: e.fold, scored: e.scored, foreign: e.foreign}
 		if e.rulesSec || secFlags(secThreshold, secScore(oof[i])) {
 			flagged = append(flagged, r)
 			continue
@@ -213,7 +214,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 			}
 			j := mt.judge(r.r, r.p)
 			cal = append(cal, calRow{fold: k, f: calibFeatures(r.r, r.p, j), right: j.act == r.act && j.cats == r.cats, act: j.act, wantHuman: r.act == humanIdx, scored: r.scored,
-				catsRight: j.cats == r.cats, psec: r.p.sec, sec: r.sec})
+				psec: r.p.sec, sec: r.sec, foreign: r.foreign, noCats: r.cats == [nCats]bool{}})
 		}
 	}
 	meta := fitMeta(rows)
@@ -234,8 +235,8 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	unscored := func(r calRow) bool { return !r.scored }
 	cal = slices.DeleteFunc(cal, unscored)
 	crossFit = slices.DeleteFunc(crossFit, unscored)
-	// the security caution, before the auto threshold: what it withholds
-	// is left to a person, so it is not among the bot's verdicts
+	// the security caution, before the auto threshold: what it flags is
+	// left to a person, so it is not among the bot's verdicts
 	meta.SecCaution = chooseSecCaution(crossFit, secThreshold, opt.SecCautionInScope)
 	cautionFigures := withhold(crossFit, meta.SecCaution)
 	withhold(cal, meta.SecCaution)
@@ -246,18 +247,29 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 		if !r.scored {
 			continue
 		}
-		row := calRow{right: r.act == humanIdx && r.cats == [nCats]bool{}, act: humanIdx, wantHuman: r.act == humanIdx, conf: 1}
+		row := calRow{right: r.act == humanIdx && r.cats == [nCats]bool{}, act: humanIdx, wantHuman: r.act == humanIdx, conf: 1, foreign: r.foreign}
 		cal = append(cal, row)
 		crossFit = append(crossFit, row)
 	}
 	crossFitCV := cvFigures(crossFit, meta.AutoThreshold)
 	meta.Info = ModelInfo{Tickets: len(ex), MetaTickets: len(rows) + len(flagged), Folds: opt.Folds, Epochs: opt.Epochs, CV: cvFigures(cal, meta.AutoThreshold)}
 	meta.SecThreshold = secThreshold
-	maps.Copy(meta.Info.CV, secFigures(secs, meta.SecThreshold))
+	maps.Copy(meta.Info.CV, secFigures(secs, meta.SecThreshold, int(cautionFigures["security_caution_reports"])))
 	meta.Info.CV["crossfit_autonomous_precision"] = crossFitCV["autonomous_precision"]
 	meta.Info.CV["crossfit_coverage"] = crossFitCV["coverage"]
 	meta.Info.CV["crossfit_ece"] = crossFitCV["ece"]
 	maps.Copy(meta.Info.CV, cautionFigures)
+	// the same cross-fitted figures for English and for the six other
+	// languages apart: the held-out sets are judged so
+	for _, g := range []struct {
+		suffix  string
+		foreign bool
+	}{{"_en", false}, {"_other", true}} {
+		f := cvFigures(slices.DeleteFunc(slices.Clone(crossFit), func(r calRow) bool { return r.foreign != g.foreign }), meta.AutoThreshold)
+		for _, k := range []string{"tickets", "coverage", "autonomous_precision", "false_autonomous_rate"} {
+			meta.Info.CV["crossfit_"+k+g.suffix] = f[k]
+		}
+	}
 
 	m := newModel(trainText(ex, opt.Epochs), meta)
 	m.meta.Info.TextFeatures = len(m.w) / nOut
@@ -339,6 +351,8 @@ type metaRow struct {
 	cats   [nCats]bool
 	act    int
 	scored bool
+	// foreign: the detected language is not English
+	foreign bool
 }
 
 // fitMeta fits the combiner by gradient descent (full batch, fixed steps).
@@ -440,9 +454,10 @@ type calRow struct {
 	wantHuman bool
 	conf      float64
 	scored    bool
-	catsRight bool    // the verdict's categories are the label's
 	psec      float64 // the text model's probability of a possible attack
 	sec       int8    // the label: a possible attack (1), not (0), unknown (-1)
+	foreign   bool    // the detected language is not English
+	noCats    bool    // the label has no category
 }
 
 // chooseSecCaution is the lowest probability of a possible attack, at
@@ -495,8 +510,8 @@ func cautionHolds(caution, psec float64) bool {
 
 // withhold applies the security caution to cross-validated verdicts: one
 // that would act with a probability of a possible attack from caution up
-// is left to a person (right when its label is human with the same
-// categories). It returns the caution's figures.
+// is flagged as one (human, confidence 1, no category: right when its
+// label is human with none). It returns the caution's figures.
 func withhold(rows []calRow, caution float64) map[string]float64 {
 	var inScope, inScopeHeld, reportsHeld int
 	for i := range rows {
@@ -507,7 +522,7 @@ func withhold(rows []calRow, caution float64) map[string]float64 {
 		if r.act == humanIdx || !cautionHolds(caution, r.psec) {
 			continue
 		}
-		r.act, r.right, r.conf = humanIdx, r.wantHuman && r.catsRight, round3(1-r.conf)
+		r.act, r.right, r.conf = humanIdx, r.wantHuman && r.noCats, 1
 		if !r.wantHuman {
 			inScopeHeld++
 		}
@@ -712,8 +727,10 @@ func chooseSecThreshold(rows []secRow, all, inScope float64) float64 {
 
 // secFigures are the cross-validated security figures at a threshold: the
 // rules' recall alone (optimistic: the rules were tuned on these sets),
-// the learned flag's alone, both, and the false flags both make.
-func secFigures(rows []secRow, threshold float64) map[string]float64 {
+// the learned flag's alone, both, and the false flags both make;
+// security_recall adds cautionReports, the reports the security caution
+// flags (see withhold), to both.
+func secFigures(rows []secRow, threshold float64, cautionReports int) map[string]float64 {
 	var pos, byRules, byModel, byBoth, neg, falseBoth, inScope, falseIn int
 	for _, r := range rows {
 		model := secFlags(threshold, r.p)
@@ -736,7 +753,8 @@ func secFigures(rows []secRow, threshold float64) map[string]float64 {
 		"security_tickets":           float64(pos),
 		"security_recall_rules":      ratio(byRules, pos),
 		"security_recall_model":      ratio(byModel, pos),
-		"security_recall":            ratio(byBoth, pos),
+		"security_recall_flag":       ratio(byBoth, pos),
+		"security_recall":            ratio(byBoth+cautionReports, pos),
 		"security_false_flag_rate":   ratio(falseBoth, neg),
 		"security_in_scope_flagged":  ratio(falseIn, inScope),
 		"security_threshold_learned": threshold,
@@ -746,3 +764,7 @@ func secFigures(rows []secRow, threshold float64) map[string]float64 {
 	}
 	return out
 }
+
+// isForeign reports whether a detected language is one of the six besides
+// English ("" is English's fallback).
+func isForeign(lang string) bool { return lang != "" && lang != "en" }

@@ -83,6 +83,39 @@ func TestChooseSecThreshold(t *testing.T) {
 	}
 }
 
+// TestWithhold checks the security caution on cross-validated verdicts:
+// a verdict that would act from the caution up becomes a flag (human,
+// confidence 1, right only on a human label with no category); the others
+// are left as they were.
+func TestWithhold(t *testing.T) {
+	t.Parallel()
+	rows := []calRow{
+		{act: 0, psec: 0.5, conf: 0.9, right: true},                           // in scope, answered rightly: flagged, now wrong
+		{act: 0, psec: 0.5, conf: 0.9, wantHuman: true, noCats: true, sec: 1}, // a report the combiner would answer
+		{act: 1, psec: 0.3, conf: 0.6, wantHuman: true, sec: 0},               // human with a category: flagged, still wrong
+		{act: 0, psec: 0.1, conf: 0.95, right: true},                          // below the caution
+		{act: humanIdx, psec: 0.9, conf: 0.7, wantHuman: true, noCats: true},  // already left to a person
+	}
+	type row struct {
+		Act   int
+		Conf  float64
+		Right bool
+	}
+	want := []row{{humanIdx, 1, false}, {humanIdx, 1, true}, {humanIdx, 1, false}, {0, 0.95, true}, {humanIdx, 0.7, false}}
+	figures := withhold(rows, 0.2)
+	var got []row
+	for _, r := range rows {
+		got = append(got, row{r.act, r.conf, r.right})
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want, +got):\n%s", diff)
+	}
+	wantFigures := map[string]float64{"security_caution": 0.2, "security_caution_in_scope": 0.5, "security_caution_reports": 1}
+	if diff := cmp.Diff(wantFigures, figures); diff != "" {
+		t.Errorf("figures (-want, +got):\n%s", diff)
+	}
+}
+
 // TestChooseSecCaution checks the security caution's threshold: as low as
 // the in-scope budget allows, never below the flag's own threshold, off
 // with the flag.
