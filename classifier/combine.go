@@ -26,7 +26,17 @@ const (
 	// calCat is where the one-hot of the verdict's categories starts:
 	// nCats features (two categories are wrong more often than one).
 	calCat = calAction + nActs
-	nCalib = calCat + nCats
+	// calLeftOut is the highest probability the combiner gave a category
+	// the verdict left out (how near it came to a second category: most
+	// wrong confident verdicts lack or add one, in cross-validation);
+	// calRulesMore whether the rules found a category the verdict left
+	// out; calTextMore whether the text model alone would add one. They
+	// come last, so that a v3 model's calibration, which lacks them,
+	// weighs them 0.
+	calLeftOut   = calCat + nCats
+	calRulesMore = calLeftOut + 1
+	calTextMore  = calRulesMore + 1
+	nCalib       = calTextMore + 1
 )
 
 // judgement is the combined decision of the two judges.
@@ -182,6 +192,14 @@ func calibFeatures(r rulesView, p textProbs, j judgement) [nCalib]float64 {
 	}
 	f[calNCats] = float64(n)
 	f[calRulesCats] = b2f(j.cats == r.cats)
+	for c := range nCats {
+		if j.cats[c] {
+			continue
+		}
+		f[calLeftOut] = max(f[calLeftOut], j.catP[c])
+		f[calRulesMore] = max(f[calRulesMore], b2f(r.cats[c]))
+		f[calTextMore] = max(f[calTextMore], b2f(p.cat[c] >= 0.5))
+	}
 	return f
 }
 

@@ -105,7 +105,11 @@ type ModelInfo struct {
 }
 
 const (
-	modelMagic = "triage-model-v3\n"
+	modelMagic = "triage-model-v4\n"
+	// modelMagicV3 is the format before the calibration read how near the
+	// verdict came to another category (calLeftOut and the two after it):
+	// read as v4, its calibration weighs those 0 and decides as it did.
+	modelMagicV3 = "triage-model-v3\n"
 	// modelMagicV1 is the format before the security output.
 	modelMagicV1 = "triage-model-v1\n"
 	// modelMagicV2 is the format before the combiner's categories read
@@ -182,7 +186,7 @@ func ReadModel(r io.Reader) (*Model, error) {
 	case modelMagicV2:
 		return nil, errors.New("model: an older format (v2, before the combiner read every category); rebuild it with triage train")
 	}
-	if err != nil || magic != modelMagic {
+	if err != nil || (magic != modelMagic && magic != modelMagicV3) {
 		return nil, errors.New("model: not a triage model (bad header)")
 	}
 	line, err := br.ReadBytes('\n')

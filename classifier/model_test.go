@@ -3,6 +3,8 @@ package classifier
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -93,6 +95,63 @@ func TestReadModelRejects(t *testing.T) {
 		if _, err := ReadModel(bytes.NewReader(data)); err == nil {
 			t.Errorf("%s: ReadModel accepted it", name)
 		}
+	}
+}
+
+// TestReadModelV3 checks that a model of the format before the
+// calibration's last features is still read, with those features weighing
+// 0, and decides as its calibration says: a v3 file is the v4 one with a
+// shorter calibration.
+func TestReadModelV3(t *testing.T) {
+	t.Parallel()
+	m, err := LoadDefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, rest, _ := bytes.Cut(plain, []byte("\n"))
+	if string(head)+"\n" != modelMagic {
+		t.Fatalf("header %q, want %q", head, modelMagic)
+	}
+	metaLine, weights, _ := bytes.Cut(rest, []byte("\n"))
+	var meta map[string]any
+	if err := json.Unmarshal(metaLine, &meta); err != nil {
+		t.Fatal(err)
+	}
+	calib := meta["calib"].([]any)
+	if len(calib) != nCalib {
+		t.Fatalf("calib has %d weights, want %d", len(calib), nCalib)
+	}
+	meta["calib"] = calib[:calLeftOut]
+	metaLine, err = json.Marshal(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v3 bytes.Buffer
+	zw := gzip.NewWriter(&v3)
+	zw.Write([]byte(modelMagicV3))
+	zw.Write(metaLine)
+	zw.Write([]byte("\n"))
+	zw.Write(weights)
+	zw.Close()
+	old := mustRead(t, v3.Bytes())
+	want := m.Meta().Calib
+	for k := calLeftOut; k < nCalib; k++ {
+		want[k] = 0
+	}
+	if diff := cmp.Diff(want, old.Meta().Calib); diff != "" {
+		t.Errorf("v3 calibration (-want, +got):\n%s", diff)
 	}
 }
 

@@ -152,3 +152,34 @@ func TestChooseSecCaution(t *testing.T) {
 		}
 	}
 }
+
+// TestCalibLeftOut checks the calibration features that say how near a
+// verdict came to a category it left out: the combiner's highest
+// probability among them, whether the rules found one, whether the text
+// model alone would add one.
+func TestCalibLeftOut(t *testing.T) {
+	t.Parallel()
+	type left struct {
+		LeftOut, RulesMore, TextMore float64
+	}
+	one := func(c int) (b [nCats]bool) { b[c] = true; return }
+	tests := []struct {
+		name  string
+		r     rulesView
+		textP [nCats]float64
+		j     judgement
+		want  left
+	}{
+		{"all agree on one", rulesView{cats: one(1)}, [nCats]float64{0.1, 0.9}, judgement{cats: one(1), catP: [nCats]float64{0.1, 0.95, 0.2}}, left{0.2, 0, 0}},
+		{"the rules found a second", rulesView{cats: [nCats]bool{true, true}}, [nCats]float64{0.4, 0.9}, judgement{cats: one(1), catP: [nCats]float64{0.45, 0.95}}, left{0.45, 1, 0}},
+		{"the text model would add one", rulesView{cats: one(1)}, [nCats]float64{0, 0.9, 0, 0.6}, judgement{cats: one(1), catP: [nCats]float64{0, 0.9, 0, 0.3}}, left{0.3, 0, 1}},
+		{"nothing left out", rulesView{cats: [nCats]bool{true, true, true, true, true, true}}, [nCats]float64{}, judgement{cats: [nCats]bool{true, true, true, true, true, true}, catP: [nCats]float64{1, 1, 1, 1, 1, 1}}, left{}},
+	}
+	for _, tt := range tests {
+		f := calibFeatures(tt.r, textProbs{cat: tt.textP}, tt.j)
+		got := left{f[calLeftOut], f[calRulesMore], f[calTextMore]}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s (-want, +got):\n%s", tt.name, diff)
+		}
+	}
+}
