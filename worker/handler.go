@@ -178,8 +178,7 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 
 	if p.Event == triage.EventCommentUpdated && r.found && botReplied(r.state) {
-		r.log.Info().Msg("a comment edited after the bot's reply: nothing to do")
-		return nil
+		return h.editAfterReply(ctx, r, p)
 	}
 	issue := p.Issue
 	switch {
@@ -197,8 +196,7 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if p.Event == triage.EventCommentUpdated && botReplied(r.state) {
 		// a reporter fixing a typo before the bot answered deserves an
 		// answer; after it, an edit is no new message
-		r.log.Info().Msg("a comment edited after the bot's reply: nothing to do")
-		return nil
+		return h.editAfterReply(ctx, r, p)
 	}
 	if p.Comment != nil && !p.Comment.Internal && isAgent(p.Comment.AuthorID, issue, h.cfg.BotAccountID) {
 		// an agent's answer seen only now (intake could not tell the
@@ -253,6 +251,16 @@ func (h *TriageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	r.state.Remember(p.DeliveryID)
 	return h.finish(ctx, r, v)
+}
+
+// editAfterReply ends the task of a comment edited after the bot answered
+// the reporter: no new message, nothing written to Jira, but the audit
+// says why the edit got no answer.
+func (h *TriageHandler) editAfterReply(ctx context.Context, r *run, p TriagePayload) error {
+	r.log.Info().Msg("a comment edited after the bot's reply: nothing to do")
+	r.writes = append(r.writes, "nothing: a comment edited after the bot's reply is no new message")
+	r.state.Remember(p.DeliveryID)
+	return h.finish(ctx, r, classifier.Verdict{Mode: classifier.ModeNone, Reason: "a comment edited after the bot's reply"})
 }
 
 func (h *TriageHandler) newRun(ctx context.Context, key, event, delivery string) *run {

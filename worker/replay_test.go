@@ -121,6 +121,11 @@ func TestReporterEditsAComment(t *testing.T) {
 	if calls := h.jira.Calls()[before:]; len(calls) != 0 {
 		t.Errorf("an edit after the reply cost %d Jira calls, want none", len(calls))
 	}
+	// the audit says why the edit got no answer
+	hist, err := h.store.History(context.Background(), "HD-51")
+	if err != nil || len(hist) != 2 || hist[1].DeliveryID != "e-3" || !strings.Contains(strings.Join(hist[1].Writes, "; "), "edited after the bot's reply") {
+		t.Errorf("audit = %+v, %v; want the reply's entry, then one for the edit saying it came after the bot's reply", hist, err)
+	}
 	// the Redis copy lost: Jira's state says the bot replied
 	keys, err := h.rdb.Keys(context.Background(), h.prefix+"state:*").Result()
 	if err != nil || len(keys) == 0 {
