@@ -229,7 +229,7 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	j := c.model.meta.judge(r, p)
 	v.Judges = Judges{RulesAction: v.Action, ModelAction: actionsByIndex[j.textAct], ModelProbability: round3(j.textActP), SecurityProbability: round3(p.sec)}
 	switch {
-	case v.Security:
+	case v.Security: // the rules flagged it: nothing to add
 	case secFlags(c.model.meta.SecThreshold, secScore(p)):
 		// the learned judge reads a possible attack the rules' phrases
 		// missed: a person looks, as when the rules flag it
@@ -247,7 +247,6 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	rulesAction := v.Action
 	rulesCats := v.Categories
 	act := actionsByIndex[j.act]
-	conf := j.conf
 	var buf [nCats]string
 	cats := buf[:0]
 	for i, id := range Categories() {
@@ -282,7 +281,7 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 		v.Reason = "the learned model and the rules weighed together: " + string(act) + " (the rules alone: " + string(rulesAction) + ")"
 	}
 	v.Action = act
-	v.Confidence = round3(conf)
+	v.Confidence = round3(j.conf)
 }
 
 // flagSecurity makes v the hard rule's verdict on a possible attack the
