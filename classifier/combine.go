@@ -107,12 +107,22 @@ func (mt *Meta) judge(r rulesView, p textProbs) judgement {
 	j.act = argmax(j.actP[:])
 	j.textAct = argmax(p.act[:])
 	j.textActP = p.act[j.textAct]
-	j.conf = confidence(&mt.Calib, calibFeatures(r, p, j))
+	j.conf = mt.confidence(calibFeatures(r, p, j))
 	return j
 }
 
-// confidence is what calibration w makes of the calibration features f:
-// the probability that the verdict's action and category set are right.
+// confidence is the probability that a verdict's action and category set
+// are right, from its calibration features f: the boosted calibration's,
+// or the logistic one's in a model without it.
+func (mt *Meta) confidence(f [nCalib]float64) float64 {
+	if mt.Boost != nil {
+		return mt.Boost.prob(&f)
+	}
+	return confidence(&mt.Calib, f)
+}
+
+// confidence is what logistic calibration w makes of the calibration
+// features f.
 func confidence(w *[nCalib]float64, f [nCalib]float64) float64 {
 	z := 0.0
 	for k, x := range f {

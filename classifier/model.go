@@ -76,6 +76,10 @@ type Meta struct {
 	// Calib maps the calibration features (see calibFeatures) to the
 	// log-odds that the verdict's action and category set are right.
 	Calib [nCalib]float64 `json:"calib"`
+	// Boost, when present, is the calibration in use instead of Calib:
+	// gradient-boosted trees over the same features (format v5; a v4
+	// model has none and decides with Calib).
+	Boost *Boost `json:"boost,omitempty"`
 	// AutoThreshold is the default confidence from which the bot acts
 	// alone, chosen by cross-validation (see Info).
 	AutoThreshold float64 `json:"auto_threshold"`
@@ -105,7 +109,10 @@ type ModelInfo struct {
 }
 
 const (
-	modelMagic = "triage-model-v4\n"
+	modelMagic = "triage-model-v5\n"
+	// modelMagicV4 is the format before the boosted calibration: read as
+	// v5 without Boost, it decides with its logistic calibration.
+	modelMagicV4 = "triage-model-v4\n"
 	// modelMagicV3 is the format before the calibration read how near the
 	// verdict came to another category (calLeftOut and the two after it):
 	// read as v4, its calibration weighs those 0 and decides as it did.
@@ -186,7 +193,7 @@ func ReadModel(r io.Reader) (*Model, error) {
 	case modelMagicV2:
 		return nil, errors.New("model: an older format (v2, before the combiner read every category); rebuild it with triage train")
 	}
-	if err != nil || (magic != modelMagic && magic != modelMagicV3) {
+	if err != nil || (magic != modelMagic && magic != modelMagicV4 && magic != modelMagicV3) {
 		return nil, errors.New("model: not a triage model (bad header)")
 	}
 	line, err := br.ReadBytes('\n')
@@ -200,6 +207,14 @@ func ReadModel(r io.Reader) (*Model, error) {
 	meta := &m.meta
 	if err := json.Unmarshal(line, meta); err != nil {
 		return nil, fmt.Errorf("model: meta: %w", err)
+	}
+	if magic != modelMagic {
+		meta.Boost = nil
+	}
+	if meta.Boost != nil {
+		if err := meta.Boost.check(); err != nil {
+			return nil, fmt.Errorf("model: %w", err)
+		}
 	}
 	if t := meta.AutoThreshold; !(t >= 0 && t <= 1.01) {
 		return nil, fmt.Errorf("model: auto threshold %v is outside [0, 1.01]", t)

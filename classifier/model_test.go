@@ -91,10 +91,50 @@ func TestReadModelRejects(t *testing.T) {
 		"truncated weights": gz(modelMagic + "{}\n" + "\x01\x00\x00\x00\x00"),
 		"bucket range":      gz(modelMagic + "{}\n" + "\xff\xff\xff\xff" + strings.Repeat("\x00", 4*nOut)),
 		"NaN weight":        gz(modelMagic + "{}\n" + "\x01\x00\x00\x00" + "\x00\x00\xc0\x7f" + strings.Repeat("\x00", 4*(nOut-1))),
+		"boost feature":     gz(modelMagic + `{"boost":{"base":0,"trees":[{"f":[99,-1,-1,-1,-1,-1,-1]}]}}` + "\n"),
+		"boost below -1":    gz(modelMagic + `{"boost":{"base":0,"trees":[{"f":[-2,-1,-1,-1,-1,-1,-1]}]}}` + "\n"),
 	} {
 		if _, err := ReadModel(bytes.NewReader(data)); err == nil {
 			t.Errorf("%s: ReadModel accepted it", name)
 		}
+	}
+}
+
+// TestReadModelV4 checks that a model of the format before the boosted
+// calibration is still read, and decides with its logistic calibration
+// (a v4 file has no boosted trees; one that had would not be read as such).
+func TestReadModelV4(t *testing.T) {
+	t.Parallel()
+	m, err := LoadDefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Meta().Boost == nil {
+		t.Fatal("the embedded model has no boosted calibration")
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(DefaultModel()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := bytes.Cut(plain, []byte("\n"))
+	var v4 bytes.Buffer
+	zw := gzip.NewWriter(&v4)
+	zw.Write([]byte(modelMagicV4))
+	zw.Write(rest)
+	zw.Close()
+	old := mustRead(t, v4.Bytes())
+	if old.Meta().Boost != nil {
+		t.Error("a v4 model was read with boosted trees")
+	}
+	meta := old.Meta()
+	var f [nCalib]float64
+	f[calBias], f[calActLogit], f[calAgreeAct] = 1, 2, 1
+	if got, want := meta.confidence(f), confidence(&meta.Calib, f); got != want {
+		t.Errorf("a v4 model's confidence %v, want its logistic calibration's %v", got, want)
 	}
 }
 

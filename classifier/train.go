@@ -219,6 +219,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	}
 	meta := fitMeta(rows)
 	meta.Calib = fitCalib(cal)
+	meta.Boost = fitBoost(cal, boostOptions{})
 	// the threshold is chosen on the same verdicts' confidences from
 	// calibrations fitted on the other folds only: the calibration in use
 	// learned from every fold, so its own confidences there are a little
@@ -228,7 +229,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	crossFit := slices.Clone(cal)
 	crossFitConf(crossFit, opt.Folds)
 	for i := range cal {
-		cal[i].conf = round3(confidence(&meta.Calib, cal[i].f))
+		cal[i].conf = round3(meta.confidence(cal[i].f))
 	}
 	// the calibration learned from every row; the threshold and the
 	// figures come from the scored ones
@@ -436,10 +437,10 @@ func fitLogistic(xs [][]float64, ys []float64, steps int, rate, l2 float64) []fl
 // verdict itself.
 func crossFitConf(cal []calRow, folds int) {
 	for k := range folds {
-		calib := fitCalib(outOfFold(cal, k, func(r calRow) int { return r.fold }))
+		calib := fitBoost(outOfFold(cal, k, func(r calRow) int { return r.fold }), boostOptions{})
 		for i := range cal {
 			if cal[i].fold == k {
-				cal[i].conf = round3(confidence(&calib, cal[i].f))
+				cal[i].conf = round3(calib.prob(&cal[i].f))
 			}
 		}
 	}
