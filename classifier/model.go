@@ -74,7 +74,10 @@ type Meta struct {
 	// Act[a] weighs, for action a, the inputs of actInputs.
 	Act [nActs][actDim]float64 `json:"act"`
 	// Calib maps the calibration features (see calibFeatures) to the
-	// log-odds that the verdict's action and category set are right.
+	// log-odds that the verdict's action and category set are right by a
+	// logistic regression: the calibration of a model without Boost (v4
+	// and before). A v5 model carries it too, fitted on the same verdicts,
+	// and decides with Boost.
 	Calib [nCalib]float64 `json:"calib"`
 	// Boost, when present, is the calibration in use instead of Calib:
 	// gradient-boosted trees over the same features (format v5; a v4
