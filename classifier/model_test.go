@@ -100,6 +100,36 @@ func TestReadModelRejects(t *testing.T) {
 	}
 }
 
+// embeddedModelParts splits the embedded model, decompressed, into its
+// header line (with its newline), its meta line and its weights.
+func embeddedModelParts(t *testing.T) (head string, metaLine, weights []byte) {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(DefaultModel()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, rest, _ := bytes.Cut(plain, []byte("\n"))
+	metaLine, weights, _ = bytes.Cut(rest, []byte("\n"))
+	return string(h) + "\n", metaLine, weights
+}
+
+// gzipModel writes a model file of header magic from its meta line and
+// weights.
+func gzipModel(magic string, metaLine, weights []byte) []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(magic))
+	zw.Write(metaLine)
+	zw.Write([]byte("\n"))
+	zw.Write(weights)
+	zw.Close()
+	return b.Bytes()
+}
+
 // TestReadModelV4 checks that a model of the format before the boosted
 // calibration is still read, and decides with its logistic calibration
 // (a v4 file has no boosted trees; one that had would not be read as such).
@@ -112,21 +142,8 @@ func TestReadModelV4(t *testing.T) {
 	if m.Meta().Boost == nil {
 		t.Fatal("the embedded model has no boosted calibration")
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(DefaultModel()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, _ := bytes.Cut(plain, []byte("\n"))
-	var v4 bytes.Buffer
-	zw := gzip.NewWriter(&v4)
-	zw.Write([]byte(modelMagicV4))
-	zw.Write(rest)
-	zw.Close()
-	old := mustRead(t, v4.Bytes())
+	_, metaLine, weights := embeddedModelParts(t)
+	old := mustRead(t, gzipModel(modelMagicV4, metaLine, weights))
 	if old.Meta().Boost != nil {
 		t.Error("a v4 model was read with boosted trees")
 	}
@@ -140,27 +157,18 @@ func TestReadModelV4(t *testing.T) {
 
 // TestReadModelV3 checks that a model of the format before the
 // calibration's last features is still read, with those features weighing
-// 0 and the others as written: a v3 file is the v4 one with a shorter
-// calibration.
+// 0 and the others as written: a v3 file is the embedded one with a shorter
+// calibration (and the boosted trees, which a v3 file is read without).
 func TestReadModelV3(t *testing.T) {
 	t.Parallel()
 	m, err := LoadDefaultModel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(DefaultModel()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, rest, _ := bytes.Cut(plain, []byte("\n"))
-	if string(head)+"\n" != modelMagic {
+	head, metaLine, weights := embeddedModelParts(t)
+	if head != modelMagic {
 		t.Fatalf("header %q, want %q", head, modelMagic)
 	}
-	metaLine, weights, _ := bytes.Cut(rest, []byte("\n"))
 	var meta map[string]any
 	if err := json.Unmarshal(metaLine, &meta); err != nil {
 		t.Fatal(err)
@@ -174,14 +182,7 @@ func TestReadModelV3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v3 bytes.Buffer
-	zw := gzip.NewWriter(&v3)
-	zw.Write([]byte(modelMagicV3))
-	zw.Write(metaLine)
-	zw.Write([]byte("\n"))
-	zw.Write(weights)
-	zw.Close()
-	old := mustRead(t, v3.Bytes())
+	old := mustRead(t, gzipModel(modelMagicV3, metaLine, weights))
 	want := m.Meta().Calib
 	for k := calLeftOut; k < nCalib; k++ {
 		want[k] = 0
