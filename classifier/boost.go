@@ -42,6 +42,14 @@ type BoostTree struct {
 	Leaf [boostLeaves]float64 `json:"v"`
 }
 
+// next is the node after split n for the calibration features f.
+func (t *BoostTree) next(n int, f *[nCalib]float64) int {
+	if k := t.Feat[n]; k >= 0 && f[k] > t.Thr[n] {
+		return 2*n + 2
+	}
+	return 2*n + 1
+}
+
 // logit is the calibrated log-odds of the calibration features f.
 func (b *Boost) logit(f *[nCalib]float64) float64 {
 	z := b.Base
@@ -49,11 +57,7 @@ func (b *Boost) logit(f *[nCalib]float64) float64 {
 		t := &b.Trees[i]
 		n := 0
 		for n < boostNodes {
-			if k := t.Feat[n]; k >= 0 && f[k] > t.Thr[n] {
-				n = 2*n + 2
-			} else {
-				n = 2*n + 1
-			}
+			n = t.next(n, f)
 		}
 		z += t.Leaf[n-boostNodes]
 	}
@@ -84,48 +88,27 @@ func (b *Boost) check() error {
 	return nil
 }
 
-// boostOptions tunes the boosted calibration. The zero value is the
-// default.
-type boostOptions struct {
-	trees   int     // default 200
-	rate    float64 // shrinkage of each tree's leaves, default 0.05
-	minLeaf int     // the fewest verdicts on either side of a split, default 100
-	lambda  float64 // L2 on the leaves, default 1
-	bins    int     // the most thresholds tried per feature, default 64
-}
-
-func (o boostOptions) withDefaults() boostOptions {
-	if o.trees == 0 {
-		o.trees = 200
-	}
-	if o.rate == 0 {
-		o.rate = 0.05
-	}
-	if o.minLeaf == 0 {
-		o.minLeaf = 100
-	}
-	if o.lambda == 0 {
-		o.lambda = 1
-	}
-	if o.bins == 0 {
-		o.bins = 64
-	}
-	return o
-}
+// How the boosted calibration is fitted.
+const (
+	boostTrees   = 200  // trees
+	boostRate    = 0.05 // shrinkage of each tree's leaves
+	boostMinLeaf = 100  // the fewest verdicts on either side of a split
+	boostLambda  = 1.0  // L2 on the leaves
+	boostBins    = 64   // the most thresholds tried per feature
+)
 
 // fitBoost fits the boosted calibration on rows by Newton boosting of the
 // logistic loss: each tree is grown level by level on histograms of the
 // features, each split the one that most lowers the second-order loss.
 // Deterministic: the same rows give the same trees.
-func fitBoost(rows []calRow, opt boostOptions) *Boost {
-	opt = opt.withDefaults()
+func fitBoost(rows []calRow) *Boost {
 	n := len(rows)
 	b := &Boost{}
 	if n == 0 {
 		return b
 	}
 	// the thresholds tried per feature: every distinct value but the
-	// largest, or opt.bins quantiles of them
+	// largest, or boostBins quantiles of them
 	thr := make([][]float64, nCalib)
 	bin := make([][]uint8, nCalib)
 	vals := make([]float64, n)
@@ -133,20 +116,18 @@ func fitBoost(rows []calRow, opt boostOptions) *Boost {
 		for i, r := range rows {
 			vals[i] = r.f[k]
 		}
-		u := slices.Clone(vals)
-		slices.Sort(u)
-		u = slices.Compact(u)
+		s := slices.Clone(vals)
+		slices.Sort(s)
+		u := slices.Compact(slices.Clone(s))
 		if len(u) <= 1 {
 			continue
 		}
 		var t []float64
-		if len(u)-1 <= opt.bins {
+		if len(u)-1 <= boostBins {
 			t = u[:len(u)-1]
 		} else {
-			s := slices.Clone(vals)
-			slices.Sort(s)
-			for q := 1; q < opt.bins; q++ {
-				t = append(t, s[q*n/opt.bins])
+			for q := 1; q < boostBins; q++ {
+				t = append(t, s[q*n/boostBins])
 			}
 			t = slices.Compact(t)
 			if t[len(t)-1] >= u[len(u)-1] {
@@ -175,14 +156,14 @@ func fitBoost(rows []calRow, opt boostOptions) *Boost {
 	g := make([]float64, n)
 	h := make([]float64, n)
 	node := make([]int, n)
-	maxBins := opt.bins + 1
+	maxBins := boostBins + 1
 	// per node of a level, per feature, per bin: gradient, hessian, count
 	type cell struct {
 		g, h float64
 		c    int
 	}
 	hist := make([]cell, (boostLeaves/2)*nCalib*maxBins)
-	for range opt.trees {
+	for range boostTrees {
 		for i, r := range rows {
 			p := sigmoid(z[i])
 			g[i] = p - b2f(r.right)
@@ -228,14 +209,14 @@ func fitBoost(rows []calRow, opt boostOptions) *Boost {
 						gl += cells[j].g
 						hl += cells[j].h
 						cl += cells[j].c
-						if cl < opt.minLeaf {
+						if cl < boostMinLeaf {
 							continue
 						}
-						if C-cl < opt.minLeaf {
+						if C-cl < boostMinLeaf {
 							break
 						}
 						gr, hr := G-gl, H-hl
-						gain := gl*gl/(hl+opt.lambda) + gr*gr/(hr+opt.lambda) - G*G/(H+opt.lambda)
+						gain := gl*gl/(hl+boostLambda) + gr*gr/(hr+boostLambda) - G*G/(H+boostLambda)
 						if gain > best {
 							best = gain
 							t.Feat[nd] = int8(k)
@@ -245,12 +226,7 @@ func fitBoost(rows []calRow, opt boostOptions) *Boost {
 				}
 			}
 			for i := range rows {
-				nd := node[i]
-				if k := t.Feat[nd]; k >= 0 && rows[i].f[k] > t.Thr[nd] {
-					node[i] = 2*nd + 2
-				} else {
-					node[i] = 2*nd + 1
-				}
+				node[i] = t.next(node[i], &rows[i].f)
 			}
 		}
 		var G, H [boostLeaves]float64
@@ -259,7 +235,7 @@ func fitBoost(rows []calRow, opt boostOptions) *Boost {
 			H[node[i]-boostNodes] += h[i]
 		}
 		for l := range boostLeaves {
-			t.Leaf[l] = -opt.rate * G[l] / (H[l] + opt.lambda)
+			t.Leaf[l] = -boostRate * G[l] / (H[l] + boostLambda)
 		}
 		for i := range rows {
 			z[i] += t.Leaf[node[i]-boostNodes]

@@ -60,7 +60,7 @@ func TestFitBoost(t *testing.T) {
 		r.right = rng.Float64() < rate[[2]bool{a, b}]
 		rows = append(rows, r)
 	}
-	boost := fitBoost(rows, boostOptions{})
+	boost := fitBoost(rows)
 	logistic := fitCalib(rows)
 	// each kind's mean confidence against how often it is right
 	type sums struct{ n, right, boost, logistic float64 }
@@ -83,7 +83,7 @@ func TestFitBoost(t *testing.T) {
 			t.Errorf("logistic, features %v: mean confidence %.3f, right %.3f: the test does not tell the two apart", cell, l, right)
 		}
 	}
-	if diff := cmp.Diff(boost, fitBoost(rows, boostOptions{})); diff != "" {
+	if diff := cmp.Diff(boost, fitBoost(rows)); diff != "" {
 		t.Errorf("a second fit differs (-first, +second):\n%s", diff)
 	}
 }

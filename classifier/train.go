@@ -219,7 +219,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	}
 	meta := fitMeta(rows)
 	meta.Calib = fitCalib(cal)
-	meta.Boost = fitBoost(cal, boostOptions{})
+	meta.Boost = fitBoost(cal)
 	// the threshold is chosen on the same verdicts' confidences from
 	// calibrations fitted on the other folds only: the calibration in use
 	// learned from every fold, so its own confidences there are a little
@@ -437,7 +437,7 @@ func fitLogistic(xs [][]float64, ys []float64, steps int, rate, l2 float64) []fl
 // verdict itself.
 func crossFitConf(cal []calRow, folds int) {
 	for k := range folds {
-		calib := fitBoost(outOfFold(cal, k, func(r calRow) int { return r.fold }), boostOptions{})
+		calib := fitBoost(outOfFold(cal, k, func(r calRow) int { return r.fold }))
 		for i := range cal {
 			if cal[i].fold == k {
 				cal[i].conf = round3(calib.prob(&cal[i].f))
