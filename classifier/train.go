@@ -239,8 +239,8 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	// the security caution, before the auto threshold: what it flags is
 	// left to a person, so it is not among the bot's verdicts
 	meta.SecCaution = chooseSecCaution(crossFit, secThreshold, opt.SecCautionInScope)
-	cautionFigures := withhold(crossFit, meta.SecCaution)
-	withhold(cal, meta.SecCaution)
+	cautionFigures := applyCaution(crossFit, meta.SecCaution)
+	applyCaution(cal, meta.SecCaution)
 	meta.AutoThreshold = chooseThreshold(crossFit, opt.TargetPrecision)
 	// the figures count the flagged tickets as they are decided: human,
 	// confidence 1, no category
@@ -509,11 +509,11 @@ func cautionHolds(caution, psec float64) bool {
 	return caution > 0 && psec >= caution
 }
 
-// withhold applies the security caution to cross-validated verdicts: one
+// applyCaution applies the security caution to cross-validated verdicts: one
 // that would act with a probability of a possible attack from caution up
 // is flagged as one (human, confidence 1, no category: right when its
 // label is human with none). It returns the caution's figures.
-func withhold(rows []calRow, caution float64) map[string]float64 {
+func applyCaution(rows []calRow, caution float64) map[string]float64 {
 	var inScope, inScopeHeld, reportsHeld int
 	for i := range rows {
 		r := &rows[i]
@@ -730,7 +730,7 @@ func chooseSecThreshold(rows []secRow, all, inScope float64) float64 {
 // rules' recall alone (optimistic: the rules were tuned on these sets),
 // the learned flag's alone, both, and the false flags both make;
 // security_recall adds cautionReports, the reports the security caution
-// flags (see withhold), to both.
+// flags (see applyCaution), to both.
 func secFigures(rows []secRow, threshold float64, cautionReports int) map[string]float64 {
 	var pos, byRules, byModel, byBoth, neg, falseBoth, inScope, falseIn int
 	for _, r := range rows {

@@ -87,7 +87,7 @@ func TestChooseSecThreshold(t *testing.T) {
 // a verdict that would act from the caution up becomes a flag (human,
 // confidence 1, right only on a human label with no category); the others
 // are left as they were.
-func TestWithhold(t *testing.T) {
+func TestApplyCaution(t *testing.T) {
 	t.Parallel()
 	rows := []calRow{
 		{act: 0, psec: 0.5, conf: 0.9, right: true},                           // in scope, answered rightly: flagged, now wrong
@@ -102,7 +102,7 @@ func TestWithhold(t *testing.T) {
 		Right bool
 	}
 	want := []row{{humanIdx, 1, false}, {humanIdx, 1, true}, {humanIdx, 1, false}, {0, 0.95, true}, {humanIdx, 0.7, false}}
-	figures := withhold(rows, 0.2)
+	figures := applyCaution(rows, 0.2)
 	var got []row
 	for _, r := range rows {
 		got = append(got, row{r.act, r.conf, r.right})
