@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"strings"
 	"sync"
@@ -263,7 +264,8 @@ func (c *Classifier) Trace(t Ticket) Verdict { return c.decideTicket(t, true, ni
 
 // decideTicket decides t. With keep set (training), it returns the rules'
 // verdict alone and copies the ticket's features into keep. With lang set,
-// it only detects the language (before the fallback) into lang.
+// it detects the language (before the fallback) into lang, and without keep
+// does nothing more.
 func (c *Classifier) decideTicket(t Ticket, trace bool, keep *featureSet, lang *string) Verdict {
 	sc := c.pool.Get().(*scratch)
 	defer c.pool.Put(sc)
@@ -331,15 +333,15 @@ func (c *Classifier) decideTicket(t Ticket, trace bool, keep *featureSet, lang *
 		c.analyse(sc, segment{where: "comment", comment: offset + i + 1}, base, cleanOpts{comment: true, forward: forward, echoes: sc.echoes})
 	}
 
+	detected := c.detectLanguage(sc)
 	if lang != nil {
-		*lang = c.detectLanguage(sc)
-		return Verdict{}
+		*lang = detected
+		if keep == nil {
+			return Verdict{}
+		}
 	}
 	v := c.decide(sc, t, agent, lastBot, firstAfter, trace)
-	v.Language = c.detectLanguage(sc)
-	if v.Language == "" {
-		v.Language = c.fallback
-	}
+	v.Language = cmp.Or(detected, c.fallback)
 	if keep != nil {
 		fs := c.features(sc, t, agent, lastBot, firstAfter, v.Security)
 		*keep = featureSet{idx: append([]uint32(nil), fs.idx...), text: fs.text, scale: fs.scale}

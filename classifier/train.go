@@ -131,9 +131,10 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 				return nil, fmt.Errorf("train: %s line %d has no expect", s.Name, i+1)
 			}
 			var fs featureSet
-			v := c.decideTicket(l.Ticket, false, &fs, nil)
+			var lang string
+			v := c.decideTicket(l.Ticket, false, &fs, &lang)
 			e := example{fs: fs, fold: si % opt.Folds, act: actionIndex(l.Expect.Action), rules: viewOf(v.Categories, v.Action), meta: len(replays) == 0,
-				sec: -1, rulesSec: v.Security, scored: !s.Unscored, foreign: isForeign(c.Language(l.Ticket))}
+				sec: -1, rulesSec: v.Security, scored: !s.Unscored, foreign: isForeign(lang)}
 			switch {
 			case l.Expect.Security:
 				e.sec = 1
