@@ -42,16 +42,16 @@ type BoostTree struct {
 	Leaf [boostLeaves]float64 `json:"v"`
 }
 
-// next is the node after split n for the calibration features f.
-func (t *BoostTree) next(n int, f *[nCalib]float64) int {
+// next is the node after split n for the features f.
+func (t *BoostTree) next(n int, f []float64) int {
 	if k := t.Feat[n]; k >= 0 && f[k] > t.Thr[n] {
 		return 2*n + 2
 	}
 	return 2*n + 1
 }
 
-// logit is the calibrated log-odds of the calibration features f.
-func (b *Boost) logit(f *[nCalib]float64) float64 {
+// logit is the log-odds of the features f.
+func (b *Boost) logit(f []float64) float64 {
 	z := b.Base
 	for i := range b.Trees {
 		t := &b.Trees[i]
@@ -64,10 +64,11 @@ func (b *Boost) logit(f *[nCalib]float64) float64 {
 	return z
 }
 
-func (b *Boost) prob(f *[nCalib]float64) float64 { return sigmoid(b.logit(f)) }
+func (b *Boost) prob(f []float64) float64 { return sigmoid(b.logit(f)) }
 
-// check says what is wrong with a Boost read from a model file.
-func (b *Boost) check() error {
+// check says what is wrong with a Boost over nFeat features read from a
+// model file.
+func (b *Boost) check(nFeat int) error {
 	if len(b.Trees) > maxBoostTrees {
 		return fmt.Errorf("%d boosted trees, at most %d", len(b.Trees), maxBoostTrees)
 	}
@@ -77,7 +78,7 @@ func (b *Boost) check() error {
 	}
 	for i, t := range b.Trees {
 		for n, k := range t.Feat {
-			if k < -1 || int(k) >= nCalib || !finite(t.Thr[n]) {
+			if k < -1 || int(k) >= nFeat || !finite(t.Thr[n]) {
 				return fmt.Errorf("boosted tree %d: split %d is not valid", i, n)
 			}
 		}
@@ -97,24 +98,26 @@ const (
 	boostBins    = 64   // the most thresholds tried per feature
 )
 
-// fitBoost fits the boosted calibration on rows by Newton boosting of the
-// logistic loss: each tree is grown level by level on histograms of the
-// features, each split the one that most lowers the second-order loss.
-// Deterministic: the same rows give the same trees.
-func fitBoost(rows []calRow) *Boost {
-	n := len(rows)
+// fitBoost fits boosted trees to the outcomes ys of the feature rows xs
+// (all of one length) by Newton boosting of the logistic loss: each tree
+// is grown level by level on histograms of the features, each split the
+// one that most lowers the second-order loss. Deterministic: the same
+// rows give the same trees.
+func fitBoost(xs [][]float64, ys []bool) *Boost {
+	n := len(xs)
 	b := &Boost{}
 	if n == 0 {
 		return b
 	}
+	nFeat := len(xs[0])
 	// the thresholds tried per feature: every distinct value but the
 	// largest, or boostBins quantiles of them
-	thr := make([][]float64, nCalib)
-	bin := make([][]uint8, nCalib)
+	thr := make([][]float64, nFeat)
+	bin := make([][]uint8, nFeat)
 	vals := make([]float64, n)
-	for k := range nCalib {
-		for i, r := range rows {
-			vals[i] = r.f[k]
+	for k := range nFeat {
+		for i, x := range xs {
+			vals[i] = x[k]
 		}
 		s := slices.Clone(vals)
 		slices.Sort(s)
@@ -144,8 +147,8 @@ func fitBoost(rows []calRow) *Boost {
 		}
 	}
 	pos := 0
-	for _, r := range rows {
-		pos += int(b2f(r.right))
+	for _, y := range ys {
+		pos += int(b2f(y))
 	}
 	mean := min(max(float64(pos)/float64(n), 1e-4), 1-1e-4)
 	b.Base = math.Log(mean / (1 - mean))
@@ -162,11 +165,11 @@ func fitBoost(rows []calRow) *Boost {
 		g, h float64
 		c    int
 	}
-	hist := make([]cell, (boostLeaves/2)*nCalib*maxBins)
+	hist := make([]cell, (boostLeaves/2)*nFeat*maxBins)
 	for range boostTrees {
-		for i, r := range rows {
+		for i, y := range ys {
 			p := sigmoid(z[i])
-			g[i] = p - b2f(r.right)
+			g[i] = p - b2f(y)
 			h[i] = max(p*(1-p), 1e-6)
 			node[i] = 0
 		}
@@ -175,9 +178,9 @@ func fitBoost(rows []calRow) *Boost {
 			first := 1<<d - 1
 			width := 1 << d
 			clear(hist)
-			for i := range rows {
-				at := (node[i] - first) * nCalib * maxBins
-				for k := range nCalib {
+			for i := range xs {
+				at := (node[i] - first) * nFeat * maxBins
+				for k := range nFeat {
 					if thr[k] == nil {
 						continue
 					}
@@ -191,11 +194,11 @@ func fitBoost(rows []calRow) *Boost {
 				nd := first + w
 				t.Feat[nd] = -1
 				best := 1e-9
-				for k := range nCalib {
+				for k := range nFeat {
 					if thr[k] == nil {
 						continue
 					}
-					cells := hist[(w*nCalib+k)*maxBins : (w*nCalib+k+1)*maxBins]
+					cells := hist[(w*nFeat+k)*maxBins : (w*nFeat+k+1)*maxBins]
 					var G, H float64
 					var C int
 					for _, c := range cells {
@@ -225,19 +228,19 @@ func fitBoost(rows []calRow) *Boost {
 					}
 				}
 			}
-			for i := range rows {
-				node[i] = t.next(node[i], &rows[i].f)
+			for i, x := range xs {
+				node[i] = t.next(node[i], x)
 			}
 		}
 		var G, H [boostLeaves]float64
-		for i := range rows {
+		for i := range xs {
 			G[node[i]-boostNodes] += g[i]
 			H[node[i]-boostNodes] += h[i]
 		}
 		for l := range boostLeaves {
 			t.Leaf[l] = -boostRate * G[l] / (H[l] + boostLambda)
 		}
-		for i := range rows {
+		for i := range xs {
 			z[i] += t.Leaf[node[i]-boostNodes]
 		}
 		b.Trees = append(b.Trees, t)

@@ -35,7 +35,7 @@ func TestBoostLogit(t *testing.T) {
 	for _, tt := range tests {
 		var f [nCalib]float64
 		f[calActLogit], f[calNoCats] = tt.actLogit, tt.noCat
-		if got := b.logit(&f); got != tt.want {
+		if got := b.logit(f[:]); got != tt.want {
 			t.Errorf("%s: logit %v, want %v", tt.name, got, tt.want)
 		}
 	}
@@ -60,7 +60,7 @@ func TestFitBoost(t *testing.T) {
 		r.right = rng.Float64() < rate[[2]bool{a, b}]
 		rows = append(rows, r)
 	}
-	boost := fitBoost(rows)
+	boost := fitBoost(calXY(rows))
 	logistic := fitCalib(rows)
 	// each kind's mean confidence against how often it is right
 	type sums struct{ n, right, boost, logistic float64 }
@@ -70,7 +70,7 @@ func TestFitBoost(t *testing.T) {
 		s := got[cell]
 		s.n++
 		s.right += b2f(r.right)
-		s.boost += boost.prob(&r.f)
+		s.boost += boost.prob(r.f[:])
 		s.logistic += confidence(&logistic, r.f)
 		got[cell] = s
 	}
@@ -83,7 +83,101 @@ func TestFitBoost(t *testing.T) {
 			t.Errorf("logistic, features %v: mean confidence %.3f, right %.3f: the test does not tell the two apart", cell, l, right)
 		}
 	}
-	if diff := cmp.Diff(boost, fitBoost(rows)); diff != "" {
+	if diff := cmp.Diff(boost, fitBoost(calXY(rows))); diff != "" {
 		t.Errorf("a second fit differs (-first, +second):\n%s", diff)
+	}
+}
+
+// TestCombinerJudge checks the boosted combiner's inputs and outputs: a
+// category's tree that splits on what the rules found for it, an action's
+// on the text model's probability of it, and the actions' probabilities
+// normalised to sum to 1.
+func TestCombinerJudge(t *testing.T) {
+	t.Parallel()
+	const setup, escalate = 1, 1 // passkey-setup; escalate-mfa
+	split := func(feat int, thr, left, right float64) Boost {
+		var tree BoostTree
+		for n := range tree.Feat {
+			tree.Feat[n] = -1
+		}
+		tree.Feat[0], tree.Thr[0] = int8(feat), thr
+		for l := range tree.Leaf {
+			tree.Leaf[l] = left
+		}
+		// right of the root, then left at the splits that do not split
+		tree.Leaf[4] = right
+		return Boost{Trees: []BoostTree{tree}}
+	}
+	var cb Combiner
+	for c := range nCats {
+		cb.Cat[c] = Boost{Base: -6}
+	}
+	cb.Cat[setup] = split(setup, 0.5, -6, 6) // the rules found passkey-setup
+	for a := range nActs {
+		cb.Act[a] = Boost{Base: -2}
+	}
+	cb.Act[escalate] = split(2*nCats+nActs+escalate, 0.6, -2, 4) // the text model's escalate-mfa above 0.6
+	tests := []struct {
+		name     string
+		r        rulesView
+		p        textProbs
+		wantCats [nCats]bool
+		wantAct  int
+	}{
+		{"nothing found", rulesView{act: humanIdx}, textProbs{act: [nActs]float64{humanIdx: 1}}, [nCats]bool{}, 0},
+		{"the rules' passkey-setup", rulesView{cats: [nCats]bool{setup: true}, act: humanIdx}, textProbs{}, [nCats]bool{setup: true}, 0},
+		{"the text model's passkey-setup alone", rulesView{act: humanIdx}, textProbs{cat: [nCats]float64{setup: 1}}, [nCats]bool{}, 0},
+		{"the text model's escalation", rulesView{act: 0}, textProbs{act: [nActs]float64{escalate: 0.7, 0: 0.3}}, [nCats]bool{}, escalate},
+		{"the rules' escalation alone", rulesView{act: escalate}, textProbs{act: [nActs]float64{escalate: 0.5, 0: 0.5}}, [nCats]bool{}, 0},
+	}
+	for _, tt := range tests {
+		var j judgement
+		cb.judge(tt.r, tt.p, &j)
+		sum := 0.0
+		for _, p := range j.actP {
+			sum += p
+		}
+		if math.Abs(sum-1) > 1e-9 {
+			t.Errorf("%s: the actions' probabilities sum to %v", tt.name, sum)
+		}
+		if got := argmax(j.actP[:]); j.cats != tt.wantCats || got != tt.wantAct {
+			t.Errorf("%s: categories %v, action %d; want %v, %d", tt.name, j.cats, got, tt.wantCats, tt.wantAct)
+		}
+	}
+}
+
+// TestFitMeta checks that the boosted combiner learns what a sum of its
+// inputs cannot (a category the rules find, except when the text model
+// reads a reply: a rules' habit the text model corrects), and that the
+// fits done side by side give the same combiner every time.
+func TestFitMeta(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 6))
+	var rows []metaRow
+	for range 4000 {
+		var r metaRow
+		r.r.act = rng.IntN(nActs)
+		r.r.cats[0] = rng.IntN(2) == 1
+		r.p.act[rng.IntN(nActs)] = 1
+		for c := range nCats {
+			r.p.cat[c] = rng.Float64()
+		}
+		r.cats[0] = r.r.cats[0] != (r.p.act[0] == 1) // xor
+		r.act = r.r.act
+		rows = append(rows, r)
+	}
+	mt := fitMeta(rows)
+	right := 0
+	for _, r := range rows {
+		j := mt.judge(r.r, r.p)
+		right += int(b2f(j.cats[0] == r.cats[0] && j.act == r.act))
+	}
+	if acc := float64(right) / float64(len(rows)); acc < 0.99 {
+		t.Errorf("the boosted combiner is right on %.3f of the rows, want 0.99 or more", acc)
+	}
+	for range 3 {
+		if diff := cmp.Diff(mt.Combiner, fitMeta(rows).Combiner); diff != "" {
+			t.Fatalf("a second fit differs (-first, +second):\n%s", diff)
+		}
 	}
 }

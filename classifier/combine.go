@@ -84,14 +84,77 @@ func viewOf(cats []string, a Action) rulesView {
 	return r
 }
 
+// combDim is the size of the boosted combiner's inputs: what the rules
+// found for each category and their action (one-hot), then the text
+// model's probability of each category and each action.
+const combDim = nCats + nActs + nCats + nActs
+
+func combInputs(r rulesView, p textProbs) [combDim]float64 {
+	var in [combDim]float64
+	for k := range nCats {
+		in[k] = b2f(r.cats[k])
+		in[nCats+nActs+k] = p.cat[k]
+	}
+	in[nCats+r.act] = 1
+	copy(in[2*nCats+nActs:], p.act[:])
+	return in
+}
+
+// Combiner is the combiner by gradient-boosted trees (format v6) over
+// combInputs: one boost per category (the probability that the ticket
+// has it) and one per action (against the others; the actions'
+// probabilities are normalised to sum to 1).
+type Combiner struct {
+	Cat [nCats]Boost `json:"cat"`
+	Act [nActs]Boost `json:"act"`
+}
+
 // judge combines the rules' verdict and the text model's probabilities.
 func (mt *Meta) judge(r rulesView, p textProbs) judgement {
 	var j judgement
+	if mt.Combiner != nil {
+		mt.Combiner.judge(r, p, &j)
+	} else {
+		mt.judgeLinear(r, p, &j)
+	}
+	j.act = argmax(j.actP[:])
+	j.textAct = argmax(p.act[:])
+	j.textActP = p.act[j.textAct]
+	j.conf = mt.confidence(calibFeatures(r, p, j))
+	return j
+}
+
+// judge sets j's category and action probabilities and its categories.
+func (cb *Combiner) judge(r rulesView, p textProbs, j *judgement) {
+	in := combInputs(r, p)
+	for c := range nCats {
+		j.catP[c] = cb.Cat[c].prob(in[:])
+		j.cats[c] = j.catP[c] >= 0.5
+	}
+	sum := 0.0
+	for a := range nActs {
+		j.actP[a] = cb.Act[a].prob(in[:])
+		sum += j.actP[a]
+	}
+	for a := range nActs {
+		j.actP[a] /= sum
+	}
+}
+
+// judgeLinear is judge by the linear combiner of a model before v6 (a
+// model read from a file has one; one built without, in a test, weighs
+// everything 0).
+func (mt *Meta) judgeLinear(r rulesView, p textProbs, j *judgement) {
+	var cat [nCats][catDim]float64
+	var act [nActs][actDim]float64
+	if mt.Cat != nil && mt.Act != nil {
+		cat, act = *mt.Cat, *mt.Act
+	}
 	for c := range nCats {
 		ci := catInputs(r, p, c)
 		z := 0.0
 		for k, x := range ci {
-			z += mt.Cat[c][k] * x
+			z += cat[c][k] * x
 		}
 		j.catP[c] = sigmoid(z)
 		j.cats[c] = j.catP[c] >= 0.5
@@ -100,15 +163,10 @@ func (mt *Meta) judge(r rulesView, p textProbs) judgement {
 	var z [nActs]float64
 	for a := range nActs {
 		for k, x := range in {
-			z[a] += mt.Act[a][k] * x
+			z[a] += act[a][k] * x
 		}
 	}
 	softmax(z[:], j.actP[:])
-	j.act = argmax(j.actP[:])
-	j.textAct = argmax(p.act[:])
-	j.textActP = p.act[j.textAct]
-	j.conf = mt.confidence(calibFeatures(r, p, j))
-	return j
 }
 
 // confidence is the probability that a verdict's action and category set
@@ -116,7 +174,7 @@ func (mt *Meta) judge(r rulesView, p textProbs) judgement {
 // or the logistic one's in a model without it.
 func (mt *Meta) confidence(f [nCalib]float64) float64 {
 	if mt.Boost != nil {
-		return mt.Boost.prob(&f)
+		return mt.Boost.prob(f[:])
 	}
 	return confidence(&mt.Calib, f)
 }
@@ -292,6 +350,23 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	}
 	v.Action = act
 	v.Confidence = round3(j.conf)
+	if act != ActionHuman && cautionHolds(c.model.meta.SecDoubt, p.sec) {
+		// less sure than the caution, but too likely an attack to answer
+		// alone: the agents see it first, as a suggestion
+		v.Evidence = append(v.Evidence, Evidence{Kind: "signal", Label: SigSecurity, Rule: RuleSecurityDoubt,
+			Text:  fmt.Sprintf("the learned model's probability of a possible attack: %.2f; from %.2f the bot only suggests", p.sec, c.model.meta.SecDoubt),
+			Where: "ticket", Weight: round3(p.sec)})
+	}
+}
+
+// RuleSecurityDoubt is the rule of the evidence that makes a verdict a
+// suggestion at most: the learned model's probability of a possible attack
+// reached the model's security doubt.
+const RuleSecurityDoubt = "learned model (doubt)"
+
+// doubted reports whether v carries the security doubt's evidence.
+func doubted(v Verdict) bool {
+	return slices.ContainsFunc(v.Evidence, func(e Evidence) bool { return e.Rule == RuleSecurityDoubt })
 }
 
 // flagSecurity makes v the hard rule's verdict on a possible attack the
@@ -331,7 +406,7 @@ func (c *Classifier) mode(v Verdict) string {
 	switch {
 	case v.Action == ActionHuman:
 		return ModeNone
-	case v.Confidence >= c.autoThreshold:
+	case v.Confidence >= c.autoThreshold && !doubted(v):
 		return ModeAuto
 	}
 	return ModeSuggest

@@ -67,12 +67,16 @@ func (m *Model) weights(b uint32) []float32 {
 // Meta is the combiner of the two judges and the calibration, fitted on
 // tickets no model that scored them had trained on.
 type Meta struct {
-	// Cat[c] weighs, for category c, the inputs of catInputs: what the
-	// rules found and the text model's probability for every category,
-	// its log-odds for c, its action probabilities, and a bias.
-	Cat [nCats][catDim]float64 `json:"cat"`
-	// Act[a] weighs, for action a, the inputs of actInputs.
-	Act [nActs][actDim]float64 `json:"act"`
+	// Combiner is the combiner of the two judges: boosted trees over what
+	// the rules found and what the text model read (format v6).
+	Combiner *Combiner `json:"combiner,omitempty"`
+	// Cat and Act are the linear combiner of a model before v6, in use
+	// when it has no Combiner. Cat[c] weighs, for category c, the inputs
+	// of catInputs: what the rules found and the text model's probability
+	// for every category, its log-odds for c, its action probabilities,
+	// and a bias. Act[a] weighs, for action a, the inputs of actInputs.
+	Cat *[nCats][catDim]float64 `json:"cat,omitempty"`
+	Act *[nActs][actDim]float64 `json:"act,omitempty"`
 	// Calib maps the calibration features (see calibFeatures) to the
 	// log-odds that the verdict's action and category set are right by a
 	// logistic regression: the calibration of a model without Boost (v4
@@ -96,6 +100,11 @@ type Meta struct {
 	// likely an attack to answer with steps (see chooseSecCaution); 0:
 	// never (models trained before it).
 	SecCaution float64 `json:"sec_caution,omitempty"`
+	// SecDoubt is the text model's probability of a possible attack from
+	// which a verdict that would act alone is only suggested to the agents
+	// (see applyDoubt; chosen like SecCaution, on the verdicts that would
+	// act alone); 0: never (models trained before it).
+	SecDoubt float64 `json:"sec_doubt,omitempty"`
 	// Info says how the model was trained and what cross-validation
 	// measured.
 	Info ModelInfo `json:"info"`
@@ -112,7 +121,10 @@ type ModelInfo struct {
 }
 
 const (
-	modelMagic = "triage-model-v5\n"
+	modelMagic = "triage-model-v6\n"
+	// modelMagicV5 is the format before the boosted combiner: read with
+	// its linear combiner (Cat and Act).
+	modelMagicV5 = "triage-model-v5\n"
 	// modelMagicV4 is the format before the boosted calibration: read as
 	// v5 without Boost, it decides with its logistic calibration.
 	modelMagicV4 = "triage-model-v4\n"
@@ -196,7 +208,7 @@ func ReadModel(r io.Reader) (*Model, error) {
 	case modelMagicV2:
 		return nil, errors.New("model: an older format (v2, before the combiner read every category); rebuild it with triage train")
 	}
-	if err != nil || (magic != modelMagic && magic != modelMagicV4 && magic != modelMagicV3) {
+	if err != nil || (magic != modelMagic && magic != modelMagicV5 && magic != modelMagicV4 && magic != modelMagicV3) {
 		return nil, errors.New("model: not a triage model (bad header)")
 	}
 	line, err := br.ReadBytes('\n')
@@ -211,12 +223,30 @@ func ReadModel(r io.Reader) (*Model, error) {
 	if err := json.Unmarshal(line, meta); err != nil {
 		return nil, fmt.Errorf("model: meta: %w", err)
 	}
-	if magic != modelMagic {
+	if magic == modelMagicV4 || magic == modelMagicV3 {
 		meta.Boost = nil
 	}
+	if magic == modelMagic {
+		meta.Cat, meta.Act = nil, nil
+		if meta.Combiner == nil {
+			return nil, errors.New("model: a v6 model without its combiner")
+		}
+	} else {
+		meta.Combiner = nil
+		if meta.Cat == nil || meta.Act == nil {
+			return nil, errors.New("model: no combiner (cat and act)")
+		}
+	}
 	if meta.Boost != nil {
-		if err := meta.Boost.check(); err != nil {
+		if err := meta.Boost.check(nCalib); err != nil {
 			return nil, fmt.Errorf("model: %w", err)
+		}
+	}
+	if cb := meta.Combiner; cb != nil {
+		for i, b := range append(cb.Cat[:], cb.Act[:]...) {
+			if err := b.check(combDim); err != nil {
+				return nil, fmt.Errorf("model: combiner %d: %w", i, err)
+			}
 		}
 	}
 	if t := meta.AutoThreshold; !(t >= 0 && t <= 1.01) {
@@ -224,6 +254,9 @@ func ReadModel(r io.Reader) (*Model, error) {
 	}
 	if t := meta.SecThreshold; !(t >= 0 && t <= 1.01) {
 		return nil, fmt.Errorf("model: security threshold %v is outside [0, 1.01]", t)
+	}
+	if t := meta.SecDoubt; !(t >= 0 && t <= 1.01) {
+		return nil, fmt.Errorf("model: security doubt %v is outside [0, 1.01]", t)
 	}
 	if t := meta.SecCaution; !(t >= 0 && t <= 1.01) {
 		return nil, fmt.Errorf("model: security caution %v is outside [0, 1.01]", t)

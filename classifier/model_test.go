@@ -81,22 +81,109 @@ func TestReadModelRejects(t *testing.T) {
 		return b.Bytes()
 	}
 	for name, data := range map[string][]byte{
-		"not gzip":          []byte("hello"),
-		"no magic":          gz("something else\n{}\n"),
-		"bad meta":          gz(modelMagic + "{not json\n"),
-		"threshold":         gz(modelMagic + `{"auto_threshold": 7}` + "\n"),
-		"sec threshold":     gz(modelMagic + `{"sec_threshold": -1}` + "\n"),
-		"older format":      gz(modelMagicV1 + "{}\n"),
-		"v2 format":         gz(modelMagicV2 + "{}\n"),
-		"truncated weights": gz(modelMagic + "{}\n" + "\x01\x00\x00\x00\x00"),
-		"bucket range":      gz(modelMagic + "{}\n" + "\xff\xff\xff\xff" + strings.Repeat("\x00", 4*nOut)),
-		"NaN weight":        gz(modelMagic + "{}\n" + "\x01\x00\x00\x00" + "\x00\x00\xc0\x7f" + strings.Repeat("\x00", 4*(nOut-1))),
-		"boost feature":     gz(modelMagic + `{"boost":{"base":0,"trees":[{"f":[99,-1,-1,-1,-1,-1,-1]}]}}` + "\n"),
-		"boost below -1":    gz(modelMagic + `{"boost":{"base":0,"trees":[{"f":[-2,-1,-1,-1,-1,-1,-1]}]}}` + "\n"),
+		"not gzip":            []byte("hello"),
+		"no magic":            gz("something else\n{}\n"),
+		"bad meta":            gz(modelMagic + "{not json\n"),
+		"threshold":           gz(modelMagic + v6Meta(`"auto_threshold": 7`)),
+		"sec threshold":       gz(modelMagic + v6Meta(`"sec_threshold": -1`)),
+		"older format":        gz(modelMagicV1 + "{}\n"),
+		"v2 format":           gz(modelMagicV2 + "{}\n"),
+		"truncated weights":   gz(modelMagic + v6Meta("") + "\x01\x00\x00\x00\x00"),
+		"bucket range":        gz(modelMagic + v6Meta("") + "\xff\xff\xff\xff" + strings.Repeat("\x00", 4*nOut)),
+		"NaN weight":          gz(modelMagic + v6Meta("") + "\x01\x00\x00\x00" + "\x00\x00\xc0\x7f" + strings.Repeat("\x00", 4*(nOut-1))),
+		"boost feature":       gz(modelMagic + v6Meta(`"boost":{"base":0,"trees":[{"f":[99,-1,-1,-1,-1,-1,-1]}]}`)),
+		"boost below -1":      gz(modelMagic + v6Meta(`"boost":{"base":0,"trees":[{"f":[-2,-1,-1,-1,-1,-1,-1]}]}`)),
+		"v6 without combiner": gz(modelMagic + "{}\n"),
+		"combiner feature":    gz(modelMagic + `{"combiner":{"cat":[{"base":0,"trees":[{"f":[22,-1,-1,-1,-1,-1,-1]}]}]}}` + "\n"),
+		"v5 without cat, act": gz(modelMagicV5 + "{}\n"),
+		"v5 with cat only":    gz(modelMagicV5 + `{"cat":[]}` + "\n"),
 	} {
 		if _, err := ReadModel(bytes.NewReader(data)); err == nil {
 			t.Errorf("%s: ReadModel accepted it", name)
 		}
+	}
+}
+
+// v6Meta is a v6 meta line with the least ReadModel needs (a combiner:
+// trees-less boosts) and the JSON fields more.
+func v6Meta(more string) string {
+	b := `{"base":0,"trees":null}`
+	meta := `"combiner":{"cat":[` + strings.Repeat(b+",", nCats-1) + b + `],"act":[` + strings.Repeat(b+",", nActs-1) + b + `]}`
+	if more != "" {
+		meta += "," + more
+	}
+	return "{" + meta + "}\n"
+}
+
+// linearMeta turns the embedded model's meta line into one of a model
+// before v6: no boosted combiner, the linear one's weights (cat and act,
+// from set when set gives them, else 0).
+func linearMeta(t *testing.T, metaLine []byte, set func(cat *[nCats][catDim]float64, act *[nActs][actDim]float64)) []byte {
+	t.Helper()
+	var meta map[string]any
+	if err := json.Unmarshal(metaLine, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := meta["combiner"]; !ok {
+		t.Fatal("the embedded model has no combiner")
+	}
+	delete(meta, "combiner")
+	var cat [nCats][catDim]float64
+	var act [nActs][actDim]float64
+	if set != nil {
+		set(&cat, &act)
+	}
+	meta["cat"], meta["act"] = cat, act
+	out, err := json.Marshal(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestReadModelV5 checks that a model of the format before the boosted
+// combiner is still read, and judges with its linear combiner (a v5 file
+// has none; one that had would not be read as such).
+func TestReadModelV5(t *testing.T) {
+	t.Parallel()
+	m, err := LoadDefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mt := m.Meta(); mt.Combiner == nil || mt.Cat != nil || mt.Act != nil {
+		t.Fatal("the embedded model has no boosted combiner, or a linear one too")
+	}
+	_, metaLine, weights := embeddedModelParts(t)
+	// a linear combiner that finds passkey-setup (its bias) and escalates
+	// for an MFA reset, whatever it reads
+	const setup, escalate = 1, 1
+	line := linearMeta(t, metaLine, func(cat *[nCats][catDim]float64, act *[nActs][actDim]float64) {
+		for c := range nCats {
+			cat[c][catDim-1] = -8
+		}
+		cat[setup][catDim-1] = 8
+		act[escalate][actDim-1] = 8
+	})
+	// the line keeps the embedded combiner too: a v5 file must not use it
+	var meta, embedded map[string]any
+	if err := json.Unmarshal(line, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(metaLine, &embedded); err != nil {
+		t.Fatal(err)
+	}
+	meta["combiner"] = embedded["combiner"]
+	if line, err = json.Marshal(meta); err != nil {
+		t.Fatal(err)
+	}
+	mt := mustRead(t, gzipModel(modelMagicV5, line, weights)).Meta()
+	if mt.Combiner != nil || mt.Boost == nil {
+		t.Fatalf("a v5 model read with a boosted combiner (%v) or without its boosted calibration (%v)", mt.Combiner != nil, mt.Boost == nil)
+	}
+	j := mt.judge(rulesView{act: humanIdx}, textProbs{act: [nActs]float64{0.2, 0.2, 0.2, 0.2, 0.2}})
+	want := [nCats]bool{setup: true}
+	if j.cats != want || j.act != escalate {
+		t.Errorf("a v5 model judged categories %v and action %d, want %v and %d (its linear combiner's)", j.cats, j.act, want, escalate)
 	}
 }
 
@@ -143,7 +230,7 @@ func TestReadModelV4(t *testing.T) {
 		t.Fatal("the embedded model has no boosted calibration")
 	}
 	_, metaLine, weights := embeddedModelParts(t)
-	old := mustRead(t, gzipModel(modelMagicV4, metaLine, weights))
+	old := mustRead(t, gzipModel(modelMagicV4, linearMeta(t, metaLine, nil), weights))
 	if old.Meta().Boost != nil {
 		t.Error("a v4 model was read with boosted trees")
 	}
@@ -169,6 +256,7 @@ func TestReadModelV3(t *testing.T) {
 	if head != modelMagic {
 		t.Fatalf("header %q, want %q", head, modelMagic)
 	}
+	metaLine = linearMeta(t, metaLine, nil)
 	var meta map[string]any
 	if err := json.Unmarshal(metaLine, &meta); err != nil {
 		t.Fatal(err)
@@ -280,5 +368,37 @@ func TestAnswerWordsAlsoCountAsFirstMessage(t *testing.T) {
 		if got := has(tt.b); got != tt.want {
 			t.Errorf("%s: present %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestSecurityDoubt checks that a verdict that would act alone is only a
+// suggestion, with the doubt's evidence, when the model's probability of a
+// possible attack reaches its security doubt; action and confidence stay.
+func TestSecurityDoubt(t *testing.T) {
+	t.Parallel()
+	m, err := LoadDefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticket := Ticket{Summary: "Authenticator did not complete login", Description: "Defender says Authenticator did not complete login on my iPhone."}
+	decide := func(doubt float64) Verdict {
+		t.Helper()
+		dm := *m
+		dm.meta.SecDoubt = doubt
+		c, err := NewDefault(WithModel(&dm), WithAutoThreshold(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Decide(ticket)
+	}
+	plain, doubtful := decide(0), decide(1e-9)
+	if plain.Mode != ModeAuto || doubted(plain) {
+		t.Fatalf("without the doubt: mode %s, doubted %v; want auto, not doubted", plain.Mode, doubted(plain))
+	}
+	if doubtful.Mode != ModeSuggest || !doubted(doubtful) {
+		t.Errorf("with the doubt below its probability: mode %s, doubted %v; want suggest, doubted", doubtful.Mode, doubted(doubtful))
+	}
+	if doubtful.Action != plain.Action || doubtful.Confidence != plain.Confidence || doubtful.Security {
+		t.Errorf("the doubt changed the verdict: %s %v security %v, want %s %v, no flag", doubtful.Action, doubtful.Confidence, doubtful.Security, plain.Action, plain.Confidence)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // TrainSet is a named labeled corpus (the name is its file's base name).
@@ -68,6 +70,13 @@ type TrainOptions struct {
 	// 0.096, which took from the bot 8 of the 17 reports the flag missed
 	// and the combiner would have acted on, for coverage 0.762 -> 0.760).
 	SecCautionInScope float64
+	// SecDoubtInScope is the most of the in-scope tickets that the
+	// security doubt may move from acting alone to a suggestion for the
+	// agents: a verdict that would act alone is only suggested when the
+	// text model's probability of a possible attack reaches the doubt
+	// threshold, chosen as low as this budget allows (from the learned
+	// flag's own threshold up). Default 0.004, the caution's budget.
+	SecDoubtInScope float64
 }
 
 func (o TrainOptions) withDefaults() TrainOptions {
@@ -88,6 +97,9 @@ func (o TrainOptions) withDefaults() TrainOptions {
 	}
 	if o.SecCautionInScope == 0 {
 		o.SecCautionInScope = 0.004
+	}
+	if o.SecDoubtInScope == 0 {
+		o.SecDoubtInScope = 0.004
 	}
 	return o
 }
@@ -220,7 +232,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	}
 	meta := fitMeta(rows)
 	meta.Calib = fitCalib(cal)
-	meta.Boost = fitBoost(cal)
+	meta.Boost = fitBoost(calXY(cal))
 	// the threshold is chosen on the same verdicts' confidences from
 	// calibrations fitted on the other folds only: the calibration in use
 	// learned from every fold, so its own confidences there are a little
@@ -243,6 +255,10 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	cautionFigures := applyCaution(crossFit, meta.SecCaution)
 	applyCaution(cal, meta.SecCaution)
 	meta.AutoThreshold = chooseThreshold(crossFit, opt.TargetPrecision)
+	// the security doubt, on the verdicts that would act alone
+	meta.SecDoubt = chooseSecCaution(actingAlone(crossFit, meta.AutoThreshold), secThreshold, opt.SecDoubtInScope)
+	doubtFigures := applyDoubt(crossFit, meta.SecDoubt)
+	applyDoubt(cal, meta.SecDoubt)
 	// the figures count the flagged tickets as they are decided: human,
 	// confidence 1, no category
 	for _, r := range flagged {
@@ -261,6 +277,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	meta.Info.CV["crossfit_coverage"] = crossFitCV["coverage"]
 	meta.Info.CV["crossfit_ece"] = crossFitCV["ece"]
 	maps.Copy(meta.Info.CV, cautionFigures)
+	maps.Copy(meta.Info.CV, doubtFigures)
 	// the same cross-fitted figures for English and for the six other
 	// languages apart: the held-out sets are judged so
 	for _, g := range []struct {
@@ -357,56 +374,37 @@ type metaRow struct {
 	foreign bool
 }
 
-// fitMeta fits the combiner by gradient descent (full batch, fixed steps).
+// fitMeta fits the combiner: boosted trees for each category and each
+// action, fitted side by side (each fit is deterministic, so the model
+// is the same whatever the order they end in).
 func fitMeta(rows []metaRow) Meta {
-	var mt Meta
-	const (
-		steps = 600
-		rate  = 0.5
-		l2    = 1e-3
-	)
-	n := float64(len(rows))
-	for c := range nCats {
-		xs := make([][]float64, len(rows))
-		ys := make([]float64, len(rows))
-		for i, r := range rows {
-			in := catInputs(r.r, r.p, c)
-			xs[i] = in[:]
-			ys[i] = b2f(r.cats[c])
-		}
-		w := fitLogistic(xs, ys, steps, rate, l2)
-		copy(mt.Cat[c][:], w)
-	}
-	// the actions: a softmax over one-hot rules and text probabilities
-	const dim = actDim
-	xs := make([][dim]float64, len(rows))
+	xs := make([][]float64, len(rows))
 	for i, r := range rows {
-		xs[i] = actInputs(r.r, r.p)
+		in := combInputs(r.r, r.p)
+		xs[i] = in[:]
 	}
-	for range steps {
-		var grad [nActs][dim]float64
+	cb := &Combiner{}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	fit := func(dst *Boost, label func(metaRow) bool) {
+		ys := make([]bool, len(rows))
 		for i, r := range rows {
-			var z, p [nActs]float64
-			for a := range nActs {
-				for k, x := range xs[i] {
-					z[a] += mt.Act[a][k] * x
-				}
-			}
-			softmax(z[:], p[:])
-			for a := range nActs {
-				d := p[a] - b2f(r.act == a)
-				for k, x := range xs[i] {
-					grad[a][k] += d * x
-				}
-			}
+			ys[i] = label(r)
 		}
-		for a := range nActs {
-			for k := range dim {
-				mt.Act[a][k] -= rate * (grad[a][k]/n + l2*mt.Act[a][k])
-			}
-		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			*dst = *fitBoost(xs, ys)
+		})
 	}
-	return mt
+	for c := range nCats {
+		fit(&cb.Cat[c], func(r metaRow) bool { return r.cats[c] })
+	}
+	for a := range nActs {
+		fit(&cb.Act[a], func(r metaRow) bool { return r.act == a })
+	}
+	wg.Wait()
+	return Meta{Combiner: cb}
 }
 
 // fitLogistic fits a logistic regression by full-batch gradient descent.
@@ -438,13 +436,23 @@ func fitLogistic(xs [][]float64, ys []float64, steps int, rate, l2 float64) []fl
 // verdict itself.
 func crossFitConf(cal []calRow, folds int) {
 	for k := range folds {
-		calib := fitBoost(outOfFold(cal, k, func(r calRow) int { return r.fold }))
+		calib := fitBoost(calXY(outOfFold(cal, k, func(r calRow) int { return r.fold })))
 		for i := range cal {
 			if cal[i].fold == k {
-				cal[i].conf = round3(calib.prob(&cal[i].f))
+				cal[i].conf = round3(calib.prob(cal[i].f[:]))
 			}
 		}
 	}
+}
+
+// calXY is the calibration rows' features and outcomes, for fitBoost.
+func calXY(rows []calRow) ([][]float64, []bool) {
+	xs := make([][]float64, len(rows))
+	ys := make([]bool, len(rows))
+	for i := range rows {
+		xs[i], ys[i] = rows[i].f[:], rows[i].right
+	}
+	return xs, ys
 }
 
 // calRow is one cross-validated verdict for the calibration.
@@ -460,6 +468,49 @@ type calRow struct {
 	sec       int8    // the label: a possible attack (1), not (0), unknown (-1)
 	foreign   bool    // the detected language is not English
 	noCats    bool    // the label has no category
+	doubted   bool    // the security doubt makes it a suggestion at most
+}
+
+// actingAlone is rows with the verdicts below the auto threshold made
+// human: what chooseSecCaution counts for the security doubt, which
+// moves only verdicts that would act alone.
+func actingAlone(rows []calRow, threshold float64) []calRow {
+	out := slices.Clone(rows)
+	for i := range out {
+		if out[i].conf < threshold {
+			out[i].act = humanIdx
+		}
+	}
+	return out
+}
+
+// applyDoubt applies the security doubt to cross-validated verdicts: one
+// that would act with a probability of a possible attack from doubt up is
+// a suggestion at most (it keeps its action and confidence). It returns
+// the doubt's figures.
+func applyDoubt(rows []calRow, doubt float64) map[string]float64 {
+	var inScope, inScopeDoubted, reportsDoubted int
+	for i := range rows {
+		r := &rows[i]
+		if !r.wantHuman {
+			inScope++
+		}
+		if r.act == humanIdx || !cautionHolds(doubt, r.psec) {
+			continue
+		}
+		r.doubted = true
+		if !r.wantHuman {
+			inScopeDoubted++
+		}
+		if r.sec == 1 {
+			reportsDoubted++
+		}
+	}
+	return map[string]float64{
+		"security_doubt":          round3(doubt),
+		"security_doubt_in_scope": round3(ratio(inScopeDoubted, inScope)),
+		"security_doubt_reports":  float64(reportsDoubted),
+	}
 }
 
 // chooseSecCaution is the lowest probability of a possible attack, at
@@ -583,7 +634,7 @@ func cvFigures(rows []calRow, threshold float64) map[string]float64 {
 	confs := make([]float64, len(rows))
 	rights := make([]bool, len(rows))
 	for i, r := range rows {
-		isAuto := r.act != humanIdx && r.conf >= threshold
+		isAuto := r.act != humanIdx && r.conf >= threshold && !r.doubted
 		if isAuto {
 			auto++
 			autoRight += int(b2f(r.right))

@@ -183,3 +183,34 @@ func TestCalibLeftOut(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyDoubt checks the security doubt on cross-validated verdicts: a
+// verdict that would act with a probability of a possible attack from the
+// doubt up keeps its action and confidence but never counts as acting
+// alone; the others are left as they were.
+func TestApplyDoubt(t *testing.T) {
+	t.Parallel()
+	rows := []calRow{
+		{act: 0, psec: 0.07, conf: 0.99, right: true},                                // in scope, sure: doubted
+		{act: 0, psec: 0.07, conf: 0.99, wantHuman: true, noCats: true, sec: 1},      // a report the combiner would answer: doubted
+		{act: 0, psec: 0.05, conf: 0.99, right: true},                                // below the doubt
+		{act: humanIdx, psec: 0.9, conf: 0.99, right: true, wantHuman: true, sec: 1}, // left to a person already
+	}
+	figures := applyDoubt(rows, 0.06)
+	var got []bool
+	for _, r := range rows {
+		got = append(got, r.doubted)
+	}
+	if diff := cmp.Diff([]bool{true, true, false, false}, got); diff != "" {
+		t.Errorf("doubted (-want, +got):\n%s", diff)
+	}
+	wantFigures := map[string]float64{"security_doubt": 0.06, "security_doubt_in_scope": 0.5, "security_doubt_reports": 1}
+	if diff := cmp.Diff(wantFigures, figures); diff != "" {
+		t.Errorf("figures (-want, +got):\n%s", diff)
+	}
+	cv := cvFigures(rows, 0.9)
+	if cv["coverage"] != 0.5 || cv["false_autonomous_rate"] != 0 || cv["autonomous_precision"] != 1 {
+		t.Errorf("figures with the doubt: coverage %v, false autonomous rate %v, precision %v; want 0.5, 0, 1 (only the verdict below the doubt acts alone)",
+			cv["coverage"], cv["false_autonomous_rate"], cv["autonomous_precision"])
+	}
+}
