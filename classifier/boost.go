@@ -7,9 +7,11 @@ import (
 	"slices"
 )
 
-// Boost is the calibration by gradient-boosted trees over the calibration
-// features (see calibFeatures): the log-odds that a verdict's action and
-// category set are right is Base plus one leaf of each tree. Trees read
+// Boost is a yes-or-no model by gradient-boosted trees: the log-odds of
+// yes is Base plus one leaf of each tree. It is the combiner's, for each
+// category and each action (over combInputs, format v6), and the
+// calibration's (over calibFeatures: the log-odds that a verdict's action
+// and category set are right). For the calibration, trees read
 // what a straight line over the features cannot: a verdict whose
 // categories writers label differently (an escalated lost phone with
 // new-device or none; a new phone with or without passkey-setup) is right
