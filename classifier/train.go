@@ -489,28 +489,7 @@ func actingAlone(rows []calRow, threshold float64) []calRow {
 // a suggestion at most (it keeps its action and confidence). It returns
 // the doubt's figures.
 func applyDoubt(rows []calRow, doubt float64) map[string]float64 {
-	var inScope, inScopeDoubted, reportsDoubted int
-	for i := range rows {
-		r := &rows[i]
-		if !r.wantHuman {
-			inScope++
-		}
-		if r.act == humanIdx || !cautionHolds(doubt, r.psec) {
-			continue
-		}
-		r.doubted = true
-		if !r.wantHuman {
-			inScopeDoubted++
-		}
-		if r.sec == 1 {
-			reportsDoubted++
-		}
-	}
-	return map[string]float64{
-		"security_doubt":          round3(doubt),
-		"security_doubt_in_scope": round3(ratio(inScopeDoubted, inScope)),
-		"security_doubt_reports":  float64(reportsDoubted),
-	}
+	return applySecurity(rows, doubt, "security_doubt", func(r *calRow) { r.doubted = true })
 }
 
 // chooseSecCaution is the lowest probability of a possible attack, at
@@ -561,32 +540,42 @@ func cautionHolds(caution, psec float64) bool {
 	return caution > 0 && psec >= caution
 }
 
-// applyCaution applies the security caution to cross-validated verdicts: one
-// that would act with a probability of a possible attack from caution up
-// is flagged as one (human, confidence 1, no category: right when its
+// applyCaution applies the security caution to cross-validated verdicts:
+// one that would act with a probability of a possible attack from caution
+// up is flagged as one (human, confidence 1, no category: right when its
 // label is human with none). It returns the caution's figures.
 func applyCaution(rows []calRow, caution float64) map[string]float64 {
-	var inScope, inScopeHeld, reportsHeld int
+	return applySecurity(rows, caution, "security_caution", func(r *calRow) {
+		r.act, r.right, r.conf = humanIdx, r.wantHuman && r.noCats, 1
+	})
+}
+
+// applySecurity applies mark to the cross-validated verdicts that would act
+// with a probability of a possible attack from threshold up (the caution's
+// or the doubt's). It returns the figures under name: the threshold, the
+// share of the in-scope tickets marked, and the reports marked.
+func applySecurity(rows []calRow, threshold float64, name string, mark func(*calRow)) map[string]float64 {
+	var inScope, inScopeMarked, reportsMarked int
 	for i := range rows {
 		r := &rows[i]
 		if !r.wantHuman {
 			inScope++
 		}
-		if r.act == humanIdx || !cautionHolds(caution, r.psec) {
+		if r.act == humanIdx || !cautionHolds(threshold, r.psec) {
 			continue
 		}
-		r.act, r.right, r.conf = humanIdx, r.wantHuman && r.noCats, 1
 		if !r.wantHuman {
-			inScopeHeld++
+			inScopeMarked++
 		}
 		if r.sec == 1 {
-			reportsHeld++
+			reportsMarked++
 		}
+		mark(r)
 	}
 	return map[string]float64{
-		"security_caution":          round3(caution),
-		"security_caution_in_scope": round3(ratio(inScopeHeld, inScope)),
-		"security_caution_reports":  float64(reportsHeld),
+		name:               round3(threshold),
+		name + "_in_scope": round3(ratio(inScopeMarked, inScope)),
+		name + "_reports":  float64(reportsMarked),
 	}
 }
 
