@@ -152,8 +152,7 @@ func fitBoost(xs [][]float64, ys []bool) *Boost {
 	for _, y := range ys {
 		pos += int(b2f(y))
 	}
-	mean := min(max(float64(pos)/float64(n), 1e-4), 1-1e-4)
-	b.Base = math.Log(mean / (1 - mean))
+	b.Base = logit(float64(pos) / float64(n))
 	z := make([]float64, n)
 	for i := range z {
 		z[i] = b.Base
