@@ -301,12 +301,12 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	case secFlags(c.model.meta.SecThreshold, secScore(p)):
 		// the learned judge reads a possible attack the rules' phrases
 		// missed: a person looks, as when the rules flag it
-		flagSecurity(v, Evidence{Kind: "signal", Label: SigSecurity, Rule: "learned model", Text: fmt.Sprintf("the learned model's probability of a possible attack: %.2f", p.sec), Where: "ticket", Weight: round3(p.sec)})
+		flagSecurity(v, learnedSecurity("learned model", p.sec, ""))
 	case !agent && !botLast && actionsByIndex[j.act] != ActionHuman && cautionHolds(c.model.meta.SecCaution, p.sec):
 		// the verdict would answer with steps (alone or as a suggestion)
 		// what the model reads, less surely, as a possible attack: too
 		// likely an attack to answer with steps, so it is flagged too
-		flagSecurity(v, Evidence{Kind: "signal", Label: SigSecurity, Rule: "learned model (caution)", Text: fmt.Sprintf("the learned model's probability of a possible attack: %.2f; from %.2f the bot does not answer a ticket with steps", p.sec, c.model.meta.SecCaution), Where: "ticket", Weight: round3(p.sec)})
+		flagSecurity(v, learnedSecurity("learned model (caution)", p.sec, fmt.Sprintf("from %.2f the bot does not answer a ticket with steps", c.model.meta.SecCaution)))
 	}
 	if agent || botLast || v.Security {
 		v.Confidence = 1
@@ -353,10 +353,19 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 	if act != ActionHuman && cautionHolds(c.model.meta.SecDoubt, p.sec) {
 		// less sure than the caution, but too likely an attack to answer
 		// alone: the agents see it first, as a suggestion
-		v.Evidence = append(v.Evidence, Evidence{Kind: "signal", Label: SigSecurity, Rule: RuleSecurityDoubt,
-			Text:  fmt.Sprintf("the learned model's probability of a possible attack: %.2f; from %.2f the bot only suggests", p.sec, c.model.meta.SecDoubt),
-			Where: "ticket", Weight: round3(p.sec)})
+		v.Evidence = append(v.Evidence, learnedSecurity(RuleSecurityDoubt, p.sec, fmt.Sprintf("from %.2f the bot only suggests", c.model.meta.SecDoubt)))
 	}
+}
+
+// learnedSecurity is the evidence of the learned model's probability psec
+// of a possible attack, read under rule, with what the bot does about it
+// (then; "" when flagging says it all).
+func learnedSecurity(rule string, psec float64, then string) Evidence {
+	text := fmt.Sprintf("the learned model's probability of a possible attack: %.2f", psec)
+	if then != "" {
+		text += "; " + then
+	}
+	return Evidence{Kind: "signal", Label: SigSecurity, Rule: rule, Text: text, Where: "ticket", Weight: round3(psec)}
 }
 
 // RuleSecurityDoubt is the rule of the evidence that makes a verdict a
