@@ -257,8 +257,8 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	meta.AutoThreshold = chooseThreshold(crossFit, opt.TargetPrecision)
 	// the security doubt, on the verdicts that would act alone
 	meta.SecDoubt = chooseSecCaution(actingAlone(crossFit, meta.AutoThreshold), secThreshold, opt.SecDoubtInScope)
-	doubtFigures := applyDoubt(crossFit, meta.SecDoubt)
-	applyDoubt(cal, meta.SecDoubt)
+	doubtFigures := applyDoubt(crossFit, meta.SecDoubt, meta.AutoThreshold)
+	applyDoubt(cal, meta.SecDoubt, meta.AutoThreshold)
 	// the figures count the flagged tickets as they are decided: human,
 	// confidence 1, no category
 	for _, r := range flagged {
@@ -485,11 +485,12 @@ func actingAlone(rows []calRow, threshold float64) []calRow {
 }
 
 // applyDoubt applies the security doubt to cross-validated verdicts: one
-// that would act with a probability of a possible attack from doubt up is
-// a suggestion at most (it keeps its action and confidence). It returns
-// the doubt's figures.
-func applyDoubt(rows []calRow, doubt float64) map[string]float64 {
-	return applySecurity(rows, doubt, "security_doubt", func(r *calRow) { r.doubted = true })
+// that would act alone (confidence from threshold up) with a probability
+// of a possible attack from doubt up is a suggestion instead (it keeps its
+// action and confidence). It returns the doubt's figures: what it moved
+// from acting alone.
+func applyDoubt(rows []calRow, doubt, threshold float64) map[string]float64 {
+	return applySecurity(rows, doubt, threshold, "security_doubt", func(r *calRow) { r.doubted = true })
 }
 
 // chooseSecCaution is the lowest probability of a possible attack, at
@@ -545,23 +546,24 @@ func cautionHolds(caution, psec float64) bool {
 // up is flagged as one (human, confidence 1, no category: right when its
 // label is human with none). It returns the caution's figures.
 func applyCaution(rows []calRow, caution float64) map[string]float64 {
-	return applySecurity(rows, caution, "security_caution", func(r *calRow) {
+	return applySecurity(rows, caution, 0, "security_caution", func(r *calRow) {
 		r.act, r.right, r.conf = humanIdx, r.wantHuman && r.noCats, 1
 	})
 }
 
 // applySecurity applies mark to the cross-validated verdicts that would act
-// with a probability of a possible attack from threshold up (the caution's
-// or the doubt's). It returns the figures under name: the threshold, the
-// share of the in-scope tickets marked, and the reports marked.
-func applySecurity(rows []calRow, threshold float64, name string, mark func(*calRow)) map[string]float64 {
+// (with a confidence of minConf or more) with a probability of a possible
+// attack from threshold up (the caution's or the doubt's). It returns the
+// figures under name: the threshold, the share of the in-scope tickets
+// marked, and the reports marked.
+func applySecurity(rows []calRow, threshold, minConf float64, name string, mark func(*calRow)) map[string]float64 {
 	var inScope, inScopeMarked, reportsMarked int
 	for i := range rows {
 		r := &rows[i]
 		if !r.wantHuman {
 			inScope++
 		}
-		if r.act == humanIdx || !cautionHolds(threshold, r.psec) {
+		if r.act == humanIdx || r.conf < minConf || !cautionHolds(threshold, r.psec) {
 			continue
 		}
 		if !r.wantHuman {

@@ -196,7 +196,7 @@ func TestApplyDoubt(t *testing.T) {
 		{act: 0, psec: 0.05, conf: 0.99, right: true},                                // below the doubt
 		{act: humanIdx, psec: 0.9, conf: 0.99, right: true, wantHuman: true, sec: 1}, // left to a person already
 	}
-	figures := applyDoubt(rows, 0.06)
+	figures := applyDoubt(rows, 0.06, 0.9)
 	var got []bool
 	for _, r := range rows {
 		got = append(got, r.doubted)
@@ -212,5 +212,12 @@ func TestApplyDoubt(t *testing.T) {
 	if cv["coverage"] != 0.5 || cv["false_autonomous_rate"] != 0 || cv["autonomous_precision"] != 1 {
 		t.Errorf("figures with the doubt: coverage %v, false autonomous rate %v, precision %v; want 0.5, 0, 1 (only the verdict below the doubt acts alone)",
 			cv["coverage"], cv["false_autonomous_rate"], cv["autonomous_precision"])
+	}
+	// a suggestion already (below the auto threshold) is not moved, nor
+	// counted in the doubt's figures
+	below := []calRow{{act: 0, psec: 0.07, conf: 0.5, right: true, sec: 1}}
+	figures = applyDoubt(below, 0.06, 0.9)
+	if below[0].doubted || figures["security_doubt_in_scope"] != 0 || figures["security_doubt_reports"] != 0 {
+		t.Errorf("a suggestion below the auto threshold: doubted %v, figures %v; want not doubted, nothing counted", below[0].doubted, figures)
 	}
 }
