@@ -291,7 +291,7 @@ func argmax(x []float64) int {
 // combine turns the rules' verdict v into the combined verdict. The hard
 // rules stay hard: an agent on the ticket means human, and the bot's own
 // latest comment means nothing new to do.
-func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast bool) {
+func (c *Classifier) combine(v *Verdict, sc *scratch, fs featureSet, t Ticket, agent, botLast bool) {
 	p := c.model.score(fs).probs()
 	r := viewOf(v.Categories, v.Action)
 	j := c.model.meta.judge(r, p)
@@ -355,7 +355,25 @@ func (c *Classifier) combine(v *Verdict, fs featureSet, t Ticket, agent, botLast
 		// alone: the agents see it first, as a suggestion
 		v.Evidence = append(v.Evidence, learnedSecurity(RuleSecurityDoubt, p.sec, fmt.Sprintf("from %.2f the bot only suggests", c.model.meta.SecDoubt)))
 	}
+	if d := c.model.meta.SecondDoubt; act != ActionHuman && d > 0 && v.Confidence >= c.autoThreshold {
+		// one sentence read alone names a problem the verdict leaves out:
+		// a second problem the whole ticket's reading missed; the agents
+		// see it first (only a verdict that would act alone is read so)
+		best, at := sentenceMax(c.model, sc)
+		for i, id := range Categories() {
+			if !j.cats[i] && best[i] >= d {
+				s := sc.sents[at[i]]
+				v.Evidence = append(v.Evidence, Evidence{Kind: "category", Label: id, Rule: RuleSecondProblem, Text: string(sc.text[s.start:s.end]), Where: "sentence", Weight: round3(best[i])})
+			}
+		}
+	}
 }
+
+// RuleSecondProblem is the rule of the evidence that makes a verdict a
+// suggestion at most: one sentence of the reporter's, read alone by the
+// learned model, names a category the verdict lacks with a probability
+// from the model's second-problem doubt up.
+const RuleSecondProblem = "learned model (second problem)"
 
 // learnedSecurity is the evidence of the learned model's probability psec
 // of a possible attack, read under rule, with what the bot does about it
@@ -373,9 +391,10 @@ func learnedSecurity(rule string, psec float64, then string) Evidence {
 // reached the model's security doubt.
 const RuleSecurityDoubt = "learned model (doubt)"
 
-// doubted reports whether v carries the security doubt's evidence.
+// doubted reports whether v carries the evidence of a doubt: the security
+// doubt's or the second problem's.
 func doubted(v Verdict) bool {
-	return slices.ContainsFunc(v.Evidence, func(e Evidence) bool { return e.Rule == RuleSecurityDoubt })
+	return slices.ContainsFunc(v.Evidence, func(e Evidence) bool { return e.Rule == RuleSecurityDoubt || e.Rule == RuleSecondProblem })
 }
 
 // flagSecurity makes v the hard rule's verdict on a possible attack the

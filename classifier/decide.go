@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -236,6 +237,9 @@ type scratch struct {
 	gen            uint32
 	ruleMax        []float64
 	feats          []uint32
+	sentFeats      []uint32   // the text features in token order (see sentences)
+	sents          []sentence // the reporter's sentences (see features)
+	sentBuf        []uint32
 }
 
 type segment struct {
@@ -345,10 +349,13 @@ func (c *Classifier) decideTicket(t Ticket, trace bool, keep *featureSet, lang *
 	if keep != nil {
 		fs := c.features(sc, t, agent, lastBot, firstAfter, v.Security)
 		*keep = featureSet{idx: append([]uint32(nil), fs.idx...), text: fs.text, scale: fs.scale}
+		for i := range sc.sents {
+			keep.sents = append(keep.sents, slices.Clone(sc.sentenceFeatures(i).idx))
+		}
 		return v
 	}
 	if c.model != nil {
-		c.combine(&v, c.features(sc, t, agent, lastBot, firstAfter, v.Security), t, agent, lastBot >= 0 && firstAfter < 0)
+		c.combine(&v, sc, c.features(sc, t, agent, lastBot, firstAfter, v.Security), t, agent, lastBot >= 0 && firstAfter < 0)
 	}
 	v.Mode = c.mode(v)
 	return v

@@ -66,11 +66,71 @@ type featureSet struct {
 	idx   []uint32
 	text  int // idx[:text] are text features, idx[text:] structure features
 	scale float64
+	// sents are the feature lists of the reporter's sentences, each read
+	// alone (see sentenceFeatures): kept for training only.
+	sents [][]uint32
+}
+
+// sentence is one sentence of the reporter's text: the range of its text
+// features in scratch.sentFeats and of its words in scratch.text.
+type sentence struct {
+	from, to   int32
+	start, end int32
+	words      int32
+}
+
+// minSentenceWords is the fewest words a sentence needs to be read alone:
+// shorter ones ("thanks", "any idea?") say too little to name a problem.
+const minSentenceWords = 4
+
+// sentenceFeatures is sentence i of sc read alone, as a ticket of that one
+// sentence: its text features and the bias. The slice is scratch memory.
+func (sc *scratch) sentenceFeatures(i int) featureSet {
+	s := sc.sents[i]
+	idx := append(sc.sentBuf[:0], sc.sentFeats[s.from:s.to]...)
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	n := len(idx)
+	idx = append(idx, bucket(fnvByte(fnvByte(fnvOffset, nsStruct), byte(structBias))))
+	sc.sentBuf = idx
+	return featureSet{idx: idx, text: n, scale: 1 / math.Sqrt(float64(max(n, 1)))}
+}
+
+// sentenceMax is, for each category, the text model m's highest
+// probability over the sentences of sc read alone, and the sentence that
+// gave it (-1 when none was read).
+func sentenceMax(m *Model, sc *scratch) (best [nCats]float64, at [nCats]int) {
+	for c := range at {
+		at[c] = -1
+	}
+	for i := range sc.sents {
+		p := m.score(sc.sentenceFeatures(i)).probs()
+		for c, x := range p.cat {
+			if x > best[c] {
+				best[c], at[c] = x, i
+			}
+		}
+	}
+	return best, at
+}
+
+// sentenceMaxOf is sentenceMax over kept sentence features (training).
+func sentenceMaxOf(m *Model, sents [][]uint32) [nCats]float64 {
+	var best [nCats]float64
+	for _, idx := range sents {
+		n := len(idx) - 1
+		p := m.score(featureSet{idx: idx, text: n, scale: 1 / math.Sqrt(float64(max(n, 1)))}).probs()
+		for c, x := range p.cat {
+			best[c] = max(best[c], x)
+		}
+	}
+	return best
 }
 
 // features computes the hashed features of the reporter's text in sc.
 func (c *Classifier) features(sc *scratch, t Ticket, agent bool, lastBot, firstAfter int, security bool) featureSet {
 	idx := sc.feats[:0]
+	sc.sents = sc.sents[:0]
 	reporterComments := 0
 	for si, seg := range sc.segs {
 		if seg.comment > 0 {
@@ -90,6 +150,12 @@ func (c *Classifier) features(sc *scratch, t Ticket, agent bool, lastBot, firstA
 			if len(w) == 0 {
 				continue
 			}
+			if prev == nil || prevSent != tk.sent {
+				sc.sents = append(sc.sents, sentence{from: int32(len(idx)), start: tk.start})
+			}
+			s := &sc.sents[len(sc.sents)-1]
+			s.end = tk.end
+			s.words++
 			idx = append(idx, wordFeature(zone, w))
 			if zone == 1 {
 				// an answer's words also count as the first message's:
@@ -109,8 +175,12 @@ func (c *Classifier) features(sc *scratch, t Ticket, agent bool, lastBot, firstA
 				// and compounds
 				idx = charGrams(idx, w, zone)
 			}
+			s.to = int32(len(idx))
 		}
 	}
+	// the sentences keep their features in token order, before the sort
+	sc.sentFeats = append(sc.sentFeats[:0], idx...)
+	sc.sents = slices.DeleteFunc(sc.sents, func(s sentence) bool { return s.words < minSentenceWords })
 	text := len(idx)
 	if text > 0 {
 		slices.Sort(idx)

@@ -105,6 +105,12 @@ type Meta struct {
 	// (see applyDoubt; chosen like SecCaution, on the verdicts that would
 	// act alone); 0: never (models trained before it).
 	SecDoubt float64 `json:"sec_doubt,omitempty"`
+	// SecondDoubt is the text model's probability, reading one sentence of
+	// the reporter's alone, of a category the verdict lacks, from which a
+	// verdict that would act alone is only suggested to the agents: a
+	// second problem the reading of the whole ticket missed (chosen by
+	// cross-validation, see chooseSecondDoubt); 0: never.
+	SecondDoubt float64 `json:"second_doubt,omitempty"`
 	// Info says how the model was trained and what cross-validation
 	// measured.
 	Info ModelInfo `json:"info"`
@@ -257,6 +263,9 @@ func ReadModel(r io.Reader) (*Model, error) {
 	}
 	if t := meta.SecDoubt; !(t >= 0 && t <= 1.01) {
 		return nil, fmt.Errorf("model: security doubt %v is outside [0, 1.01]", t)
+	}
+	if t := meta.SecondDoubt; !(t >= 0 && t <= 1.01) {
+		return nil, fmt.Errorf("model: second-problem doubt %v is outside [0, 1.01]", t)
 	}
 	if t := meta.SecCaution; !(t >= 0 && t <= 1.01) {
 		return nil, fmt.Errorf("model: security caution %v is outside [0, 1.01]", t)

@@ -86,6 +86,7 @@ func TestReadModelRejects(t *testing.T) {
 		"bad meta":            gz(modelMagic + "{not json\n"),
 		"threshold":           gz(modelMagic + v6Meta(`"auto_threshold": 7`)),
 		"sec threshold":       gz(modelMagic + v6Meta(`"sec_threshold": -1`)),
+		"second doubt":        gz(modelMagic + v6Meta(`"second_doubt": 2`)),
 		"older format":        gz(modelMagicV1 + "{}\n"),
 		"v2 format":           gz(modelMagicV2 + "{}\n"),
 		"truncated weights":   gz(modelMagic + v6Meta("") + "\x01\x00\x00\x00\x00"),
@@ -400,5 +401,87 @@ func TestSecurityDoubt(t *testing.T) {
 	}
 	if doubtful.Action != plain.Action || doubtful.Confidence != plain.Confidence || doubtful.Security {
 		t.Errorf("the doubt changed the verdict: %s %v security %v, want %s %v, no flag", doubtful.Action, doubtful.Confidence, doubtful.Security, plain.Action, plain.Confidence)
+	}
+}
+
+// TestSecondProblemDoubt: a verdict that would act alone is only suggested
+// when one sentence, read alone, names a category the verdict lacks with a
+// probability from the model's second-problem doubt up; the evidence names
+// the category and quotes the sentence; action and confidence stay.
+func TestSecondProblemDoubt(t *testing.T) {
+	t.Parallel()
+	m, err := LoadDefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticket := Ticket{Summary: "passkey not valid", Description: "Defender says my passkey can no longer be used. " +
+		"I would rather just sign in with the notification on my phone like before, how do I pick that?"}
+	decide := func(doubt, threshold float64) Verdict {
+		t.Helper()
+		dm := *m
+		dm.meta.SecondDoubt = doubt
+		c, err := NewDefault(WithModel(&dm), WithAutoThreshold(threshold))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Decide(ticket)
+	}
+	plain := decide(0, 0)
+	if plain.Mode != ModeAuto || doubted(plain) {
+		t.Fatalf("without the doubt: mode %s, doubted %v; want auto, not doubted", plain.Mode, doubted(plain))
+	}
+	if contains(plain.Categories, "authenticator-sign-in") {
+		t.Fatalf("the verdict already has the second problem (%v): the test needs one that lacks it", plain.Categories)
+	}
+	doubtful := decide(0.3, 0)
+	if doubtful.Mode != ModeSuggest || !doubted(doubtful) {
+		t.Errorf("with the doubt: mode %s, doubted %v; want suggest, doubted", doubtful.Mode, doubted(doubtful))
+	}
+	var got []Evidence
+	for _, e := range doubtful.Evidence {
+		if e.Rule == RuleSecondProblem {
+			got = append(got, e)
+		}
+	}
+	if len(got) != 1 || got[0].Label != "authenticator-sign-in" || !strings.Contains(got[0].Text, "sign in with the notification on my phone") || got[0].Weight < 0.3 {
+		t.Errorf("second-problem evidence %+v; want one, authenticator-sign-in, quoting the second sentence", got)
+	}
+	if doubtful.Action != plain.Action || doubtful.Confidence != plain.Confidence || !slices.Equal(doubtful.Categories, plain.Categories) {
+		t.Errorf("the doubt changed the verdict: %s %v %v, want %s %v %v", doubtful.Action, doubtful.Confidence, doubtful.Categories, plain.Action, plain.Confidence, plain.Categories)
+	}
+	// a verdict below the auto threshold is a suggestion anyway: not read
+	if below := decide(0.3, 1.01); doubted(below) {
+		t.Errorf("below the auto threshold: doubted; want the sentences left unread")
+	}
+}
+
+// TestSentences: the reporter's sentences of four words or more are kept
+// for training, each read alone: its text features (all among the
+// ticket's) and the bias.
+func TestSentences(t *testing.T) {
+	t.Parallel()
+	c, err := NewDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs featureSet
+	c.decideTicket(Ticket{Summary: "Help", Description: "Hello. My passkey can no longer be used on my phone. Thanks! How do I sign in with a notification instead?"}, false, &fs, nil)
+	if len(fs.sents) != 2 {
+		t.Fatalf("%d sentences kept, want 2 (the two of four words or more)", len(fs.sents))
+	}
+	text := map[uint32]bool{}
+	for _, b := range fs.idx[:fs.text] {
+		text[b] = true
+	}
+	bias := bucket(fnvByte(fnvByte(fnvOffset, nsStruct), byte(structBias)))
+	for i, s := range fs.sents {
+		if len(s) < 2 || s[len(s)-1] != bias {
+			t.Fatalf("sentence %d: %d features, last %d; want text features then the bias %d", i, len(s), s[len(s)-1], bias)
+		}
+		for _, b := range s[:len(s)-1] {
+			if !text[b] {
+				t.Errorf("sentence %d: feature %d is not among the ticket's text features", i, b)
+			}
+		}
 	}
 }

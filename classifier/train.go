@@ -174,6 +174,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	// a model that trained on it, nor on another ticket of its set (its
 	// writers), so the combiner sees the model as it is on new writers.
 	oof := make([]textProbs, len(ex))
+	oofSent := make([][nCats]float64, len(ex))
 	for k := range opt.Folds {
 		train := outOfFold(ex, k, func(e example) int { return e.fold })
 		if len(train) == len(ex) {
@@ -183,6 +184,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 		for i, e := range ex {
 			if e.fold == k {
 				oof[i] = m.score(e.fs).probs()
+				oofSent[i] = sentenceMaxOf(m, e.fs.sents)
 			}
 		}
 	}
@@ -202,7 +204,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 		if !e.meta {
 			continue
 		}
-		r := metaRow{sec: e.sec, r: e.rules, p: oof[i], cats: e.cats, act: e.act, fold: e.fold, scored: e.scored, foreign: e.foreign}
+		r := metaRow{sec: e.sec, r: e.rules, p: oof[i], cats: e.cats, act: e.act, fold: e.fold, scored: e.scored, foreign: e.foreign, sentMax: oofSent[i]}
 		if e.rulesSec || secFlags(secThreshold, secScore(oof[i])) {
 			flagged = append(flagged, r)
 			continue
@@ -227,7 +229,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 			}
 			j := mt.judge(r.r, r.p)
 			cal = append(cal, calRow{fold: k, f: calibFeatures(r.r, r.p, j), right: j.act == r.act && j.cats == r.cats, act: j.act, wantHuman: r.act == humanIdx, scored: r.scored,
-				psec: r.p.sec, sec: r.sec, foreign: r.foreign, noCats: r.cats == [nCats]bool{}})
+				psec: r.p.sec, sec: r.sec, foreign: r.foreign, noCats: r.cats == [nCats]bool{}, sentLeft: sentLeft(r.sentMax, j.cats)})
 		}
 	}
 	meta := fitMeta(rows)
@@ -254,7 +256,15 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	meta.SecCaution = chooseSecCaution(crossFit, secThreshold, opt.SecCautionInScope)
 	cautionFigures := applyCaution(crossFit, meta.SecCaution)
 	applyCaution(cal, meta.SecCaution)
+	// the auto threshold on the verdicts' confidence alone; the
+	// second-problem doubt then keeps from acting alone what one sentence,
+	// read alone, says is missing a category (on the held-out sets the
+	// precision the threshold buys in cross-validation was not always
+	// met: the doubts are a margin, not a way to lower the threshold)
 	meta.AutoThreshold = chooseThreshold(crossFit, opt.TargetPrecision)
+	meta.SecondDoubt = chooseSecondDoubt(crossFit, opt.TargetPrecision)
+	markSecondDoubt(crossFit, meta.SecondDoubt)
+	markSecondDoubt(cal, meta.SecondDoubt)
 	// the security doubt, on the verdicts that would act alone
 	meta.SecDoubt = chooseSecCaution(actingAlone(crossFit, meta.AutoThreshold), secThreshold, opt.SecDoubtInScope)
 	doubtFigures := applyDoubt(crossFit, meta.SecDoubt, meta.AutoThreshold)
@@ -278,6 +288,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	meta.Info.CV["crossfit_ece"] = crossFitCV["ece"]
 	maps.Copy(meta.Info.CV, cautionFigures)
 	maps.Copy(meta.Info.CV, doubtFigures)
+	maps.Copy(meta.Info.CV, secondDoubtFigures(crossFit, meta.SecondDoubt, meta.AutoThreshold))
 	// the same cross-fitted figures for English and for the six other
 	// languages apart: the held-out sets are judged so
 	for _, g := range []struct {
@@ -372,6 +383,9 @@ type metaRow struct {
 	scored bool
 	// foreign: the detected language is not English
 	foreign bool
+	// sentMax is, per category, the text model's highest probability over
+	// the ticket's sentences read alone (out of fold, like p)
+	sentMax [nCats]float64
 }
 
 // fitMeta fits the combiner: boosted trees for each category and each
@@ -468,16 +482,107 @@ type calRow struct {
 	sec       int8    // the label: a possible attack (1), not (0), unknown (-1)
 	foreign   bool    // the detected language is not English
 	noCats    bool    // the label has no category
-	doubted   bool    // the security doubt makes it a suggestion at most
+	doubted   bool    // a doubt (security, second problem) makes it a suggestion at most
+	// sentLeft is the text model's highest probability, over the ticket's
+	// sentences read alone, of a category the verdict lacks
+	sentLeft float64
 }
 
-// actingAlone is rows with the verdicts below the auto threshold made
-// human: what chooseSecCaution counts for the security doubt, which
+// sentLeft is the highest of the sentence probabilities best over the
+// categories the verdict cats lacks.
+func sentLeft(best [nCats]float64, cats [nCats]bool) float64 {
+	out := 0.0
+	for c := range nCats {
+		if !cats[c] {
+			out = max(out, best[c])
+		}
+	}
+	return out
+}
+
+// secondDoubts are the thresholds chooseSecondDoubt tries, the least
+// intrusive first: of two that buy the same coverage, the higher stays.
+var secondDoubts = []float64{0.98, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5}
+
+// chooseSecondDoubt is the second-problem doubt at which the sentences'
+// reading tells the wrong verdicts from the right ones best: the one that
+// would buy the most coverage at the precision target if the auto
+// threshold were chosen again without the verdicts it doubts (a verdict
+// with a sentence reading, at the doubt or more, as a category it lacks).
+// 0 (off) when none would. Train does not choose the threshold again: the
+// doubt is a safety layer on top of it, like the security doubt.
+func chooseSecondDoubt(rows []calRow, target float64) float64 {
+	best := coverageAt(rows, chooseThreshold(rows, target))
+	doubt := 0.0
+	for _, d := range secondDoubts {
+		marked := slices.Clone(rows)
+		markSecondDoubt(marked, d)
+		if cov := coverageAt(marked, chooseThreshold(marked, target)); cov > best {
+			doubt, best = d, cov
+		}
+	}
+	return doubt
+}
+
+// markSecondDoubt marks the verdicts that act with a sentence reading, at
+// doubt or more, as a category they lack; 0: none.
+func markSecondDoubt(rows []calRow, doubt float64) {
+	if doubt <= 0 {
+		return
+	}
+	for i := range rows {
+		if rows[i].act != humanIdx && rows[i].sentLeft >= doubt {
+			rows[i].doubted = true
+		}
+	}
+}
+
+// secondDoubtFigures are the second-problem doubt's figures on the
+// cross-validated verdicts: the doubt, the share of the in-scope tickets
+// it keeps from acting alone at threshold, and the share of those whose
+// verdict was right.
+func secondDoubtFigures(rows []calRow, doubt, threshold float64) map[string]float64 {
+	var inScope, kept, keptRight int
+	for _, r := range rows {
+		if r.wantHuman {
+			continue
+		}
+		inScope++
+		if doubt > 0 && r.act != humanIdx && r.conf >= threshold && r.sentLeft >= doubt {
+			kept++
+			keptRight += int(b2f(r.right))
+		}
+	}
+	return map[string]float64{
+		"second_doubt":          round3(doubt),
+		"second_doubt_in_scope": round3(ratio(kept, inScope)),
+		"second_doubt_right":    round3(ratio(keptRight, kept)),
+	}
+}
+
+// coverageAt is the share of the in-scope verdicts acting alone at
+// threshold.
+func coverageAt(rows []calRow, threshold float64) float64 {
+	var inScope, auto int
+	for _, r := range rows {
+		if r.wantHuman {
+			continue
+		}
+		inScope++
+		if r.act != humanIdx && r.conf >= threshold && !r.doubted {
+			auto++
+		}
+	}
+	return ratio(auto, inScope)
+}
+
+// actingAlone is rows with the verdicts below the auto threshold, or
+// doubted, made human: what chooseSecCaution counts for the security doubt, which
 // moves only verdicts that would act alone.
 func actingAlone(rows []calRow, threshold float64) []calRow {
 	out := slices.Clone(rows)
 	for i := range out {
-		if out[i].conf < threshold {
+		if out[i].conf < threshold || out[i].doubted {
 			out[i].act = humanIdx
 		}
 	}
@@ -563,7 +668,7 @@ func applySecurity(rows []calRow, threshold, minConf float64, name string, mark 
 		if !r.wantHuman {
 			inScope++
 		}
-		if r.act == humanIdx || r.conf < minConf || !cautionHolds(threshold, r.psec) {
+		if r.act == humanIdx || r.conf < minConf || r.doubted || !cautionHolds(threshold, r.psec) {
 			continue
 		}
 		if !r.wantHuman {
@@ -599,7 +704,7 @@ func fitCalib(rows []calRow) [nCalib]float64 {
 func chooseThreshold(rows []calRow, target float64) float64 {
 	acting := make([]calRow, 0, len(rows))
 	for _, r := range rows {
-		if r.act != humanIdx {
+		if r.act != humanIdx && !r.doubted {
 			acting = append(acting, r)
 		}
 	}

@@ -221,3 +221,46 @@ func TestApplyDoubt(t *testing.T) {
 		t.Errorf("a suggestion below the auto threshold: doubted %v, figures %v; want not doubted, nothing counted", below[0].doubted, figures)
 	}
 }
+
+// TestChooseSecondDoubt: the second-problem doubt is the one that would buy
+// the most coverage at the precision target were the auto threshold chosen
+// again without the verdicts it doubts, the highest of equals; off when
+// none would.
+func TestChooseSecondDoubt(t *testing.T) {
+	t.Parallel()
+	rows := func(wrongLeft float64) []calRow {
+		var out []calRow
+		for range 8 {
+			out = append(out, calRow{act: 0, conf: 0.99, right: true, sentLeft: 0.1})
+		}
+		for range 2 {
+			out = append(out, calRow{act: 0, conf: 0.98, sentLeft: wrongLeft})
+		}
+		for range 8 {
+			out = append(out, calRow{act: 0, conf: 0.6, right: true, sentLeft: 0.1})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		wrongLeft float64
+		want      float64
+	}{
+		{"a sentence names what the wrong verdicts lack", 0.99, 0.98},
+		{"less surely", 0.87, 0.85},
+		{"no sentence does", 0.2, 0},
+	} {
+		if got := chooseSecondDoubt(rows(tc.wrongLeft), 0.9); got != tc.want {
+			t.Errorf("%s: doubt %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// the doubt's verdicts act alone no more, whatever their confidence
+	r := rows(0.99)
+	markSecondDoubt(r, 0.98)
+	if cv := cvFigures(r, 0.6); cv["autonomous_precision"] != 1 || cv["coverage"] != 0.889 {
+		t.Errorf("figures with the doubt: precision %v, coverage %v; want 1, 0.889", cv["autonomous_precision"], cv["coverage"])
+	}
+	if got := chooseThreshold(r, 0.9); got != 0.6 {
+		t.Errorf("threshold over the doubted rows %v, want 0.6 (the doubted ones do not act)", got)
+	}
+}
