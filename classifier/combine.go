@@ -363,7 +363,7 @@ func (c *Classifier) combine(v *Verdict, sc *scratch, fs featureSet, t Ticket, a
 		for i, id := range Categories() {
 			if !j.cats[i] && best[i] >= d {
 				s := sc.sents[at[i]]
-				v.Evidence = append(v.Evidence, Evidence{Kind: "category", Label: id, Rule: RuleSecondProblem, Text: string(sc.text[s.start:s.end]), Where: "sentence", Weight: round3(best[i])})
+				v.Evidence = append(v.Evidence, Evidence{Kind: "category", Label: id, Rule: RuleSecondProblem, Text: string(sc.text[s.start:s.end]), Where: secondProblemWhere, Weight: round3(best[i])})
 			}
 		}
 	}
@@ -374,6 +374,11 @@ func (c *Classifier) combine(v *Verdict, sc *scratch, fs featureSet, t Ticket, a
 // learned model, names a category the verdict lacks with a probability
 // from the model's second-problem doubt up.
 const RuleSecondProblem = "learned model (second problem)"
+
+// secondProblemWhere is where the second-problem evidence was read, as an
+// agent's note shows it ("… (authenticator-sign-in, in a sentence read
+// alone; …)"): it names a category the suggestion lacks.
+const secondProblemWhere = "a sentence read alone; the suggestion lacks this category"
 
 // learnedSecurity is the evidence of the learned model's probability psec
 // of a possible attack, read under rule, with what the bot does about it

@@ -443,7 +443,7 @@ func TestSecondProblemDoubt(t *testing.T) {
 			got = append(got, e)
 		}
 	}
-	if len(got) != 1 || got[0].Label != "authenticator-sign-in" || !strings.Contains(got[0].Text, "sign in with the notification on my phone") || got[0].Weight < 0.3 {
+	if len(got) != 1 || got[0].Label != "authenticator-sign-in" || !strings.Contains(got[0].Text, "sign in with the notification on my phone") || got[0].Weight < 0.3 || got[0].Where != secondProblemWhere {
 		t.Errorf("second-problem evidence %+v; want one, authenticator-sign-in, quoting the second sentence", got)
 	}
 	if doubtful.Action != plain.Action || doubtful.Confidence != plain.Confidence || !slices.Equal(doubtful.Categories, plain.Categories) {
