@@ -90,9 +90,14 @@ func (sc *scratch) sentenceFeatures(i int) featureSet {
 	idx := append(sc.sentBuf[:0], sc.sentFeats[s.from:s.to]...)
 	slices.Sort(idx)
 	idx = slices.Compact(idx)
-	n := len(idx)
-	idx = append(idx, bucket(fnvByte(fnvByte(fnvOffset, nsStruct), byte(structBias))))
-	sc.sentBuf = idx
+	sc.sentBuf = append(idx, structFeature(structBias))
+	return sentenceSet(sc.sentBuf)
+}
+
+// sentenceSet is the feature set of one sentence's features idx: its
+// sorted text features, then the bias.
+func sentenceSet(idx []uint32) featureSet {
+	n := len(idx) - 1
 	return featureSet{idx: idx, text: n, scale: 1 / math.Sqrt(float64(max(n, 1)))}
 }
 
@@ -118,8 +123,7 @@ func sentenceMax(m *Model, sc *scratch) (best [nCats]float64, at [nCats]int) {
 func sentenceMaxOf(m *Model, sents [][]uint32) [nCats]float64 {
 	var best [nCats]float64
 	for _, idx := range sents {
-		n := len(idx) - 1
-		p := m.score(featureSet{idx: idx, text: n, scale: 1 / math.Sqrt(float64(max(n, 1)))}).probs()
+		p := m.score(sentenceSet(idx)).probs()
 		for c, x := range p.cat {
 			best[c] = max(best[c], x)
 		}
@@ -189,7 +193,7 @@ func (c *Classifier) features(sc *scratch, t Ticket, agent bool, lastBot, firstA
 	}
 	add := func(f int, on bool) {
 		if on {
-			idx = append(idx, bucket(fnvByte(fnvByte(fnvOffset, nsStruct), byte(f))))
+			idx = append(idx, structFeature(f))
 		}
 	}
 	add(structBias, true)
@@ -207,6 +211,9 @@ func (c *Classifier) features(sc *scratch, t Ticket, agent bool, lastBot, firstA
 	}
 	return fs
 }
+
+// structFeature is structure feature f's bucket.
+func structFeature(f int) uint32 { return bucket(fnvByte(fnvByte(fnvOffset, nsStruct), byte(f))) }
 
 // wordFeature is word w's bucket in zone (0: the first message and what
 // came before the bot's last comment; 1: the answers after it).

@@ -473,7 +473,7 @@ func TestSentences(t *testing.T) {
 	for _, b := range fs.idx[:fs.text] {
 		text[b] = true
 	}
-	bias := bucket(fnvByte(fnvByte(fnvOffset, nsStruct), byte(structBias)))
+	bias := structFeature(structBias)
 	for i, s := range fs.sents {
 		if len(s) < 2 || s[len(s)-1] != bias {
 			t.Fatalf("sentence %d: %d features, last %d; want text features then the bias %d", i, len(s), s[len(s)-1], bias)

@@ -19,7 +19,7 @@ func TestLearnedSecurityFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	structBucket := func(f int) int { return int(bucket(fnvByte(fnvByte(fnvOffset, nsStruct), byte(f)))) }
+	structBucket := func(f int) int { return int(structFeature(f)) }
 	bias, bot := structBucket(structBias), structBucket(structBot)
 	// every weight zero but a few of the bias's and the bot feature's
 	cautious := func(threshold, caution, sec, human, botSec float64) *Model {

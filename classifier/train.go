@@ -524,14 +524,18 @@ func chooseSecondDoubt(rows []calRow, target float64) float64 {
 	return doubt
 }
 
+// secondDoubted reports whether the second-problem doubt (0: off) holds
+// for r: it acts, and a sentence reads, at the doubt or more, as a
+// category it lacks.
+func (r calRow) secondDoubted(doubt float64) bool {
+	return doubt > 0 && r.act != humanIdx && r.sentLeft >= doubt
+}
+
 // markSecondDoubt marks the verdicts that act with a sentence reading, at
 // doubt or more, as a category they lack; 0: none.
 func markSecondDoubt(rows []calRow, doubt float64) {
-	if doubt <= 0 {
-		return
-	}
 	for i := range rows {
-		if rows[i].act != humanIdx && rows[i].sentLeft >= doubt {
+		if rows[i].secondDoubted(doubt) {
 			rows[i].doubted = true
 		}
 	}
@@ -548,7 +552,7 @@ func secondDoubtFigures(rows []calRow, doubt, threshold float64) map[string]floa
 			continue
 		}
 		inScope++
-		if doubt > 0 && r.act != humanIdx && r.conf >= threshold && r.sentLeft >= doubt {
+		if r.conf >= threshold && r.secondDoubted(doubt) {
 			kept++
 			keptRight += int(b2f(r.right))
 		}
