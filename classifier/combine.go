@@ -293,22 +293,25 @@ func argmax(x []float64) int {
 // latest comment means nothing new to do.
 func (c *Classifier) combine(v *Verdict, sc *scratch, fs featureSet, t Ticket, agent, botLast bool) {
 	p := c.model.score(fs).probs()
-	r := viewOf(v.Categories, v.Action)
-	j := c.model.meta.judge(r, p)
-	v.Judges = Judges{RulesAction: v.Action, ModelAction: actionsByIndex[j.textAct], ModelProbability: round3(j.textActP), SecurityProbability: round3(p.sec)}
-	switch {
-	case v.Security: // the rules flagged it: nothing to add
-	case secFlags(c.model.meta.SecThreshold, secScore(p)):
+	textAct := argmax(p.act[:])
+	v.Judges = Judges{RulesAction: v.Action, ModelAction: actionsByIndex[textAct], ModelProbability: round3(p.act[textAct]), SecurityProbability: round3(p.sec)}
+	if !v.Security && secFlags(c.model.meta.SecThreshold, secScore(p)) {
 		// the learned judge reads a possible attack the rules' phrases
 		// missed: a person looks, as when the rules flag it
 		flagSecurity(v, learnedSecurity("learned model", p.sec, ""))
-	case !agent && !botLast && actionsByIndex[j.act] != ActionHuman && cautionHolds(c.model.meta.SecCaution, p.sec):
+	}
+	if agent || botLast || v.Security {
+		// a hard rule decides: the combiner's trees are not needed
+		v.Confidence = 1
+		return
+	}
+	r := viewOf(v.Categories, v.Action)
+	j := c.model.meta.judge(r, p)
+	if actionsByIndex[j.act] != ActionHuman && cautionHolds(c.model.meta.SecCaution, p.sec) {
 		// the verdict would answer with steps (alone or as a suggestion)
 		// what the model reads, less surely, as a possible attack: too
 		// likely an attack to answer with steps, so it is flagged too
 		flagSecurity(v, learnedSecurity("learned model (caution)", p.sec, fmt.Sprintf("from %.2f the bot does not answer a ticket with steps", c.model.meta.SecCaution)))
-	}
-	if agent || botLast || v.Security {
 		v.Confidence = 1
 		return
 	}
