@@ -49,13 +49,15 @@ type BoostTree struct {
 // a verdict goes is data the processor cannot predict, and a missed
 // guess cost about a third of the whole decision's time.
 func (b *Boost) logit(f []float64) float64 {
+	// the three levels written out (boostDepth is 3: the array below
+	// does not compile otherwise), so that the trees' walks overlap
+	var _ = [1]struct{}{}[boostDepth-3]
 	z := b.Base
 	for i := range b.Trees {
 		t := &b.Trees[i]
-		n := 0
-		for range boostDepth {
-			n = 2*n + 1 + t.right(n, f)
-		}
+		n := 1 + t.right(0, f)
+		n = 2*n + 1 + t.right(n, f)
+		n = 2*n + 1 + t.right(n, f)
 		z += t.Leaf[n-boostNodes]
 	}
 	return z
