@@ -2,6 +2,8 @@ package classifier
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -63,6 +65,7 @@ type matcher struct {
 	prefixLens []int
 	aliases    map[string][]int32
 	deletes    map[string][]int32
+	keys       keyFilter // the keys of vocab and deletes, for the typo lookup
 	fuzzyMin   int
 	twoEdits   int
 
@@ -265,6 +268,7 @@ func newMatcher(rs *Rules) (*matcher, error) {
 			m.addDeletes(w, int32(id), 2)
 		}
 	}
+	m.keys = newKeyFilter(slices.Collect(maps.Keys(m.vocab)), slices.Collect(maps.Keys(m.deletes)))
 	for l := range m.prefixLenSet() {
 		m.prefixLens = append(m.prefixLens, l)
 	}

@@ -91,9 +91,16 @@ func (m *matcher) lookup(w []byte) int32 {
 	}
 	f := fuzzyBest{m: m, w: w, id: -1, dist: 3}
 	// w is a word with one or two letters left out.
-	f.considerAll(m.deletes[string(w)])
+	if m.keys.mayHold(keyHash(w)) {
+		f.considerAll(m.deletes[string(w)])
+	}
+	var hs [40]uint64
+	deletionHashes(w, hs[:])
 	var buf [40]byte
 	for i := range w {
+		if !m.keys.mayHold(hs[i]) {
+			continue // w without letter i is in neither map
+		}
 		n := copy(buf[:], w[:i])
 		n += copy(buf[n:], w[i+1:])
 		d := buf[:n]
