@@ -72,10 +72,10 @@ func (f keyFilter) mayHold(h uint64) bool {
 
 // deletionHashes sets out[i] to the hash of w with letter i left out, for
 // each i, from the hashes of its prefixes and suffixes; w is at most
-// len(out) long.
+// maxTypoLen long, out at least as long as w.
 func deletionHashes(w []byte, out []uint64) {
-	var pre [41]uint64 // pre[i]: hash of w[:i]
-	var pow [41]uint64 // pow[k]: keyHashMul^k
+	var pre [maxTypoLen + 1]uint64 // pre[i]: hash of w[:i]
+	var pow [maxTypoLen + 1]uint64 // pow[k]: keyHashMul^k
 	pow[0] = 1
 	for i, b := range w {
 		pre[i+1] = pre[i]*keyHashMul + uint64(b)

@@ -10,7 +10,7 @@ import (
 func TestDeletionHashes(t *testing.T) {
 	t.Parallel()
 	for _, w := range []string{"a", "ab", "passkey", "authenticator", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"} {
-		var hs [40]uint64
+		var hs [maxTypoLen]uint64
 		deletionHashes([]byte(w), hs[:])
 		for i := range len(w) {
 			d := w[:i] + w[i+1:]

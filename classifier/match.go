@@ -75,13 +75,16 @@ func (m *matcher) lookupString(w string) int32 {
 	return -1
 }
 
+// maxTypoLen is the longest word the typo tolerance looks at.
+const maxTypoLen = 40
+
 // lookup finds a word in the vocabulary, exactly or within the typo
 // tolerance.
 func (m *matcher) lookup(w []byte) int32 {
 	if id, ok := m.vocab[string(w)]; ok {
 		return id
 	}
-	if len(w) < m.fuzzyMin-1 || len(w) > 40 {
+	if len(w) < m.fuzzyMin-1 || len(w) > maxTypoLen {
 		return -1
 	}
 	for _, b := range w {
@@ -94,9 +97,9 @@ func (m *matcher) lookup(w []byte) int32 {
 	if m.keys.mayHold(keyHash(w)) {
 		f.considerAll(m.deletes[string(w)])
 	}
-	var hs [40]uint64
+	var hs [maxTypoLen]uint64
 	deletionHashes(w, hs[:])
-	var buf [40]byte
+	var buf [maxTypoLen]byte
 	for i := range w {
 		if !m.keys.mayHold(hs[i]) {
 			continue // w without letter i is in neither map
@@ -186,10 +189,10 @@ func isSubsequence(s []byte, of string) bool {
 // osaDistance is the Damerau–Levenshtein distance without repeated edits of
 // a substring, for short ASCII words (stack buffers, no allocation).
 func osaDistance(a []byte, b string) int {
-	if len(a) > 40 || len(b) > 40 {
+	if len(a) > maxTypoLen || len(b) > maxTypoLen {
 		return 99
 	}
-	var rows [3][41]int
+	var rows [3][maxTypoLen + 1]int
 	prev2, prev, cur := &rows[0], &rows[1], &rows[2]
 	for j := 0; j <= len(b); j++ {
 		prev[j] = j
