@@ -20,24 +20,41 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("TRIAGE_TEST_MAIN") == "1" {
 		os.Args = append([]string{"triage"}, strings.Fields(os.Getenv("TRIAGE_TEST_ARGS"))...)
+		signalsHeard = func() { // tell startMain, on the pipe it passed as fd 3
+			ready := os.NewFile(3, "ready")
+			_, _ = ready.Write([]byte{1})
+			_ = ready.Close()
+		}
 		main()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
 
-// startMain starts this test binary as `triage args...` with stdin.
+// startMain starts this test binary as `triage args...` with stdin, and
+// returns once main listens for signals.
 func startMain(t *testing.T, stdin io.Reader, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
+	ready, heard, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ready.Close()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "TRIAGE_TEST_MAIN=1", "TRIAGE_TEST_ARGS="+strings.Join(args, " "))
 	cmd.Stdin = stdin
+	cmd.ExtraFiles = []*os.File{heard} // fd 3
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	heard.Close()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	_ = ready.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := ready.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("triage %v never listened for signals: %v\n%s", args, err, &out)
+	}
 	return cmd, &out
 }
 
@@ -79,7 +96,8 @@ func TestSignalsStopAStdinRead(t *testing.T) {
 			defer w.Close() // never written: the read would wait for ever
 			cmd, out := startMain(t, r, "classify", "-")
 			r.Close()
-			time.Sleep(300 * time.Millisecond) // let it reach the read
+			// main listens: whether the read has begun or not, the signal
+			// ends it (readAll returns the cancelled context's cause)
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}

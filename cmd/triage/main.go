@@ -20,6 +20,7 @@ func main() {
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signalsHeard()
 	root := newRootCmd()
 	go onSignals(sigs, cancel, func() bool { return finishesOnSignal(root) }, os.Exit)
 	if err := root.ExecuteContext(ctx); err != nil {
@@ -32,6 +33,10 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// signalsHeard is called once main listens for SIGINT and SIGTERM: a test
+// that starts the command as a process signals it only then.
+var signalsHeard = func() {}
 
 // stoppedBy is the cause of a context a signal ended.
 type stoppedBy struct{ os.Signal }
