@@ -4,6 +4,16 @@ import (
 	"testing"
 )
 
+// defaultMatcher is the default rules' compiled matcher.
+func defaultMatcher(t *testing.T) *matcher {
+	t.Helper()
+	c, err := NewDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.m
+}
+
 // TestDeletionHashes checks that the hash of a word with one letter left
 // out, from its prefix's and suffix's hashes, is that word's own hash: the
 // typo lookup's filter would miss keys otherwise.
@@ -25,11 +35,7 @@ func TestDeletionHashes(t *testing.T) {
 // yes to every key of the typo lookup's maps, and no to most other words.
 func TestKeyFilterHoldsEveryKey(t *testing.T) {
 	t.Parallel()
-	c, err := NewDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := c.m
+	m := defaultMatcher(t)
 	for _, keys := range []map[string][]int32{m.deletes} {
 		for k := range keys {
 			if !m.keys.mayHold(keyHash([]byte(k))) {
@@ -68,12 +74,8 @@ func TestKeyFilterHoldsEveryKey(t *testing.T) {
 // word with the filter as without it, for misspellings of vocabulary words.
 func TestTypoLookupUnchangedByFilter(t *testing.T) {
 	t.Parallel()
-	c, err := NewDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	with := c.m
-	without := *c.m
+	with := defaultMatcher(t)
+	without := *with
 	without.keys = keyFilter{}
 	tried, found := 0, 0
 	for _, w := range with.words {
