@@ -362,7 +362,7 @@ func (c *Classifier) combine(v *Verdict, sc *scratch, fs featureSet, t Ticket, a
 		// one sentence read alone names a problem the verdict leaves out:
 		// a second problem the whole ticket's reading missed; the agents
 		// see it first (only a verdict that would act alone is read so)
-		best, at := sentenceMax(c.model, sc)
+		best, at := sentenceMax(c.model, len(sc.sents), sc.sentenceFeatures)
 		for i, id := range Categories() {
 			if !j.cats[i] && best[i] >= d {
 				s := sc.sents[at[i]]

@@ -102,14 +102,16 @@ func sentenceSet(idx []uint32) featureSet {
 }
 
 // sentenceMax is, for each category, the text model m's highest
-// probability over the sentences of sc read alone, and the sentence that
-// gave it (-1 when none was read).
-func sentenceMax(m *Model, sc *scratch) (best [nCats]float64, at [nCats]int) {
+// probability over n sentences read alone (set(i) is sentence i's feature
+// set), and the sentence that gave it (-1 when none was read). The worker
+// reads a ticket's sentences from its scratch (sc.sentenceFeatures),
+// training from the kept lists (sentenceSet).
+func sentenceMax(m *Model, n int, set func(int) featureSet) (best [nCats]float64, at [nCats]int) {
 	for c := range at {
 		at[c] = -1
 	}
-	for i := range sc.sents {
-		p := m.score(sc.sentenceFeatures(i)).probs()
+	for i := range n {
+		p := m.score(set(i)).probs()
 		for c, x := range p.cat {
 			if x > best[c] {
 				best[c], at[c] = x, i
@@ -117,18 +119,6 @@ func sentenceMax(m *Model, sc *scratch) (best [nCats]float64, at [nCats]int) {
 		}
 	}
 	return best, at
-}
-
-// sentenceMaxOf is sentenceMax over kept sentence features (training).
-func sentenceMaxOf(m *Model, sents [][]uint32) [nCats]float64 {
-	var best [nCats]float64
-	for _, idx := range sents {
-		p := m.score(sentenceSet(idx)).probs()
-		for c, x := range p.cat {
-			best[c] = max(best[c], x)
-		}
-	}
-	return best
 }
 
 // features computes the hashed features of the reporter's text in sc.

@@ -184,7 +184,7 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 		for i, e := range ex {
 			if e.fold == k {
 				oof[i] = m.score(e.fs).probs()
-				oofSent[i] = sentenceMaxOf(m, e.fs.sents)
+				oofSent[i], _ = sentenceMax(m, len(e.fs.sents), func(i int) featureSet { return sentenceSet(e.fs.sents[i]) })
 			}
 		}
 	}
