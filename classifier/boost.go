@@ -55,13 +55,15 @@ func (b *Boost) logit(f []float64) float64 {
 	z := b.Base
 	for i := range b.Trees {
 		t := &b.Trees[i]
-		n := 1 + t.right(0, f)
-		n = 2*n + 1 + t.right(n, f)
-		n = 2*n + 1 + t.right(n, f)
+		n := t.next(t.next(t.next(0, f), f), f)
 		z += t.Leaf[n-boostNodes]
 	}
 	return z
 }
+
+// next is the node after split n for the features f: 2n+1, plus 1 when
+// the split sends f right.
+func (t *BoostTree) next(n int, f []float64) int { return 2*n + 1 + t.right(n, f) }
 
 // right is 1 when split n sends the features f to its right child
 // (2n+2), else 0.
@@ -241,7 +243,7 @@ func fitBoost(xs [][]float64, ys []bool) *Boost {
 				}
 			}
 			for i, x := range xs {
-				node[i] = 2*node[i] + 1 + t.right(node[i], x)
+				node[i] = t.next(node[i], x)
 			}
 		}
 		var G, H [boostLeaves]float64
