@@ -311,7 +311,7 @@ func (c *Classifier) combine(v *Verdict, sc *scratch, fs featureSet, t Ticket, a
 		// the verdict would answer with steps (alone or as a suggestion)
 		// what the model reads, less surely, as a possible attack: too
 		// likely an attack to answer with steps, so it is flagged too
-		flagSecurity(v, learnedSecurity("learned model (caution)", p.sec, fmt.Sprintf("from %.2f the bot does not answer a ticket with steps", c.model.meta.SecCaution)))
+		flagSecurity(v, learnedSecurity(RuleSecurityCaution, p.sec, fmt.Sprintf("from %.2f the bot does not answer a ticket with steps", c.model.meta.SecCaution)))
 		v.Confidence = 1
 		return
 	}
@@ -393,6 +393,11 @@ func learnedSecurity(rule string, psec float64, then string) Evidence {
 	}
 	return Evidence{Kind: "signal", Label: SigSecurity, Rule: rule, Text: text, Where: "ticket", Weight: round3(psec)}
 }
+
+// RuleSecurityCaution is the rule of the evidence that flags a verdict
+// that would answer with steps: the learned model's probability of a
+// possible attack reached the model's security caution.
+const RuleSecurityCaution = "learned model (caution)"
 
 // RuleSecurityDoubt is the rule of the evidence that makes a verdict a
 // suggestion at most: the learned model's probability of a possible attack

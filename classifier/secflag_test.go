@@ -71,7 +71,7 @@ func TestLearnedSecurityFlag(t *testing.T) {
 			g := got{Security: v.Security}
 			for _, e := range v.Evidence {
 				g.Learned = g.Learned || (e.Label == SigSecurity && e.Rule == "learned model")
-				g.Caution = g.Caution || (e.Label == SigSecurity && e.Rule == "learned model (caution)")
+				g.Caution = g.Caution || (e.Label == SigSecurity && e.Rule == RuleSecurityCaution)
 			}
 			if g.Security && (v.Action != ActionHuman || v.Reason != ReasonSecurity || len(v.Reply) > 0 || len(v.Categories) > 0 || v.Mode != ModeNone || v.Confidence != 1) {
 				t.Errorf("flagged, but action %s, reason %q, mode %s, confidence %v, categories %v, reply %v: want human for security, confidence 1, nothing to send or suggest",

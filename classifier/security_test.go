@@ -131,7 +131,7 @@ func byCautionAlone(v classifier.Verdict) bool {
 		if e.Label != classifier.SigSecurity {
 			continue
 		}
-		if e.Rule != "learned model (caution)" {
+		if e.Rule != classifier.RuleSecurityCaution {
 			return false
 		}
 		n++
