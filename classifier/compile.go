@@ -3,7 +3,6 @@ package classifier
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 )
 
@@ -268,7 +267,7 @@ func newMatcher(rs *Rules) (*matcher, error) {
 			m.addDeletes(w, int32(id), 2)
 		}
 	}
-	m.keys = newKeyFilter(slices.Collect(maps.Keys(m.vocab)), slices.Collect(maps.Keys(m.deletes)))
+	m.keys = newKeyFilter(len(m.vocab)+len(m.deletes), maps.Keys(m.vocab), maps.Keys(m.deletes))
 	for l := range m.prefixLenSet() {
 		m.prefixLens = append(m.prefixLens, l)
 	}

@@ -1,5 +1,7 @@
 package classifier
 
+import "iter"
+
 // keyFilter is a Bloom filter over the typo lookup's keys (the vocabulary
 // and its deletions): a word it says no to is in neither map, so the typo
 // lookup, which tries a word with each letter left out, skips the two map
@@ -16,28 +18,25 @@ type keyFilter struct {
 const keyHashMul = 0x100000001b3
 
 // keyHash is the polynomial hash of s.
-func keyHash(s []byte) uint64 {
+func keyHash[S ~string | ~[]byte](s S) uint64 {
 	var h uint64
-	for _, b := range s {
-		h = h*keyHashMul + uint64(b)
+	for i := range len(s) {
+		h = h*keyHashMul + uint64(s[i])
 	}
 	return h
 }
 
-// newKeyFilter holds every key of the maps given, at about 16 bits a key.
-func newKeyFilter(maps ...[]string) keyFilter {
-	n := 0
-	for _, keys := range maps {
-		n += len(keys)
-	}
+// newKeyFilter holds every key of keys, n of them in all, at about 16
+// bits a key.
+func newKeyFilter(n int, keys ...iter.Seq[string]) keyFilter {
 	size := uint64(64)
 	for size < uint64(16*n) {
 		size <<= 1
 	}
 	f := keyFilter{bits: make([]uint64, size/64), mask: size - 1}
-	for _, keys := range maps {
-		for _, k := range keys {
-			f.add(keyHash([]byte(k)))
+	for _, seq := range keys {
+		for k := range seq {
+			f.add(keyHash(k))
 		}
 	}
 	return f
@@ -71,9 +70,9 @@ func (f keyFilter) mayHold(h uint64) bool {
 }
 
 // deletionHashes sets out[i] to the hash of w with letter i left out, for
-// each i, from the hashes of its prefixes and suffixes; w is at most
-// maxTypoLen long, out at least as long as w.
-func deletionHashes(w []byte, out []uint64) {
+// each i, from the hashes of its prefixes and suffixes, and returns w's
+// own hash; w is at most maxTypoLen long, out at least as long as w.
+func deletionHashes(w []byte, out []uint64) uint64 {
 	var pre [maxTypoLen + 1]uint64 // pre[i]: hash of w[:i]
 	var pow [maxTypoLen + 1]uint64 // pow[k]: keyHashMul^k
 	pow[0] = 1
@@ -86,4 +85,5 @@ func deletionHashes(w []byte, out []uint64) {
 		out[i] = pre[i]*pow[len(w)-1-i] + suf
 		suf += uint64(w[i]) * pow[len(w)-1-i]
 	}
+	return pre[len(w)]
 }

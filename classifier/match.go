@@ -94,11 +94,10 @@ func (m *matcher) lookup(w []byte) int32 {
 	}
 	f := fuzzyBest{m: m, w: w, id: -1, dist: 3}
 	// w is a word with one or two letters left out.
-	if m.keys.mayHold(keyHash(w)) {
+	var hs [maxTypoLen]uint64
+	if m.keys.mayHold(deletionHashes(w, hs[:])) {
 		f.considerAll(m.deletes[string(w)])
 	}
-	var hs [maxTypoLen]uint64
-	deletionHashes(w, hs[:])
 	var buf [maxTypoLen]byte
 	for i := range w {
 		if !m.keys.mayHold(hs[i]) {
