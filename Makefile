@@ -6,8 +6,9 @@ TEST_PKGS ?= $(shell $(GO) list $(PKGS) | grep -v '/chaos$$')
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 export TEST_REDIS_URL
 # the tests that measure allocations, which the race detector would distort,
-# run a second time without it, in the packages that have them only
-ALLOC_TESTS := Allocs|EmbeddedModel
+# and those that train (minutes under it, so left out of its build),
+# run without it, in the packages that have them only
+ALLOC_TESTS := Allocs|EmbeddedModel|UnscoredSets
 ALLOC_PKGS  ?= $(sort $(dir $(shell grep -rlE '^func Test[A-Za-z0-9_]*($(ALLOC_TESTS))' --include='*_test.go' . | grep -v '^./chaos/')))
 
 .DEFAULT_GOAL := help
