@@ -485,3 +485,30 @@ func TestSentences(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainRefusesBadOptions: options that would give a meaningless model
+// are refused before any training, with an error that names them.
+func TestTrainRefusesBadOptions(t *testing.T) {
+	t.Parallel()
+	c, err := New(mustDefaultRules(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		opt  TrainOptions
+		want string
+	}{
+		{"one fold", TrainOptions{Folds: 1}, "at least 2 folds"},
+		{"target precision above 1", TrainOptions{TargetPrecision: 1.5}, "target precision 1.5"},
+		{"target precision under 0.5", TrainOptions{TargetPrecision: 0.3}, "target precision 0.3"},
+		{"negative target precision", TrainOptions{TargetPrecision: -0.98}, "target precision -0.98"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Train(c, nil, nil, tt.opt)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Train(%+v) = %v, want an error with %q", tt.opt, err, tt.want)
+			}
+		})
+	}
+}

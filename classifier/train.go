@@ -130,6 +130,9 @@ func Train(c *Classifier, sets []TrainSet, replays []Replay, opt TrainOptions) (
 	if opt.Folds < 2 {
 		return nil, errors.New("train: at least 2 folds")
 	}
+	if opt.TargetPrecision < 0.5 || opt.TargetPrecision > 1 {
+		return nil, fmt.Errorf("train: the target precision %g is not between 0.5 and 1", opt.TargetPrecision)
+	}
 	byKey := map[[2]string]Replay{}
 	for _, r := range replays {
 		byKey[[2]string{r.Set, r.ID}] = r

@@ -94,6 +94,7 @@ It prints what cross-validation measured and the auto threshold it chose.
 	cmd.Flags().StringVar(&out, "out", "", "model file to write (gzip)")
 	cmd.Flags().IntVar(&opt.Folds, "folds", 0, "cross-validation folds (default 5)")
 	cmd.Flags().IntVar(&opt.Epochs, "epochs", 0, "passes over the tickets (default 30)")
+	cmd.Flags().Float64Var(&opt.TargetPrecision, "target-precision", 0, "cross-validated autonomous precision the auto threshold must reach (default 0.98)")
 	return cmd
 }
 
