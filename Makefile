@@ -8,8 +8,8 @@ export TEST_REDIS_URL
 # the tests that measure allocations, which the race detector would distort,
 # and those that train (minutes under it, so left out of its build),
 # run without it, in the packages that have them only
-ALLOC_TESTS := Allocs|EmbeddedModel|UnscoredSets
-ALLOC_PKGS  ?= $(sort $(dir $(shell grep -rlE '^func Test[A-Za-z0-9_]*($(ALLOC_TESTS))' --include='*_test.go' . | grep -v '^./chaos/')))
+RACEFREE_TESTS := Allocs|EmbeddedModel|UnscoredSets
+RACEFREE_PKGS  ?= $(sort $(dir $(shell grep -rlE '^func Test[A-Za-z0-9_]*($(RACEFREE_TESTS))' --include='*_test.go' . | grep -v '^./chaos/')))
 
 .DEFAULT_GOAL := help
 
@@ -25,7 +25,7 @@ build: ## Build bin/triage
 test: ## Run every test with the race detector, then the allocation tests without it (installs chromium and redis-server when missing; starts a throwaway Redis if none answers)
 	./scripts/deps.sh
 	./scripts/with-redis.sh $(GO) test -race -count=1 $(TEST_PKGS)
-	$(GO) test -count=1 -run '$(ALLOC_TESTS)' $(ALLOC_PKGS)
+	$(GO) test -count=1 -run '$(RACEFREE_TESTS)' $(RACEFREE_PKGS)
 
 .PHONY: bench
 bench: ## Run the benchmarks, each beside its baseline
