@@ -210,6 +210,7 @@ func triageLabels(labels []string) []string {
 
 func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket, botID string) {
 	var replied, mfa, followup, password, resolved, human, suggested, comments int
+	suggestedAs := map[classifier.Action]int{}
 	for _, t := range tickets {
 		ls := fake.Labels(t.Key)
 		if hasLabel(ls, triage.LabelReplied) {
@@ -233,6 +234,11 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 		}
 		if hasLabel(ls, triage.LabelSuggested) {
 			suggested++
+			var st triage.State
+			raw, _ := fake.Property(t.Key, "triage")
+			if json.Unmarshal(raw, &st) == nil && st.Suggestion != nil {
+				suggestedAs[st.Suggestion.Action]++
+			}
 		}
 		for _, c := range fake.Comments(t.Key) {
 			if c.Author.AccountID == botID {
@@ -250,7 +256,17 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 	}
 	fmt.Fprintf(out, "\nsummary of %d tickets\n", len(tickets))
 	fmt.Fprintf(out, "  replied with the steps:            %d\n", replied)
-	fmt.Fprintf(out, "  suggested to the agents:           %d (a note only they see)\n", suggested)
+	var as []string
+	for _, a := range classifier.Actions() {
+		if n := suggestedAs[a]; n > 0 {
+			as = append(as, fmt.Sprintf("%s %d", a, n))
+		}
+	}
+	if len(as) > 0 {
+		fmt.Fprintf(out, "  suggested to the agents:           %d (a note only they see: %s)\n", suggested, strings.Join(as, ", "))
+	} else {
+		fmt.Fprintf(out, "  suggested to the agents:           %d (a note only they see)\n", suggested)
+	}
 	fmt.Fprintf(out, "  escalated for an MFA reset:        %d (%d by the follow-up)\n", mfa, followup)
 	fmt.Fprintf(out, "  escalated for a password reset:    %d\n", password)
 	fmt.Fprintf(out, "  resolved:                          %d\n", resolved)
