@@ -213,12 +213,12 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 	suggestedAs := map[classifier.Action]int{}
 	for _, t := range tickets {
 		ls := fake.Labels(t.Key)
+		raw, _ := fake.Property(t.Key, "triage")
 		if hasLabel(ls, triage.LabelReplied) {
 			replied++
 		}
 		if hasLabel(ls, triage.LabelEscalateMFA) {
 			mfa++
-			raw, _ := fake.Property(t.Key, "triage")
 			if strings.Contains(string(raw), triage.ReasonFollowupTimeout) {
 				followup++
 			}
@@ -235,7 +235,6 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 		if hasLabel(ls, triage.LabelSuggested) {
 			suggested++
 			var st triage.State
-			raw, _ := fake.Property(t.Key, "triage")
 			if json.Unmarshal(raw, &st) == nil && st.Suggestion != nil {
 				suggestedAs[st.Suggestion.Action]++
 			}
@@ -256,17 +255,15 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 	}
 	fmt.Fprintf(out, "\nsummary of %d tickets\n", len(tickets))
 	fmt.Fprintf(out, "  replied with the steps:            %d\n", replied)
-	var as []string
+	note := "a note only they see"
+	sep := ": "
 	for _, a := range classifier.Actions() {
 		if n := suggestedAs[a]; n > 0 {
-			as = append(as, fmt.Sprintf("%s %d", a, n))
+			note += fmt.Sprintf("%s%s %d", sep, a, n)
+			sep = ", "
 		}
 	}
-	if len(as) > 0 {
-		fmt.Fprintf(out, "  suggested to the agents:           %d (a note only they see: %s)\n", suggested, strings.Join(as, ", "))
-	} else {
-		fmt.Fprintf(out, "  suggested to the agents:           %d (a note only they see)\n", suggested)
-	}
+	fmt.Fprintf(out, "  suggested to the agents:           %d (%s)\n", suggested, note)
 	fmt.Fprintf(out, "  escalated for an MFA reset:        %d (%d by the follow-up)\n", mfa, followup)
 	fmt.Fprintf(out, "  escalated for a password reset:    %d\n", password)
 	fmt.Fprintf(out, "  resolved:                          %d\n", resolved)
