@@ -213,13 +213,17 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 	suggestedAs := map[classifier.Action]int{}
 	for _, t := range tickets {
 		ls := fake.Labels(t.Key)
-		raw, _ := fake.Property(t.Key, "triage")
+		// the bot's state on the ticket, as it wrote it to Jira
+		var st triage.State
+		if raw, ok := fake.Property(t.Key, "triage"); ok {
+			_ = json.Unmarshal(raw, &st)
+		}
 		if hasLabel(ls, triage.LabelReplied) {
 			replied++
 		}
 		if hasLabel(ls, triage.LabelEscalateMFA) {
 			mfa++
-			if strings.Contains(string(raw), triage.ReasonFollowupTimeout) {
+			if st.Escalated == triage.ReasonFollowupTimeout {
 				followup++
 			}
 		}
@@ -234,8 +238,7 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 		}
 		if hasLabel(ls, triage.LabelSuggested) {
 			suggested++
-			var st triage.State
-			if json.Unmarshal(raw, &st) == nil && st.Suggestion != nil {
+			if st.Suggestion != nil {
 				suggestedAs[st.Suggestion.Action]++
 			}
 		}
@@ -256,12 +259,14 @@ func printDemoSummary(out io.Writer, fake *jiratest.Server, tickets []demoTicket
 	fmt.Fprintf(out, "\nsummary of %d tickets\n", len(tickets))
 	fmt.Fprintf(out, "  replied with the steps:            %d\n", replied)
 	note := "a note only they see"
-	sep := ": "
+	var as []string
 	for _, a := range classifier.Actions() {
 		if n := suggestedAs[a]; n > 0 {
-			note += fmt.Sprintf("%s%s %d", sep, a, n)
-			sep = ", "
+			as = append(as, fmt.Sprintf("%s %d", a, n))
 		}
+	}
+	if len(as) > 0 {
+		note += ": " + strings.Join(as, ", ")
 	}
 	fmt.Fprintf(out, "  suggested to the agents:           %d (%s)\n", suggested, note)
 	fmt.Fprintf(out, "  escalated for an MFA reset:        %d (%d by the follow-up)\n", mfa, followup)
