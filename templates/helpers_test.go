@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 // mustLoad loads the embedded templates or stops the test.
@@ -114,6 +115,10 @@ func validateLine(ln line) error {
 		switch {
 		case s.text == "":
 			return fmt.Errorf("span %d is empty", k)
+		case !utf8.ValidString(s.text):
+			return fmt.Errorf("span %d is not valid UTF-8: %q", k, s.text)
+		case strings.ContainsAny(s.text, string([]rune{litOpen, litClose})):
+			return fmt.Errorf("span %d holds a reserved character: %q", k, s.text)
 		case (s.strong || s.em) && strings.TrimSpace(s.text) != s.text:
 			return fmt.Errorf("marked span %d has white space at an end: %q", k, s.text)
 		case k > 0 && ln[k-1].strong == s.strong && ln[k-1].em == s.em:

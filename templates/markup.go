@@ -44,8 +44,11 @@ type segment struct {
 	literal bool
 }
 
-// parseMarkup parses executed template output into blocks.
+// parseMarkup parses executed template output into blocks. Invalid UTF-8 is
+// replaced first: otherwise two values' broken halves, joined on one line, could
+// spell a reserved character (or any other rune) that neither held.
 func parseMarkup(src string) ([]block, error) {
+	src = strings.ToValidUTF8(src, "\uFFFD")
 	var blocks []block
 	open := false // the last block may take more lines (no empty line since)
 	for i, raw := range strings.Split(src, "\n") {
