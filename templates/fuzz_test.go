@@ -67,7 +67,7 @@ func FuzzRender(f *testing.F) {
 			t.Fatalf("%s: not deterministic (-first +second):\n%s", doc, diff)
 		}
 		checkBlocks(t, b1)
-		if strings.ContainsAny(w1+plainText(b1), string([]rune{litOpen, litClose})) {
+		if strings.ContainsAny(w1+plainText(b1), reserved) {
 			t.Fatalf("%s: reserved character in the output", doc)
 		}
 		bn, err := blocksOf(s, doc, neutral)
@@ -144,7 +144,7 @@ func FuzzMarkup(f *testing.F) {
 			return
 		}
 		checkBlocks(t, blocks)
-		if w := toWiki(blocks); strings.ContainsAny(w, string([]rune{litOpen, litClose})) {
+		if w := toWiki(blocks); strings.ContainsAny(w, reserved) {
 			t.Fatalf("reserved character in wiki output %q", w)
 		}
 	})

@@ -8,6 +8,9 @@ import (
 	"unicode/utf8"
 )
 
+// reserved holds the two characters that wrap values; no output may show them.
+const reserved = string(litOpen) + string(litClose)
+
 // mustLoad loads the embedded templates or stops the test.
 func mustLoad(t testing.TB) *Set {
 	t.Helper()
@@ -117,7 +120,7 @@ func validateLine(ln line) error {
 			return fmt.Errorf("span %d is empty", k)
 		case !utf8.ValidString(s.text):
 			return fmt.Errorf("span %d is not valid UTF-8: %q", k, s.text)
-		case strings.ContainsAny(s.text, string([]rune{litOpen, litClose})):
+		case strings.ContainsAny(s.text, reserved):
 			return fmt.Errorf("span %d holds a reserved character: %q", k, s.text)
 		case (s.strong || s.em) && strings.TrimSpace(s.text) != s.text:
 			return fmt.Errorf("marked span %d has white space at an end: %q", k, s.text)
